@@ -1,0 +1,1 @@
+//! labrpc (in progress)

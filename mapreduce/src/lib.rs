@@ -1,0 +1,1 @@
+//! Lab 1: MapReduce. (Filled in by the MapReduce issue.)

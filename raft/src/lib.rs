@@ -1,0 +1,1 @@
+//! Lab 3: Raft. (Filled in by the Raft issue.)

@@ -1,0 +1,1 @@
+//! Lab 5A: the shard controller. (Filled in by its issue.)

@@ -1,0 +1,3 @@
+//! labtest: the shared test harness of the labs.
+
+pub mod linearizability;
