@@ -1,1 +1,61 @@
-//! labrpc (in progress)
+//! labrpc: a simulated, unreliable RPC network on a deterministic, virtual-time runtime.
+//!
+//! Everything a lab's servers and clients talk through:
+//!
+//! - [`sim`]: the runtime. Tasks belong to simulated [`Node`](sim::Node)s, time is virtual
+//!   (a test that waits five seconds costs microseconds), and a run is a pure function of its
+//!   seed. Use its clock, timers and random numbers, never the real ones.
+//! - [`Network`], [`ClientEnd`], [`Server`], [`Service`]: the network of the original
+//!   `labrpc.go`, with typed calls. Declare methods with [`service!`], call them with
+//!   [`ClientEnd::call`], serve them with [`Service::handle`].
+//! - [`Persister`]: stable storage that survives a node's crash.
+//! - [`codec`]: how values become bytes (RPC arguments, persisted state).
+//!
+//! A whole round trip:
+//!
+//! ```
+//! use labrpc::sim::{Node, Sim};
+//! use labrpc::{Network, RpcError, Server, Service};
+//!
+//! labrpc::service! {
+//!     service Counter {
+//!         /// Adds to a number.
+//!         rpc Add((u64, u64)) -> u64;
+//!     }
+//! }
+//!
+//! let result = Sim::new(7).run(|| async {
+//!     let net = Network::new();
+//!     // A server on its own node, reachable as "adder".
+//!     let mut server = Server::new(Node::new("adder"));
+//!     server.add_service(Service::new().handle(Add, |(a, b)| async move { a + b }));
+//!     net.add_server("adder", server);
+//!     // A client end: created disabled and unconnected, like the original's.
+//!     let end = net.make_end("client-1");
+//!     net.connect("client-1", "adder");
+//!     net.enable("client-1", true);
+//!     let sum = end.call::<Add>(&(2, 3)).await?;
+//!     // Disconnected: no reply.
+//!     net.enable("client-1", false);
+//!     let lost = end.call::<Add>(&(2, 3)).await;
+//!     Ok::<_, RpcError>((sum, lost))
+//! });
+//! let (sum, lost) = result.unwrap().value.unwrap();
+//! assert_eq!(sum, 5);
+//! assert_eq!(lost, Err(RpcError::NoReply));
+//! ```
+
+pub mod codec;
+pub mod collections;
+mod net;
+mod persister;
+mod rpc;
+pub mod sim;
+
+pub use net::{ClientEnd, Name, Network, Server};
+pub use persister::Persister;
+pub use rpc::{Rpc, RpcError, Service, Side};
+
+/// Re-exported so labs need no `rand` dependency of their own (and cannot pick another
+/// version): `use labrpc::rand::RngExt;` then `labrpc::sim::rng().random_range(..)`.
+pub use rand;

@@ -1,0 +1,274 @@
+//! Typed RPC: declaring methods, registering handlers, and the errors a call can return.
+
+use crate::codec::{self, CodecError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// One RPC method: its service, its name, and its argument and reply types.
+///
+/// Declare methods with [`service!`](crate::service) rather than by hand.
+pub trait Rpc: 'static {
+    /// The service name (`"Raft"`).
+    const SERVICE: &'static str;
+    /// The method name (`"RequestVote"`).
+    const METHOD: &'static str;
+    /// What the caller sends.
+    type Args: Serialize + DeserializeOwned + 'static;
+    /// What the handler returns.
+    type Reply: Serialize + DeserializeOwned + 'static;
+}
+
+/// Declares the methods of a service: one unit struct per method, implementing [`Rpc`].
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// pub struct VoteArgs { pub term: u64, pub candidate: usize }
+/// #[derive(Serialize, Deserialize)]
+/// pub struct VoteReply { pub term: u64, pub granted: bool }
+///
+/// labrpc::service! {
+///     /// What Raft peers ask each other.
+///     service Raft {
+///         /// A candidate asks for a vote.
+///         rpc RequestVote(VoteArgs) -> VoteReply;
+///     }
+/// }
+/// // `RequestVote` is now a type: `end.call::<RequestVote>(&args).await`.
+/// assert_eq!(<RequestVote as labrpc::Rpc>::METHOD, "RequestVote");
+/// ```
+#[macro_export]
+macro_rules! service {
+    (
+        $(#[$service_meta:meta])*
+        service $service:ident {
+            $(
+                $(#[$meta:meta])*
+                rpc $method:ident ( $args:ty ) -> $reply:ty ;
+            )*
+        }
+    ) => {
+        $(
+            $(#[$meta])*
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+            pub struct $method;
+
+            impl $crate::Rpc for $method {
+                const SERVICE: &'static str = stringify!($service);
+                const METHOD: &'static str = stringify!($method);
+                type Args = $args;
+                type Reply = $reply;
+            }
+        )*
+    };
+}
+
+/// Where an encode or decode failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// In the caller (its arguments, or the reply it received).
+    Client,
+    /// In the server (the arguments it received, or its reply).
+    Server,
+}
+
+/// Why a call returned no reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RpcError {
+    /// No reply came back: the request or the reply was lost, the server is down, deleted or
+    /// unreachable, or the end is disabled. The handler may or may not have run. This is the
+    /// `false` of the original `Call`: retry, or give up.
+    NoReply,
+    /// The network was shut down.
+    Shutdown,
+    /// The server has no service of that name.
+    UnknownService {
+        /// `Service` of `Service.Method`.
+        service: &'static str,
+        /// `Method` of `Service.Method`.
+        method: &'static str,
+        /// The services the server does have.
+        known: Vec<String>,
+    },
+    /// The service has no method of that name.
+    UnknownMethod {
+        /// The service.
+        service: &'static str,
+        /// The missing method.
+        method: &'static str,
+        /// The methods the service does have.
+        known: Vec<String>,
+    },
+    /// Caller and server disagree on the method's argument or reply type.
+    WrongType {
+        /// The service.
+        service: &'static str,
+        /// The method.
+        method: &'static str,
+        /// Argument and reply types the server registered.
+        server: (&'static str, &'static str),
+        /// Argument and reply types the caller used.
+        client: (&'static str, &'static str),
+    },
+    /// A value could not be encoded or decoded.
+    Codec {
+        /// The service.
+        service: &'static str,
+        /// The method.
+        method: &'static str,
+        /// Caller or server.
+        side: Side,
+        /// The codec's error, naming the type.
+        error: CodecError,
+    },
+}
+
+impl RpcError {
+    pub(crate) fn codec<R: Rpc>(side: Side, error: CodecError) -> RpcError {
+        RpcError::Codec {
+            service: R::SERVICE,
+            method: R::METHOD,
+            side,
+            error,
+        }
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RpcError::NoReply => f.write_str("no reply (lost, unreachable or crashed server)"),
+            RpcError::Shutdown => f.write_str("the network was shut down"),
+            RpcError::UnknownService {
+                service,
+                method,
+                known,
+            } => write!(
+                f,
+                "{service}.{method}: the server has no service {service:?} (it has: {})",
+                known.join(", ")
+            ),
+            RpcError::UnknownMethod {
+                service,
+                method,
+                known,
+            } => write!(
+                f,
+                "{service}.{method}: service {service} has no method {method:?} (it has: {})",
+                known.join(", ")
+            ),
+            RpcError::WrongType {
+                service,
+                method,
+                server,
+                client,
+            } => write!(
+                f,
+                "{service}.{method}: the caller sends {} and expects {}, but the server's \
+                 handler takes {} and returns {}",
+                client.0, client.1, server.0, server.1
+            ),
+            RpcError::Codec {
+                service,
+                method,
+                side,
+                error,
+            } => {
+                let side = match side {
+                    Side::Client => "caller",
+                    Side::Server => "server",
+                };
+                write!(
+                    f,
+                    "{service}.{method}: {side} could not codec a value: {error}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+pub(crate) type ReplyFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>>>>;
+
+/// Decodes the arguments, runs the handler, encodes the reply.
+type Handler = Box<dyn Fn(Vec<u8>) -> ReplyFuture + Send + Sync>;
+
+pub(crate) struct Method {
+    pub(crate) service: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) args_type: &'static str,
+    pub(crate) reply_type: &'static str,
+    pub(crate) handler: Handler,
+}
+
+/// A set of RPC handlers, added to a [`Server`](crate::Server).
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Serialize, Deserialize)] pub struct VoteArgs { pub term: u64 }
+/// # #[derive(Serialize, Deserialize)] pub struct VoteReply { pub granted: bool }
+/// # labrpc::service! { service Raft { rpc RequestVote(VoteArgs) -> VoteReply; } }
+/// let service = labrpc::Service::new()
+///     .handle(RequestVote, |args: VoteArgs| async move { VoteReply { granted: args.term > 0 } });
+/// ```
+#[derive(Default)]
+pub struct Service {
+    pub(crate) methods: Vec<Method>,
+}
+
+impl Service {
+    /// An empty service.
+    pub fn new() -> Service {
+        Service::default()
+    }
+
+    /// Adds the handler of method `R`. The handler runs as a task of the server's node, so
+    /// it stops if that node crashes.
+    pub fn handle<R, F, Fut>(mut self, _method: R, handler: F) -> Service
+    where
+        R: Rpc,
+        F: Fn(R::Args) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R::Reply> + 'static,
+    {
+        let handler = move |payload: Vec<u8>| -> ReplyFuture {
+            match codec::decode::<R::Args>(&payload) {
+                Err(error) => Box::pin(std::future::ready(Err(RpcError::codec::<R>(
+                    Side::Server,
+                    error,
+                )))),
+                Ok(args) => {
+                    let reply = handler(args);
+                    Box::pin(async move {
+                        codec::encode(&reply.await)
+                            .map_err(|error| RpcError::codec::<R>(Side::Server, error))
+                    })
+                }
+            }
+        };
+        self.methods.push(Method {
+            service: R::SERVICE,
+            name: R::METHOD,
+            args_type: std::any::type_name::<R::Args>(),
+            reply_type: std::any::type_name::<R::Reply>(),
+            handler: Box::new(handler),
+        });
+        self
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.methods
+                    .iter()
+                    .map(|m| format!("{}.{}", m.service, m.name)),
+            )
+            .finish()
+    }
+}

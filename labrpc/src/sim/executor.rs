@@ -1,0 +1,672 @@
+//! The executor: one thread, a FIFO of ready tasks, a heap of timers, virtual time.
+//!
+//! Determinism comes from doing everything in one well-defined order: tasks run in the order
+//! they were woken, timers fire in (deadline, registration) order, and the clock only moves
+//! when no task can run.
+
+use super::rng::DetRng;
+use super::trace::{Event, Trace, TraceMode, What};
+use super::{Instant, Node, SimError};
+use parking_lot::Mutex;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Identifies a task slot and the generation of its occupant (stale wakes are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskKey {
+    index: u32,
+    generation: u32,
+}
+
+/// Identifies a registered timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    index: u32,
+    generation: u32,
+}
+
+/// A vector of reusable slots whose keys carry a generation, so a key outlives its value safely.
+struct Slab<T> {
+    slots: Vec<(u32, Option<T>)>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, value: T) -> (u32, u32) {
+        match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index as usize];
+                slot.1 = Some(value);
+                (index, slot.0)
+            }
+            None => {
+                self.slots.push((0, Some(value)));
+                ((self.slots.len() - 1) as u32, 0)
+            }
+        }
+    }
+
+    fn get_mut(&mut self, index: u32, generation: u32) -> Option<&mut T> {
+        match self.slots.get_mut(index as usize) {
+            Some((g, Some(value))) if *g == generation => Some(value),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, index: u32, generation: u32) -> Option<T> {
+        let slot = self.slots.get_mut(index as usize)?;
+        if slot.0 != generation || slot.1.is_none() {
+            return None;
+        }
+        slot.0 = slot.0.wrapping_add(1);
+        self.free.push(index);
+        slot.1.take()
+    }
+}
+
+/// Tasks woken and waiting to be polled. Shared with wakers, which may be cloned anywhere.
+#[derive(Default)]
+struct ReadyQueue {
+    queue: Mutex<VecDeque<TaskKey>>,
+}
+
+struct TaskWaker {
+    key: TaskKey,
+    queued: AtomicBool,
+    ready: Arc<ReadyQueue>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.ready.queue.lock().push_back(self.key);
+        }
+    }
+}
+
+struct Task {
+    future: Option<BoxFuture>,
+    node: Node,
+    incarnation: u32,
+    location: u32,
+    waker: Arc<TaskWaker>,
+}
+
+struct Timer {
+    waker: Waker,
+    node: Node,
+}
+
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    seq: u64,
+}
+
+pub(crate) struct NodeState {
+    pub(crate) name: String,
+    pub(crate) up: bool,
+    pub(crate) incarnation: u32,
+    pub(crate) rng: DetRng,
+}
+
+/// What the watchdog thread can see of a running simulation.
+pub(crate) struct Heartbeat {
+    /// Number of polls so far.
+    pub(crate) polls: AtomicU64,
+    /// True while a task is being polled.
+    pub(crate) in_poll: AtomicBool,
+    /// The task being polled: node id in the high half, location id in the low half.
+    pub(crate) current: AtomicU64,
+    /// Virtual time in nanoseconds.
+    pub(crate) now: AtomicU64,
+    /// Spawn locations by id, and node names by id, for reports.
+    pub(crate) names: Mutex<(Vec<&'static Location<'static>>, Vec<String>)>,
+}
+
+impl Heartbeat {
+    pub(crate) fn describe(&self, current: u64) -> (String, String) {
+        let names = self.names.lock();
+        let node = names.1.get((current >> 32) as usize).cloned();
+        let location = names.0.get((current & 0xffff_ffff) as usize);
+        (
+            node.unwrap_or_else(|| "?".into()),
+            location.map_or_else(|| "?".into(), |l| l.to_string()),
+        )
+    }
+}
+
+/// The state of one simulation. Lives on the simulation's thread, reached through a
+/// thread-local by every function of this module.
+pub(crate) struct Core {
+    pub(crate) seed: u64,
+    time_limit: u64,
+    now: Cell<u64>,
+    tasks: RefCell<Slab<Task>>,
+    ready: Arc<ReadyQueue>,
+    timers: RefCell<(Timers, Slab<Timer>)>,
+    pub(crate) nodes: RefCell<Vec<NodeState>>,
+    current_node: Cell<Node>,
+    trace: RefCell<Trace>,
+    failure: RefCell<Option<SimError>>,
+    pub(crate) heartbeat: Arc<Heartbeat>,
+    locations: RefCell<HashMap<&'static Location<'static>, u32>>,
+    counters: Cell<(u64, u64)>,
+    next_id: Cell<u64>,
+    closed: Cell<bool>,
+}
+
+thread_local! {
+    static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the current simulation.
+///
+/// # Panics
+/// Outside a simulation: labrpc's clock, tasks and network only exist inside one.
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> R {
+    try_with_core(f).expect(
+        "labrpc: this needs a running simulation (call it from code run by labrpc::sim::Sim::run)",
+    )
+}
+
+/// Runs `f` with the current simulation, if there is one.
+pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CORE.try_with(|slot| {
+        let core = slot.borrow().clone();
+        core.map(|core| f(&core))
+    })
+    .ok()
+    .flatten()
+}
+
+/// The node that owns the simulation's own test code.
+pub(crate) const TEST_NODE: Node = Node(0);
+
+impl Core {
+    pub(crate) fn new(seed: u64, time_limit: u64, trace: TraceMode) -> Rc<Core> {
+        let heartbeat = Arc::new(Heartbeat {
+            polls: AtomicU64::new(0),
+            in_poll: AtomicBool::new(false),
+            current: AtomicU64::new(0),
+            now: AtomicU64::new(0),
+            names: Mutex::new((Vec::new(), Vec::new())),
+        });
+        let core = Rc::new(Core {
+            seed,
+            time_limit,
+            now: Cell::new(0),
+            tasks: RefCell::new(Slab::new()),
+            ready: Arc::new(ReadyQueue::default()),
+            timers: RefCell::new((Timers::default(), Slab::new())),
+            nodes: RefCell::new(Vec::new()),
+            current_node: Cell::new(TEST_NODE),
+            trace: RefCell::new(Trace::new(trace)),
+            failure: RefCell::new(None),
+            heartbeat,
+            locations: RefCell::new(HashMap::new()),
+            counters: Cell::new((0, 0)),
+            next_id: Cell::new(1),
+            closed: Cell::new(false),
+        });
+        core.add_node("test".into());
+        core
+    }
+
+    /// Makes `core` the current simulation of this thread until the guard is dropped.
+    pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
+        CORE.with(|slot| *slot.borrow_mut() = Some(core.clone()));
+        EnterGuard
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(self.now.get())
+    }
+
+    /// A fresh id, unique within the simulation (RPC ids and the like).
+    pub(crate) fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    pub(crate) fn current_node(&self) -> Node {
+        self.current_node.get()
+    }
+
+    /// Runs `f` as if `node` were the running node (spawns inside belong to it).
+    pub(crate) fn as_node<R>(&self, node: Node, f: impl FnOnce() -> R) -> R {
+        let saved = self.current_node.replace(node);
+        let guard = RestoreNode(self, saved);
+        let result = f();
+        drop(guard);
+        result
+    }
+
+    pub(crate) fn record(&self, node: Node, what: What) {
+        let event = Event {
+            at: self.now(),
+            node,
+            what,
+        };
+        self.trace.borrow_mut().record(event);
+    }
+
+    /// Adds to the simulation-wide RPC and byte counters.
+    pub(crate) fn count(&self, rpcs: u64, bytes: u64) {
+        let (r, b) = self.counters.get();
+        self.counters.set((r + rpcs, b + bytes));
+    }
+
+    pub(crate) fn counters(&self) -> (u64, u64) {
+        self.counters.get()
+    }
+
+    pub(crate) fn fail(&self, error: SimError) {
+        let mut failure = self.failure.borrow_mut();
+        if failure.is_none() {
+            *failure = Some(error);
+        }
+    }
+
+    // ---- nodes ----
+
+    pub(crate) fn add_node(&self, name: String) -> Node {
+        let mut nodes = self.nodes.borrow_mut();
+        let id = Node(nodes.len() as u32);
+        nodes.push(NodeState {
+            name: name.clone(),
+            up: true,
+            incarnation: 0,
+            rng: DetRng::derive(self.seed, &[u64::from(id.0), 0]),
+        });
+        self.heartbeat.names.lock().1.push(name);
+        id
+    }
+
+    pub(crate) fn node_names(&self) -> Vec<String> {
+        self.nodes.borrow().iter().map(|n| n.name.clone()).collect()
+    }
+
+    pub(crate) fn node_name(&self, node: Node) -> String {
+        self.nodes.borrow()[node.0 as usize].name.clone()
+    }
+
+    pub(crate) fn is_up(&self, node: Node) -> bool {
+        self.nodes.borrow()[node.0 as usize].up
+    }
+
+    /// Stops every task of `node` and marks it down.
+    pub(crate) fn crash(&self, node: Node) {
+        assert!(node != TEST_NODE, "labrpc: the test node cannot crash");
+        {
+            let mut nodes = self.nodes.borrow_mut();
+            let state = &mut nodes[node.0 as usize];
+            if !state.up {
+                return;
+            }
+            state.up = false;
+            state.incarnation += 1;
+        }
+        self.record(node, What::Crash);
+        let doomed: Vec<Task> = {
+            let mut tasks = self.tasks.borrow_mut();
+            let keys: Vec<(u32, u32)> = tasks
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, task))| task.as_ref().is_some_and(|t| t.node == node))
+                .map(|(i, (g, _))| (i as u32, *g))
+                .collect();
+            keys.into_iter()
+                .filter_map(|(i, g)| tasks.remove(i, g))
+                .collect()
+        };
+        // Dropping futures runs their destructors, which may use the simulation.
+        self.as_node(node, || drop_quietly(doomed));
+    }
+
+    /// Brings a crashed node back up, with no tasks and a fresh random stream.
+    pub(crate) fn restart(&self, node: Node) {
+        if self.is_up(node) {
+            self.crash(node);
+        }
+        {
+            let mut nodes = self.nodes.borrow_mut();
+            let state = &mut nodes[node.0 as usize];
+            state.up = true;
+            state.incarnation += 1;
+            state.rng = DetRng::derive(
+                self.seed,
+                &[u64::from(node.0), u64::from(state.incarnation)],
+            );
+        }
+        self.record(node, What::Restart);
+    }
+
+    // ---- tasks ----
+
+    fn location_id(&self, location: &'static Location<'static>) -> u32 {
+        let mut locations = self.locations.borrow_mut();
+        let next = locations.len() as u32;
+        *locations.entry(location).or_insert_with(|| {
+            self.heartbeat.names.lock().0.push(location);
+            next
+        })
+    }
+
+    /// Adds a task owned by `node`. Returns false (dropping the future) if the node is down
+    /// or the simulation is over.
+    pub(crate) fn spawn(
+        &self,
+        node: Node,
+        future: BoxFuture,
+        location: &'static Location<'static>,
+    ) -> bool {
+        let incarnation = {
+            let nodes = self.nodes.borrow();
+            let state = &nodes[node.0 as usize];
+            if !state.up || self.closed.get() {
+                None
+            } else {
+                Some(state.incarnation)
+            }
+        };
+        let Some(incarnation) = incarnation else {
+            drop_quietly(future);
+            return false;
+        };
+        let location = self.location_id(location);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.free.last().copied();
+        let (index, generation) = match entry {
+            Some(i) => (i, tasks.slots[i as usize].0),
+            None => (tasks.slots.len() as u32, 0),
+        };
+        let key = TaskKey { index, generation };
+        let waker = Arc::new(TaskWaker {
+            key,
+            queued: AtomicBool::new(true),
+            ready: self.ready.clone(),
+        });
+        let inserted = tasks.insert(Task {
+            future: Some(future),
+            node,
+            incarnation,
+            location,
+            waker,
+        });
+        debug_assert_eq!(inserted, (index, generation));
+        self.ready.queue.lock().push_back(key);
+        true
+    }
+
+    fn poll_task(&self, key: TaskKey) {
+        let taken = {
+            let mut tasks = self.tasks.borrow_mut();
+            tasks.get_mut(key.index, key.generation).and_then(|task| {
+                let future = task.future.take()?;
+                Some((
+                    future,
+                    task.waker.clone(),
+                    task.node,
+                    task.incarnation,
+                    task.location,
+                ))
+            })
+        };
+        let Some((mut future, waker, node, incarnation, location)) = taken else {
+            return; // a stale wake of a finished or killed task
+        };
+        waker.queued.store(false, Ordering::Release);
+        let alive = {
+            let nodes = self.nodes.borrow();
+            let state = &nodes[node.0 as usize];
+            state.up && state.incarnation == incarnation
+        };
+        if !alive {
+            self.tasks.borrow_mut().remove(key.index, key.generation);
+            self.as_node(node, || drop_quietly(future));
+            return;
+        }
+
+        let beat = &self.heartbeat;
+        beat.current.store(
+            (u64::from(node.0) << 32) | u64::from(location),
+            Ordering::Relaxed,
+        );
+        beat.in_poll.store(true, Ordering::Release);
+        let saved = self.current_node.replace(node);
+        let std_waker = Waker::from(waker);
+        let mut cx = Context::from_waker(&std_waker);
+        let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        self.current_node.set(saved);
+        beat.in_poll.store(false, Ordering::Release);
+        beat.polls.fetch_add(1, Ordering::Relaxed);
+
+        match result {
+            Ok(Poll::Pending) => {
+                let mut tasks = self.tasks.borrow_mut();
+                if let Some(task) = tasks.get_mut(key.index, key.generation) {
+                    task.future = Some(future);
+                    return;
+                }
+                // The task was killed while it ran (its node crashed itself).
+                drop(tasks);
+                self.as_node(node, || drop_quietly(future));
+            }
+            Ok(Poll::Ready(())) => {
+                self.tasks.borrow_mut().remove(key.index, key.generation);
+                self.as_node(node, || drop_quietly(future));
+            }
+            Err(payload) => {
+                self.tasks.borrow_mut().remove(key.index, key.generation);
+                let task_location = self.heartbeat.describe(u64::from(location)).1;
+                self.fail(super::panic_error(self, node, task_location, payload));
+                drop_quietly(future);
+            }
+        }
+    }
+
+    /// Runs tasks and advances time until `done()` or a failure.
+    pub(crate) fn run(&self, done: impl Fn() -> bool) -> Result<(), SimError> {
+        let mut batch = VecDeque::new();
+        loop {
+            loop {
+                std::mem::swap(&mut batch, &mut *self.ready.queue.lock());
+                if batch.is_empty() {
+                    break;
+                }
+                while let Some(key) = batch.pop_front() {
+                    self.poll_task(key);
+                    if let Some(error) = self.failure.borrow_mut().take() {
+                        return Err(error);
+                    }
+                    if done() {
+                        return Ok(());
+                    }
+                }
+            }
+            if done() {
+                return Ok(());
+            }
+            self.advance_time()?;
+        }
+    }
+
+    /// Moves the clock to the earliest timer and fires every timer due then.
+    fn advance_time(&self) -> Result<(), SimError> {
+        let mut fired = Vec::new();
+        {
+            let mut timers = self.timers.borrow_mut();
+            let (queue, slots) = &mut *timers;
+            while let Some(&Reverse((deadline, _, index, generation))) = queue.heap.peek() {
+                if !fired.is_empty() && deadline > self.now.get() {
+                    break;
+                }
+                queue.heap.pop();
+                let Some(timer) = slots.remove(index, generation) else {
+                    continue; // cancelled
+                };
+                if fired.is_empty() {
+                    if deadline > self.time_limit {
+                        return Err(SimError::TimeLimit {
+                            limit: Instant::from_nanos(self.time_limit).since_start(),
+                        });
+                    }
+                    self.now.set(self.now.get().max(deadline));
+                    self.heartbeat.now.store(self.now.get(), Ordering::Relaxed);
+                }
+                fired.push(timer);
+            }
+        }
+        if fired.is_empty() {
+            return Err(SimError::Deadlock {
+                at: self.now(),
+                tasks: self.describe_tasks(),
+            });
+        }
+        for timer in fired {
+            self.record(timer.node, What::Timer);
+            timer.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// One line per live task: its node and where it was spawned.
+    pub(crate) fn describe_tasks(&self) -> Vec<String> {
+        let tasks = self.tasks.borrow();
+        tasks
+            .slots
+            .iter()
+            .filter_map(|(_, task)| task.as_ref())
+            .map(|task| {
+                let (node, location) = self
+                    .heartbeat
+                    .describe((u64::from(task.node.0) << 32) | u64::from(task.location));
+                format!("task of {node} spawned at {location}")
+            })
+            .collect()
+    }
+
+    // ---- timers ----
+
+    pub(crate) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        let mut timers = self.timers.borrow_mut();
+        let (queue, slots) = &mut *timers;
+        let (index, generation) = slots.insert(Timer {
+            waker,
+            node: self.current_node.get(),
+        });
+        queue.seq += 1;
+        queue
+            .heap
+            .push(Reverse((deadline.as_nanos(), queue.seq, index, generation)));
+        TimerKey { index, generation }
+    }
+
+    /// Replaces the waker of a pending timer; false if the timer no longer exists.
+    pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut timers = self.timers.borrow_mut();
+        match timers.1.get_mut(key.index, key.generation) {
+            Some(timer) => {
+                if !timer.waker.will_wake(waker) {
+                    timer.waker = waker.clone();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        let removed = self.timers.borrow_mut().1.remove(key.index, key.generation);
+        drop(removed);
+    }
+
+    /// Trace and virtual time at the end of a run.
+    pub(crate) fn take_trace(&self) -> Trace {
+        std::mem::replace(&mut self.trace.borrow_mut(), Trace::new(TraceMode::Recent))
+    }
+
+    pub(crate) fn trace_hash(&self) -> (u64, u64) {
+        let trace = self.trace.borrow();
+        (trace.hash(), trace.len())
+    }
+
+    /// Drops every remaining task and timer; later spawns are refused.
+    pub(crate) fn shut_down(&self) {
+        self.closed.set(true);
+        loop {
+            let tasks: Vec<Task> = {
+                let mut slab = self.tasks.borrow_mut();
+                let keys: Vec<(u32, u32)> = slab
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, t))| t.is_some())
+                    .map(|(i, (g, _))| (i as u32, *g))
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|(i, g)| slab.remove(i, g))
+                    .collect()
+            };
+            if tasks.is_empty() {
+                break;
+            }
+            drop_quietly(tasks);
+        }
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop(timers);
+    }
+}
+
+impl Default for Slab<Timer> {
+    fn default() -> Self {
+        Slab::new()
+    }
+}
+
+/// Drops a value, swallowing a panic from its destructor (a crashed node's leftovers must not
+/// take the simulation down with them).
+fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+struct RestoreNode<'a>(&'a Core, Node);
+
+impl Drop for RestoreNode<'_> {
+    fn drop(&mut self) {
+        self.0.current_node.set(self.1);
+    }
+}
+
+/// Clears the thread's current simulation when dropped.
+pub(crate) struct EnterGuard;
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = CORE.try_with(|slot| slot.borrow_mut().take());
+    }
+}

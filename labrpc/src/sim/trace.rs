@@ -1,0 +1,294 @@
+//! The event trace: what happened, when and where, folded into one 64-bit hash.
+//!
+//! Two runs with the same seed must produce the same trace; the hash makes that cheap to
+//! compare, and the events themselves say where two runs parted.
+
+use super::{Instant, Node};
+use std::collections::VecDeque;
+use std::fmt;
+
+/// Why the network did not deliver a request or a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The unreliable network lost the request.
+    RequestLost,
+    /// The unreliable network lost the reply.
+    ReplyLost,
+    /// The end was disabled or not connected when the call was made.
+    EndDisabled,
+    /// The end's server does not exist (deleted, or never added).
+    NoServer,
+    /// The server was deleted or replaced, or the end disabled, while the handler ran; or the
+    /// server's node crashed. Its reply is never delivered.
+    ServerGone,
+    /// The network was shut down.
+    Shutdown,
+}
+
+/// What happened in one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    /// A call entered the network.
+    RpcSend {
+        /// The call's id, unique within a simulation.
+        rpc: u64,
+        /// `Service.Method`.
+        service: &'static str,
+        /// The method name.
+        method: &'static str,
+        /// The node of the server the end is connected to, if there is one.
+        to: Option<Node>,
+        /// Encoded size of the arguments.
+        bytes: u32,
+    },
+    /// A request reached its handler (the event's node is the server's).
+    RpcDeliver {
+        /// The call's id.
+        rpc: u64,
+    },
+    /// A reply reached the caller.
+    RpcReply {
+        /// The call's id.
+        rpc: u64,
+        /// Encoded size of the reply.
+        bytes: u32,
+    },
+    /// The network dropped a request or a reply.
+    RpcDrop {
+        /// The call's id.
+        rpc: u64,
+        /// Why.
+        why: DropReason,
+    },
+    /// A timer of this node fired.
+    Timer,
+    /// The node crashed: its tasks were stopped.
+    Crash,
+    /// The node restarted.
+    Restart,
+    /// State was saved to a persister (raft state and snapshot sizes).
+    Persist {
+        /// Size of the raft state.
+        state: u32,
+        /// Size of the snapshot.
+        snapshot: u32,
+    },
+    /// A note from a test harness ("partition [0 1] [2 3 4]").
+    Note(Box<str>),
+}
+
+/// One entry of the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Virtual time of the event.
+    pub at: Instant,
+    /// The node the event happened on.
+    pub node: Node,
+    /// What happened.
+    pub what: What,
+}
+
+/// Folds values into a 64-bit hash. Fixed constants: the hash of a trace is stable across
+/// builds and platforms, so a student and a TA can compare theirs.
+#[derive(Clone, Copy, Debug)]
+struct Fold(u64);
+
+impl Fold {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn add_str(&mut self, s: &str) {
+        for chunk in s.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        self.add(s.len() as u64);
+    }
+}
+
+impl Event {
+    fn fold_into(&self, h: &mut Fold) {
+        h.add(self.at.as_nanos());
+        h.add(u64::from(self.node.0));
+        match &self.what {
+            What::RpcSend {
+                rpc,
+                service,
+                method,
+                to,
+                bytes,
+            } => {
+                h.add(1);
+                h.add(*rpc);
+                h.add_str(service);
+                h.add_str(method);
+                h.add(to.map_or(u64::MAX, |n| u64::from(n.0)));
+                h.add(u64::from(*bytes));
+            }
+            What::RpcDeliver { rpc } => {
+                h.add(2);
+                h.add(*rpc);
+            }
+            What::RpcReply { rpc, bytes } => {
+                h.add(3);
+                h.add(*rpc);
+                h.add(u64::from(*bytes));
+            }
+            What::RpcDrop { rpc, why } => {
+                h.add(4);
+                h.add(*rpc);
+                h.add(*why as u64);
+            }
+            What::Timer => h.add(5),
+            What::Crash => h.add(6),
+            What::Restart => h.add(7),
+            What::Persist { state, snapshot } => {
+                h.add(8);
+                h.add(u64::from(*state));
+                h.add(u64::from(*snapshot));
+            }
+            What::Note(text) => {
+                h.add(9);
+                h.add_str(text);
+            }
+        }
+    }
+
+    /// The event as one line, with node names resolved.
+    pub fn display<'a>(&'a self, names: &'a [String]) -> impl fmt::Display + 'a {
+        EventLine { event: self, names }
+    }
+}
+
+struct EventLine<'a> {
+    event: &'a Event,
+    names: &'a [String],
+}
+
+impl fmt::Display for EventLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |n: Node| {
+            self.names
+                .get(n.0 as usize)
+                .map_or("?", String::as_str)
+                .to_string()
+        };
+        write!(f, "{} {:<8} ", self.event.at, name(self.event.node))?;
+        match &self.event.what {
+            What::RpcSend {
+                rpc,
+                service,
+                method,
+                to,
+                bytes,
+            } => {
+                let to = to.map_or_else(|| "(no server)".to_string(), name);
+                write!(
+                    f,
+                    "rpc#{rpc} send {service}.{method} -> {to} ({bytes} bytes)"
+                )
+            }
+            What::RpcDeliver { rpc } => write!(f, "rpc#{rpc} handler starts"),
+            What::RpcReply { rpc, bytes } => write!(f, "rpc#{rpc} reply delivered ({bytes} bytes)"),
+            What::RpcDrop { rpc, why } => write!(f, "rpc#{rpc} dropped: {why:?}"),
+            What::Timer => write!(f, "timer fired"),
+            What::Crash => write!(f, "node crashed"),
+            What::Restart => write!(f, "node restarted"),
+            What::Persist { state, snapshot } => {
+                write!(
+                    f,
+                    "persisted state {state} bytes, snapshot {snapshot} bytes"
+                )
+            }
+            What::Note(text) => write!(f, "note: {text}"),
+        }
+    }
+}
+
+/// How much of the trace to keep besides its hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMode {
+    /// Only the most recent events (for failure reports).
+    Recent,
+    /// Every event (for finding where two runs diverge).
+    Full,
+}
+
+/// Number of recent events kept for failure reports.
+pub const RECENT_EVENTS: usize = 40;
+
+/// The trace of one simulation.
+#[derive(Debug)]
+pub struct Trace {
+    hash: Fold,
+    len: u64,
+    recent: VecDeque<Event>,
+    full: Option<Vec<Event>>,
+}
+
+impl Trace {
+    pub(crate) fn new(mode: TraceMode) -> Trace {
+        Trace {
+            hash: Fold(0xcbf2_9ce4_8422_2325),
+            len: 0,
+            recent: VecDeque::with_capacity(RECENT_EVENTS),
+            full: (mode == TraceMode::Full).then(Vec::new),
+        }
+    }
+
+    pub(crate) fn record(&mut self, event: Event) {
+        event.fold_into(&mut self.hash);
+        self.len += 1;
+        if let Some(full) = &mut self.full {
+            full.push(event.clone());
+        }
+        if self.recent.len() == RECENT_EVENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event);
+    }
+
+    /// The hash of every event so far.
+    pub fn hash(&self) -> u64 {
+        self.hash.0
+    }
+
+    /// How many events were recorded.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True if nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The most recent events, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &Event> {
+        self.recent.iter()
+    }
+
+    /// Every event, if the trace was recorded in [`TraceMode::Full`].
+    pub fn events(&self) -> Option<&[Event]> {
+        self.full.as_deref()
+    }
+}
+
+/// Where two full traces part: the index of the first differing event and the two events
+/// (`None` where one trace ended first). `None` if the traces are equal.
+pub fn first_divergence<'a>(
+    a: &'a [Event],
+    b: &'a [Event],
+) -> Option<(usize, Option<&'a Event>, Option<&'a Event>)> {
+    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    match common {
+        Some(i) => Some((i, Some(&a[i]), Some(&b[i]))),
+        None if a.len() == b.len() => None,
+        None => {
+            let i = a.len().min(b.len());
+            Some((i, a.get(i), b.get(i)))
+        }
+    }
+}
