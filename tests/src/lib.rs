@@ -1,3 +1,27 @@
-//! labtest: the shared test harness of the labs.
+//! labtest: the shared harness of every lab's graded suite.
+//!
+//! A graded test is an ordinary `#[test]` whose body runs inside a simulation:
+//!
+//! ```no_run
+//! #[test]
+//! fn initial_election_3a() {
+//!     labtest::run(labtest::Options::default(), |cx| async move {
+//!         cx.set_peers(3);
+//!         // build the cluster, drive faults, check
+//!     });
+//! }
+//! ```
+//!
+//! [`run`] picks seeds from the environment (`LAB_SEED`, `LAB_SEEDS`), prints a summary line
+//! per passed run, and on failure panics with the seed, the error, the last events of the
+//! trace and the one command that replays the run. `LAB_CHECK_DETERMINISM=1` runs every seed
+//! twice and names the first event where the runs differ. [`logger`] prefixes every log line
+//! with virtual time and node.
 
 pub mod linearizability;
+pub mod logger;
+mod runner;
+
+pub use runner::{
+    DEFAULT_SEED, Failed, Options, Passed, TestCx, run, try_check_determinism, try_run,
+};
