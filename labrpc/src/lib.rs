@@ -56,6 +56,10 @@ pub use net::{ClientEnd, Name, Network, Server};
 pub use persister::Persister;
 pub use rpc::{Rpc, RpcError, Service, Side};
 
+/// Async channels and locks for simulated code (`tokio::sync`, which needs no tokio runtime
+/// and is deterministic under the simulator): `mpsc` for apply channels, `Mutex`, `Notify`.
+pub use tokio::sync;
+
 /// Re-exported so labs need no `rand` dependency of their own (and cannot pick another
 /// version): `use labrpc::rand::RngExt;` then `labrpc::sim::rng().random_range(..)`.
 pub use rand;
