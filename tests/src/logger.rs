@@ -75,7 +75,7 @@ impl Log for SimLogger {
         // quiet, a failing one shows its log.
         match labrpc::sim::context() {
             Some((at, node)) => eprintln!(
-                "[{at} {node:<8}] {level} {}: {}",
+                "[{at:>12} {node:<8}] {level} {}: {}",
                 record.target(),
                 record.args()
             ),

@@ -429,7 +429,7 @@ fn install_panic_hook() {
                 .map_or_else(|| "?".to_string(), |l| l.to_string());
             let message = panic_message(info.payload());
             if node != "test" {
-                eprintln!("[{at} {node}] panicked at {location}: {message}");
+                eprintln!("[{at:>12} {node:<8}] panicked at {location}: {message}");
             }
             LAST_PANIC.with(|p| *p.borrow_mut() = Some((location, message)));
         }));

@@ -69,11 +69,11 @@ impl Sub<Instant> for Instant {
 }
 
 impl fmt::Display for Instant {
-    /// Seconds with microseconds, right-aligned: `   12.345678s`.
+    /// Seconds with microseconds (`12.345678s`); honours width and alignment (`{:>12}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0 / 1_000_000_000;
         let micros = (self.0 % 1_000_000_000) / 1_000;
-        write!(f, "{secs:>5}.{micros:06}s")
+        f.pad(&format!("{secs}.{micros:06}s"))
     }
 }
 

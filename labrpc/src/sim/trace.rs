@@ -175,7 +175,7 @@ impl fmt::Display for EventLine<'_> {
                 .map_or("?", String::as_str)
                 .to_string()
         };
-        write!(f, "{} {:<8} ", self.event.at, name(self.event.node))?;
+        write!(f, "{:>12} {:<8} ", self.event.at, name(self.event.node))?;
         match &self.event.what {
             What::RpcSend {
                 rpc,

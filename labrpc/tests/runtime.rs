@@ -1,0 +1,432 @@
+//! The runtime's promises: determinism, crash semantics, the watchdog, clear errors.
+//!
+//! Several of these are negative tests: they check that the harness *fails* a broken run,
+//! and with a message that says what happened.
+
+use labrpc::sim::{self, Node, Sim, SimError};
+use labrpc::{Network, RpcError, Server, Service, Side};
+use labtest::Options;
+use proptest::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::time::Duration;
+
+labrpc::service! {
+    service Echo {
+        /// Returns its argument.
+        rpc Echo(u64) -> u64;
+        /// Returns its argument, typed differently on the server (see `wrong_type`).
+        rpc Retyped(u64) -> u64;
+        /// Carries a value that does not survive decoding.
+        rpc Brittle(Fragile) -> u64;
+    }
+}
+
+labrpc::service! {
+    service Missing {
+        /// A service no server registers.
+        rpc Nothing(u64) -> u64;
+    }
+}
+
+labrpc::service! {
+    service Echo {
+        /// A method `Echo` does not have.
+        rpc Shout(u64) -> u64;
+    }
+}
+
+/// A value that encodes fine but never decodes: a broken serde impl.
+#[derive(Debug)]
+pub struct Fragile;
+
+impl Serialize for Fragile {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(7)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fragile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fragile, D::Error> {
+        let _ = u8::deserialize(d)?;
+        Err(serde::de::Error::custom("Fragile never decodes"))
+    }
+}
+
+mod retyped {
+    labrpc::service! {
+        service Echo {
+            /// The server's view of `Retyped`: a string argument.
+            rpc Retyped(String) -> u64;
+        }
+    }
+}
+
+/// A network with an echo server on node "server" and `clients` enabled ends to it.
+fn echo_network(clients: usize) -> (Network, Vec<labrpc::ClientEnd>) {
+    let net = Network::new();
+    let mut server = Server::new(Node::new("server"));
+    server.add_service(
+        Service::new()
+            .handle(Echo, |x: u64| async move { x })
+            .handle(retyped::Retyped, |s: String| async move { s.len() as u64 })
+            .handle(Brittle, |_: Fragile| async { 0 }),
+    );
+    net.add_server("server", server);
+    let ends = (0..clients)
+        .map(|i| {
+            let end = net.make_end(i);
+            net.connect(i, "server");
+            net.enable(i, true);
+            end
+        })
+        .collect();
+    (net, ends)
+}
+
+/// A busy unreliable workload: traces differ between seeds, and must not within one.
+async fn unreliable_workload() -> u64 {
+    let (net, ends) = echo_network(10);
+    net.set_reliable(false);
+    net.set_long_reordering(true);
+    let tasks: Vec<_> = ends
+        .into_iter()
+        .map(|end| {
+            sim::spawn(async move {
+                let mut ok = 0;
+                for i in 0..20 {
+                    ok += u64::from(end.call::<Echo>(&i).await == Ok(i));
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += task.await.unwrap();
+    }
+    ok
+}
+
+fn hash_of(seed: u64) -> (u64, u64) {
+    let outcome = Sim::new(seed).run(unreliable_workload).unwrap();
+    (outcome.report.trace_hash, outcome.value)
+}
+
+#[test]
+fn same_seed_same_trace() {
+    assert_eq!(hash_of(5), hash_of(5));
+    assert_eq!(hash_of(6), hash_of(6));
+}
+
+#[test]
+fn different_seeds_different_schedules() {
+    let hashes: std::collections::BTreeSet<u64> = (0..8).map(|s| hash_of(s).0).collect();
+    assert_eq!(
+        hashes.len(),
+        8,
+        "8 seeds gave only {} distinct traces",
+        hashes.len()
+    );
+}
+
+#[test]
+fn determinism_check_passes_on_a_deterministic_test() {
+    let passed = labtest::try_check_determinism(&Options::default(), 3, |_cx| async {
+        unreliable_workload().await;
+    });
+    assert!(passed.is_ok(), "{}", passed.unwrap_err().message);
+}
+
+/// Code that reads the real clock is caught, and the report names the first divergent event.
+#[test]
+fn determinism_check_names_first_divergent_event() {
+    let failed = labtest::try_check_determinism(&Options::default(), 3, |_cx| async {
+        let node = Node::new("sloppy");
+        node.spawn(async {
+            for _ in 0..3 {
+                sim::sleep(Duration::from_millis(10)).await;
+            }
+            // Bad: real time leaks into virtual time.
+            let real = std::time::Instant::now().elapsed().as_nanos() as u64;
+            sim::sleep(Duration::from_nanos(1 + real % 1_000_000)).await;
+        })
+        .await
+        .unwrap();
+    })
+    .expect_err("nondeterminism must be detected");
+    let message = failed.message;
+    assert!(message.contains("NONDETERMINISM"), "{message}");
+    assert!(message.contains("First difference at event #"), "{message}");
+    assert!(
+        message.contains("sloppy"),
+        "the divergent event names its node: {message}"
+    );
+    assert!(message.contains("LAB_SEED=3"), "{message}");
+}
+
+#[test]
+fn crash_stops_tasks_and_drops_replies() {
+    let outcome = Sim::new(1)
+        .run(|| async {
+            let (_net, ends) = echo_network(1);
+            let server = Node::new("pinger");
+            let ticks = std::rc::Rc::new(std::cell::Cell::new(0));
+            let counter = ticks.clone();
+            server.spawn(async move {
+                let mut ticker = sim::interval(Duration::from_millis(100));
+                loop {
+                    ticker.tick().await;
+                    counter.set(counter.get() + 1);
+                }
+            });
+            sim::sleep(Duration::from_millis(450)).await;
+            server.crash();
+            let at_crash = ticks.get();
+            sim::sleep(Duration::from_secs(1)).await;
+            assert_eq!(ticks.get(), at_crash, "a crashed node's task kept running");
+            assert!(!server.is_up());
+            // A task spawned on a crashed node never runs.
+            let refused = server.spawn(async { 1 }).await;
+            assert_eq!(refused, Err(sim::JoinError::Cancelled));
+            server.restart();
+            assert_eq!(server.spawn(async { 2 }).await, Ok(2));
+            // Crash the echo server while it handles a call: no reply.
+            let echo_node = Node::new("slow");
+            let net = Network::new();
+            let mut slow = Server::new(echo_node);
+            slow.add_service(Service::new().handle(Echo, |x: u64| async move {
+                sim::sleep(Duration::from_secs(1)).await;
+                x
+            }));
+            net.add_server("slow", slow);
+            let end = net.make_end("c");
+            net.connect("c", "slow");
+            net.enable("c", true);
+            let call = sim::spawn(async move { end.call::<Echo>(&9).await });
+            sim::sleep(Duration::from_millis(10)).await;
+            echo_node.crash();
+            let result = call.await.unwrap();
+            drop(ends);
+            (at_crash, result)
+        })
+        .unwrap();
+    assert_eq!(outcome.value, (5, Err(RpcError::NoReply)));
+}
+
+#[test]
+fn unknown_service_method_and_wrong_type_are_clear_errors() {
+    let outcome = Sim::new(1)
+        .run(|| async {
+            let (_net, ends) = echo_network(1);
+            let end = &ends[0];
+            (
+                end.call::<Nothing>(&1).await,
+                end.call::<Shout>(&1).await,
+                end.call::<Retyped>(&1).await,
+                end.call::<Brittle>(&Fragile).await,
+                end.call::<Echo>(&41).await,
+            )
+        })
+        .unwrap();
+    let (service, method, wrong, codec, fine) = outcome.value;
+    let service = service.unwrap_err();
+    assert!(
+        matches!(service, RpcError::UnknownService { .. }),
+        "{service:?}"
+    );
+    assert!(service.to_string().contains("Missing.Nothing"), "{service}");
+    assert!(service.to_string().contains("it has: Echo"), "{service}");
+    let method = method.unwrap_err();
+    assert!(
+        matches!(method, RpcError::UnknownMethod { .. }),
+        "{method:?}"
+    );
+    assert!(method.to_string().contains("Echo.Shout"), "{method}");
+    let wrong = wrong.unwrap_err();
+    assert!(matches!(wrong, RpcError::WrongType { .. }), "{wrong:?}");
+    assert!(
+        wrong.to_string().contains("alloc::string::String"),
+        "{wrong}"
+    );
+    match codec.unwrap_err() {
+        RpcError::Codec {
+            service: "Echo",
+            method: "Brittle",
+            side: Side::Server,
+            error,
+        } => {
+            assert!(error.type_name.ends_with("Fragile"), "{error}");
+            assert!(error.to_string().contains("never decodes"), "{error}");
+        }
+        other => panic!("expected a server-side codec error, got {other:?}"),
+    }
+    assert_eq!(fine, Ok(41), "the server survives bad calls");
+}
+
+#[test]
+fn deadlock_is_reported_with_waiting_tasks() {
+    let failure = Sim::new(9)
+        .run(|| async {
+            let (_tx, rx) = labrpc::sync::oneshot::channel::<()>();
+            let stuck = Node::new("stuck").spawn(async move { rx.await });
+            let _ = stuck.await;
+        })
+        .unwrap_err();
+    let message = failure.error.to_string();
+    assert!(
+        matches!(failure.error, SimError::Deadlock { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("task of stuck spawned at labrpc/tests/runtime.rs"),
+        "{message}"
+    );
+}
+
+#[test]
+fn panic_names_node_task_and_seed() {
+    let failed = labtest::try_run(&Options::default(), 77, |_cx| async {
+        Node::new("peer2")
+            .spawn(async {
+                sim::sleep(Duration::from_millis(5)).await;
+                let log: Vec<u64> = Vec::new();
+                log[3]
+            })
+            .await
+            .unwrap();
+    })
+    .expect_err("a panicking node fails the test");
+    let message = failed.message;
+    assert!(message.contains("seed 77"), "{message}");
+    assert!(
+        message.contains("node peer2 panicked at labrpc/tests/runtime.rs"),
+        "{message}"
+    );
+    assert!(message.contains("index out of bounds"), "{message}");
+    assert!(
+        message.contains("LAB_SEED=77 cargo test -p labrpc --test runtime"),
+        "{message}"
+    );
+}
+
+#[test]
+fn failed_check_reports_seed_events_and_replay() {
+    let failed = labtest::try_run(&Options::default(), 12, |_cx| async {
+        let (_net, ends) = echo_network(1);
+        sim::note("about to check");
+        assert_eq!(ends[0].call::<Echo>(&1).await, Ok(2), "echo must add one");
+    })
+    .expect_err("a failed check fails the test");
+    let message = failed.message;
+    assert!(message.contains("FAILED with seed 12"), "{message}");
+    assert!(message.contains("echo must add one"), "{message}");
+    assert!(
+        message.contains("check failed at labrpc/tests/runtime.rs"),
+        "{message}"
+    );
+    assert!(message.contains("note: about to check"), "{message}");
+    assert!(
+        message.contains("rpc#"),
+        "the last events include the RPC: {message}"
+    );
+}
+
+#[test]
+fn time_limit_is_virtual() {
+    let options = Options {
+        time_limit: Duration::from_secs(30),
+        ..Options::default()
+    };
+    let failed = labtest::try_run(&options, 1, |_cx| async {
+        sim::sleep(Duration::from_secs(31)).await;
+    })
+    .expect_err("past the limit");
+    assert!(
+        failed.message.contains("limit of 30s of virtual time"),
+        "{}",
+        failed.message
+    );
+    // An hour of virtual time costs no real time.
+    let passed = labtest::try_run(&Options::default(), 1, |_cx| async {
+        for _ in 0..3600 {
+            sim::sleep(Duration::from_millis(33)).await;
+        }
+    })
+    .unwrap();
+    assert!(passed.report.virtual_time > Duration::from_secs(118));
+}
+
+fn short_watchdog() -> Options {
+    Options {
+        watchdog: Duration::from_millis(300),
+        ..Options::default()
+    }
+}
+
+/// A task that blocks the thread (here with `std::thread::sleep`) is reported by the watchdog
+/// with its node and spawn location, instead of hanging the test.
+#[test]
+fn watchdog_reports_a_blocking_task() {
+    let failed = labtest::try_run(&short_watchdog(), 4, |_cx| async {
+        Node::new("sleepy")
+            .spawn(async {
+                sim::sleep(Duration::from_millis(3)).await;
+                std::thread::sleep(Duration::from_millis(1500));
+            })
+            .await
+            .unwrap();
+    })
+    .expect_err("the watchdog must fire");
+    let message = failed.message;
+    assert!(message.contains("watchdog"), "{message}");
+    assert!(
+        message.contains("node sleepy (spawned at labrpc/tests/runtime.rs"),
+        "{message}"
+    );
+    assert!(message.contains("without yielding"), "{message}");
+    assert!(message.contains("seed 4"), "{message}");
+}
+
+/// A task that spins, yielding but never sleeping, freezes virtual time: reported too.
+#[test]
+fn watchdog_reports_a_busy_loop() {
+    let failed = labtest::try_run(&short_watchdog(), 4, |_cx| async {
+        Node::new("spinner")
+            .spawn(async {
+                // Bounded in real time so the abandoned thread ends soon after the test.
+                let started = std::time::Instant::now();
+                while started.elapsed() < Duration::from_millis(1500) {
+                    sim::yield_now().await;
+                }
+            })
+            .await
+            .unwrap();
+    })
+    .expect_err("the watchdog must fire");
+    let message = failed.message;
+    assert!(
+        message.contains("virtual time has stood still"),
+        "{message}"
+    );
+    assert!(message.contains("node spinner"), "{message}");
+}
+
+proptest! {
+    /// Whatever bytes arrive, decoding returns an error or a value: it never panics.
+    #[test]
+    fn codec_never_panics_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = labrpc::codec::decode::<u64>(&bytes);
+        let _ = labrpc::codec::decode::<String>(&bytes);
+        let _ = labrpc::codec::decode::<Vec<(u64, String)>>(&bytes);
+        let _ = labrpc::codec::decode::<Option<Vec<Vec<u8>>>>(&bytes);
+        let _ = labrpc::codec::decode::<(bool, char, f64, i32)>(&bytes);
+        let _ = labrpc::codec::decode::<std::collections::BTreeMap<String, u64>>(&bytes);
+    }
+
+    /// Values survive the round trip.
+    #[test]
+    fn codec_round_trips(value in any::<(u64, String, Vec<i32>, Option<bool>)>()) {
+        let bytes = labrpc::codec::encode(&value).unwrap();
+        prop_assert_eq!(labrpc::codec::decode::<(u64, String, Vec<i32>, Option<bool>)>(&bytes).unwrap(), value);
+    }
+}
