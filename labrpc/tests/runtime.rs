@@ -268,7 +268,7 @@ fn deadlock_is_reported_with_waiting_tasks() {
     let failure = Sim::new(9)
         .run(|| async {
             let (_tx, rx) = labrpc::sync::oneshot::channel::<()>();
-            let stuck = Node::new("stuck").spawn(async move { rx.await });
+            let stuck = Node::new("stuck").spawn(rx);
             let _ = stuck.await;
         })
         .unwrap_err();
