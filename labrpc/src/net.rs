@@ -172,6 +172,15 @@ struct Shared {
     /// Signalled when an end is disabled or a server deleted or replaced, so that calls
     /// waiting on a handler notice at once that its reply can no longer arrive.
     changed: Notify,
+    /// Counts those changes: a call whose plan saw the current epoch needs no closer look.
+    epoch: AtomicU64,
+}
+
+impl Shared {
+    fn signal_change(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
+    }
 }
 
 /// The simulated network (`MakeNetwork` of the original). Cloning gives another handle to
@@ -193,6 +202,7 @@ pub struct ClientEnd {
 /// What the network decided for one call when it was made.
 struct Plan {
     rpc: u64,
+    epoch: u64,
     server: Option<Arc<Server>>,
     server_name: Option<Name>,
     reliable: bool,
@@ -222,6 +232,7 @@ impl Network {
                     rng,
                 }),
                 changed: Notify::new(),
+                epoch: AtomicU64::new(0),
             }),
         }
     }
@@ -260,7 +271,7 @@ impl Network {
             state.ends[id].enabled = false;
         }
         drop(state);
-        self.shared.changed.notify_waiters();
+        self.shared.signal_change();
     }
 
     fn with_end(&self, name: Name, f: impl FnOnce(&mut EndState)) {
@@ -288,7 +299,7 @@ impl Network {
     pub fn enable(&self, end: impl Into<Name>, enabled: bool) {
         self.with_end(end.into(), |e| e.enabled = enabled);
         if !enabled {
-            self.shared.changed.notify_waiters();
+            self.shared.signal_change();
         }
     }
 
@@ -301,7 +312,7 @@ impl Network {
             .servers
             .insert(name.into(), Arc::new(server));
         if replaced.is_some() {
-            self.shared.changed.notify_waiters();
+            self.shared.signal_change();
         }
     }
 
@@ -309,7 +320,7 @@ impl Network {
     pub fn delete_server(&self, name: impl Into<Name>) {
         let removed = self.shared.state.lock().servers.remove(&name.into());
         if removed.is_some() {
-            self.shared.changed.notify_waiters();
+            self.shared.signal_change();
         }
     }
 
@@ -351,7 +362,7 @@ impl Network {
     /// Shuts the network down: later calls fail with [`RpcError::Shutdown`].
     pub fn shutdown(&self) {
         self.shared.state.lock().shut_down = true;
-        self.shared.changed.notify_waiters();
+        self.shared.signal_change();
     }
 }
 
@@ -452,13 +463,12 @@ impl ClientEnd {
 
         let method = server.lookup::<R>()?;
         server.count.fetch_add(1, Ordering::Relaxed);
-        let handler = (method.handler)(payload);
         let (tx, rx) = oneshot::channel();
         let rpc = plan.rpc;
-        server.node.spawn(async move {
-            sim::record(sim::Node::current(), What::RpcDeliver { rpc });
-            let _ = tx.send(handler.await);
-        });
+        let task = (method.handler)(payload, tx);
+        if sim::spawn_handler(server.node, R::SERVICE, R::METHOD, task) {
+            sim::record(server.node, What::RpcDeliver { rpc });
+        }
         let Some(reply) = self.wait_for_reply(rx, &plan, &server).await else {
             return lost(DropReason::ServerGone);
         };
@@ -517,6 +527,7 @@ impl ClientEnd {
         };
         Ok(Plan {
             rpc: sim::next_id(),
+            epoch: self.shared.epoch.load(Ordering::Acquire),
             server,
             server_name,
             reliable: state.reliable,
@@ -527,6 +538,9 @@ impl ClientEnd {
 
     /// True if a reply from `server` can no longer be delivered on this end.
     fn is_dead(&self, plan: &Plan, server: &Arc<Server>) -> bool {
+        if self.shared.epoch.load(Ordering::Acquire) == plan.epoch {
+            return false;
+        }
         let state = self.shared.state.lock();
         let end = &state.ends[self.id];
         let current = plan

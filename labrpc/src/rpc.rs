@@ -193,10 +193,12 @@ impl fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
-pub(crate) type ReplyFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>>>>;
+/// Where a handler's encoded reply (or error) goes.
+pub(crate) type ReplySender = tokio::sync::oneshot::Sender<Result<Vec<u8>, RpcError>>;
 
-/// Decodes the arguments, runs the handler, encodes the reply.
-type Handler = Box<dyn Fn(Vec<u8>) -> ReplyFuture + Send + Sync>;
+/// The server-side task of one call: decodes the arguments, runs the handler, encodes and
+/// sends the reply. (One boxed future per call: this is the RPC hot path.)
+type Handler = Box<dyn Fn(Vec<u8>, ReplySender) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
 
 pub(crate) struct Method {
     pub(crate) service: &'static str,
@@ -235,21 +237,23 @@ impl Service {
         F: Fn(R::Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R::Reply> + 'static,
     {
-        let handler = move |payload: Vec<u8>| -> ReplyFuture {
-            match codec::decode::<R::Args>(&payload) {
-                Err(error) => Box::pin(std::future::ready(Err(RpcError::codec::<R>(
-                    Side::Server,
-                    error,
-                )))),
-                Ok(args) => {
-                    let reply = handler(args);
-                    Box::pin(async move {
-                        codec::encode(&reply.await)
-                            .map_err(|error| RpcError::codec::<R>(Side::Server, error))
-                    })
+        let handler =
+            move |payload: Vec<u8>, tx: ReplySender| -> Pin<Box<dyn Future<Output = ()>>> {
+                match codec::decode::<R::Args>(&payload) {
+                    Err(error) => {
+                        let _ = tx.send(Err(RpcError::codec::<R>(Side::Server, error)));
+                        Box::pin(std::future::ready(()))
+                    }
+                    Ok(args) => {
+                        let reply = handler(args);
+                        Box::pin(async move {
+                            let encoded = codec::encode(&reply.await)
+                                .map_err(|error| RpcError::codec::<R>(Side::Server, error));
+                            let _ = tx.send(encoded);
+                        })
+                    }
                 }
-            }
-        };
+            };
         self.methods.push(Method {
             service: R::SERVICE,
             name: R::METHOD,

@@ -12,6 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -20,6 +21,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Where a task came from, for reports.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Origin {
+    /// Spawned by code at this location.
+    Spawn(&'static Location<'static>),
+    /// Runs the handler of one call of this method.
+    Handler {
+        service: &'static str,
+        method: &'static str,
+    },
+}
 
 /// Identifies a task slot and the generation of its occupant (stale wakes are ignored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,18 +154,18 @@ pub(crate) struct Heartbeat {
     pub(crate) current: AtomicU64,
     /// Virtual time in nanoseconds.
     pub(crate) now: AtomicU64,
-    /// Spawn locations by id, and node names by id, for reports.
-    pub(crate) names: Mutex<(Vec<&'static Location<'static>>, Vec<String>)>,
+    /// Task origins by id, and node names by id, for reports.
+    pub(crate) names: Mutex<(Vec<String>, Vec<String>)>,
 }
 
 impl Heartbeat {
     pub(crate) fn describe(&self, current: u64) -> (String, String) {
         let names = self.names.lock();
         let node = names.1.get((current >> 32) as usize).cloned();
-        let location = names.0.get((current & 0xffff_ffff) as usize);
+        let origin = names.0.get((current & 0xffff_ffff) as usize).cloned();
         (
             node.unwrap_or_else(|| "?".into()),
-            location.map_or_else(|| "?".into(), |l| l.to_string()),
+            origin.unwrap_or_else(|| "?".into()),
         )
     }
 }
@@ -171,8 +184,11 @@ pub(crate) struct Core {
     trace: RefCell<Trace>,
     failure: RefCell<Option<SimError>>,
     pub(crate) heartbeat: Arc<Heartbeat>,
-    locations: RefCell<HashMap<&'static Location<'static>, u32>>,
+    /// Spawn locations by address (each call site has one static `Location`).
+    locations: RefCell<HashMap<usize, u32, BuildHasherDefault<AddressHasher>>>,
     counters: Cell<(u64, u64)>,
+    /// Wakers of finished tasks that nobody else holds, reused by later spawns.
+    spare_wakers: RefCell<Vec<Arc<TaskWaker>>>,
     next_id: Cell<u64>,
     closed: Cell<bool>,
 }
@@ -225,8 +241,9 @@ impl Core {
             trace: RefCell::new(Trace::new(trace)),
             failure: RefCell::new(None),
             heartbeat,
-            locations: RefCell::new(HashMap::new()),
+            locations: RefCell::new(HashMap::default()),
             counters: Cell::new((0, 0)),
+            spare_wakers: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
             closed: Cell::new(false),
         });
@@ -367,23 +384,27 @@ impl Core {
 
     // ---- tasks ----
 
-    fn location_id(&self, location: &'static Location<'static>) -> u32 {
-        let mut locations = self.locations.borrow_mut();
-        let next = locations.len() as u32;
-        *locations.entry(location).or_insert_with(|| {
-            self.heartbeat.names.lock().0.push(location);
+    fn origin_id(&self, origin: Origin) -> u32 {
+        let mut origins = self.locations.borrow_mut();
+        let next = origins.len() as u32;
+        // Static data has one address: call sites have one `Location`, methods one name.
+        let key = match origin {
+            Origin::Spawn(location) => std::ptr::from_ref(location) as usize,
+            Origin::Handler { method, .. } => method.as_ptr() as usize + 1,
+        };
+        *origins.entry(key).or_insert_with(|| {
+            let description = match origin {
+                Origin::Spawn(location) => format!("spawned at {location}"),
+                Origin::Handler { service, method } => format!("handler of {service}.{method}"),
+            };
+            self.heartbeat.names.lock().0.push(description);
             next
         })
     }
 
     /// Adds a task owned by `node`. Returns false (dropping the future) if the node is down
     /// or the simulation is over.
-    pub(crate) fn spawn(
-        &self,
-        node: Node,
-        future: BoxFuture,
-        location: &'static Location<'static>,
-    ) -> bool {
+    pub(crate) fn spawn(&self, node: Node, future: BoxFuture, origin: Origin) -> bool {
         let incarnation = {
             let nodes = self.nodes.borrow();
             let state = &nodes[node.0 as usize];
@@ -397,7 +418,7 @@ impl Core {
             drop_quietly(future);
             return false;
         };
-        let location = self.location_id(location);
+        let location = self.origin_id(origin);
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.free.last().copied();
         let (index, generation) = match entry {
@@ -405,11 +426,20 @@ impl Core {
             None => (tasks.slots.len() as u32, 0),
         };
         let key = TaskKey { index, generation };
-        let waker = Arc::new(TaskWaker {
-            key,
-            queued: AtomicBool::new(true),
-            ready: self.ready.clone(),
-        });
+        let spare = self.spare_wakers.borrow_mut().pop();
+        let waker = match spare.and_then(|mut w| Arc::get_mut(&mut w).is_some().then_some(w)) {
+            Some(mut waker) => {
+                let reused = Arc::get_mut(&mut waker).expect("checked unique");
+                reused.key = key;
+                *reused.queued.get_mut() = true;
+                waker
+            }
+            None => Arc::new(TaskWaker {
+                key,
+                queued: AtomicBool::new(true),
+                ready: self.ready.clone(),
+            }),
+        };
         let inserted = tasks.insert(Task {
             future: Some(future),
             node,
@@ -477,7 +507,14 @@ impl Core {
                 self.as_node(node, || drop_quietly(future));
             }
             Ok(Poll::Ready(())) => {
-                self.tasks.borrow_mut().remove(key.index, key.generation);
+                drop(std_waker);
+                let task = self.tasks.borrow_mut().remove(key.index, key.generation);
+                // Nobody else holds the finished task's waker: keep it for the next spawn.
+                if let Some(task) = task
+                    && Arc::strong_count(&task.waker) == 1
+                {
+                    self.spare_wakers.borrow_mut().push(task.waker);
+                }
                 self.as_node(node, || drop_quietly(future));
             }
             Err(payload) => {
@@ -565,7 +602,7 @@ impl Core {
                 let (node, location) = self
                     .heartbeat
                     .describe((u64::from(task.node.0) << 32) | u64::from(task.location));
-                format!("task of {node} spawned at {location}")
+                format!("task of {node} {location}")
             })
             .collect()
     }
@@ -645,6 +682,28 @@ impl Core {
 impl Default for Slab<Timer> {
     fn default() -> Self {
         Slab::new()
+    }
+}
+
+/// Hashes an address with one multiplication: spawn-location lookups sit on the RPC path.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(26);
     }
 }
 

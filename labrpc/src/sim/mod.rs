@@ -49,7 +49,7 @@ pub use time::yield_now;
 pub use time::{Elapsed, Instant, Interval, Sleep, interval, now, sleep, sleep_until, timeout};
 pub use trace::{Trace, TraceMode};
 
-use executor::{Core, TEST_NODE, try_with_core, with_core};
+use executor::{Core, Origin, TEST_NODE, try_with_core, with_core};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -152,7 +152,7 @@ where
     let task = async move {
         let _ = tx.send(future.await);
     };
-    core.spawn(node, Box::pin(task), location);
+    core.spawn(node, Box::pin(task), Origin::Spawn(location));
     JoinHandle { rx }
 }
 
@@ -160,6 +160,17 @@ where
 #[derive(Debug)]
 pub struct JoinHandle<T> {
     rx: oneshot::Receiver<T>,
+}
+
+/// Starts the handler task of one call of `service.method` on `node`; false if the node is
+/// down (the task will never run).
+pub(crate) fn spawn_handler(
+    node: Node,
+    service: &'static str,
+    method: &'static str,
+    future: Pin<Box<dyn Future<Output = ()>>>,
+) -> bool {
+    with_core(|core| core.spawn(node, future, Origin::Handler { service, method }))
 }
 
 /// Why a task produced no result.
@@ -361,7 +372,7 @@ impl fmt::Display for SimError {
             } => write!(
                 f,
                 "node {node} panicked at {location} (virtual time {at}): {message}\n  \
-                 (in a task spawned at {task})"
+                 (in a task {task})"
             ),
             SimError::Deadlock { at, tasks } => {
                 write!(
@@ -387,7 +398,7 @@ impl fmt::Display for SimError {
                 wall,
             } => write!(
                 f,
-                "watchdog: a task of node {node} (spawned at {task}) has run for {wall:.1?} of \
+                "watchdog: a task of node {node} ({task}) has run for {wall:.1?} of \
                  real time without yielding, at virtual time {at}. It spins in a loop or blocks \
                  the thread (std::thread::sleep, a std Mutex held across .await, a blocking \
                  channel receive). Use labrpc::sim::sleep and async primitives."
@@ -400,7 +411,7 @@ impl fmt::Display for SimError {
             } => write!(
                 f,
                 "watchdog: virtual time has stood still at {at} for {wall:.1?} of real time while \
-                 tasks keep running (last: node {node}, task spawned at {task}). Something \
+                 tasks keep running (last: node {node}, task {task}). Something \
                  busy-waits: wait with labrpc::sim::sleep or a channel instead of yielding in a \
                  loop."
             ),
@@ -593,7 +604,11 @@ impl Sim {
             let value = main().await;
             *slot.borrow_mut() = Some(value);
         };
-        core.spawn(TEST_NODE, Box::pin(main_task), Location::caller());
+        core.spawn(
+            TEST_NODE,
+            Box::pin(main_task),
+            Origin::Spawn(Location::caller()),
+        );
         let result = core.run(|| output.borrow().is_some());
         core.shut_down();
         let (rpcs, bytes) = core.counters();

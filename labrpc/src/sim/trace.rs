@@ -41,7 +41,7 @@ pub enum What {
         /// Encoded size of the arguments.
         bytes: u32,
     },
-    /// A request reached its handler (the event's node is the server's).
+    /// A request was handed to its handler (the event's node is the server's).
     RpcDeliver {
         /// The call's id.
         rpc: u64,
@@ -190,7 +190,7 @@ impl fmt::Display for EventLine<'_> {
                     "rpc#{rpc} send {service}.{method} -> {to} ({bytes} bytes)"
                 )
             }
-            What::RpcDeliver { rpc } => write!(f, "rpc#{rpc} handler starts"),
+            What::RpcDeliver { rpc } => write!(f, "rpc#{rpc} delivered to handler"),
             What::RpcReply { rpc, bytes } => write!(f, "rpc#{rpc} reply delivered ({bytes} bytes)"),
             What::RpcDrop { rpc, why } => write!(f, "rpc#{rpc} dropped: {why:?}"),
             What::Timer => write!(f, "timer fired"),
