@@ -1,0 +1,275 @@
+//! `labs grade`: run each lab's graded suite with cargo and score it per part.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+/// Options of `labs grade`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run every test with this many consecutive seeds (LAB_SEEDS).
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
+    /// First seed (LAB_SEED).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Grade only these labs (package names: labrpc, mapreduce, raft, ...).
+    #[arg(long = "lab")]
+    labs: Vec<String>,
+    /// Build in debug mode instead of release.
+    #[arg(long)]
+    debug: bool,
+}
+
+/// A graded suite: a package and the integration-test targets that grade it.
+struct Suite {
+    package: &'static str,
+    title: &'static str,
+    /// Test targets (files in the package's `tests/`); empty means all of them.
+    targets: &'static [&'static str],
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        package: "labrpc",
+        title: "labrpc: the simulated network",
+        targets: &["labrpc"],
+    },
+    Suite {
+        package: "mapreduce",
+        title: "Lab 1: MapReduce",
+        targets: &[],
+    },
+    Suite {
+        package: "raft",
+        title: "Lab 3: Raft",
+        targets: &[],
+    },
+    Suite {
+        package: "kvraft",
+        title: "Lab 4: fault-tolerant KV",
+        targets: &[],
+    },
+    Suite {
+        package: "shardctrler",
+        title: "Lab 5A: shard controller",
+        targets: &[],
+    },
+    Suite {
+        package: "shardkv",
+        title: "Lab 5B: sharded KV",
+        targets: &[],
+    },
+];
+
+/// Results of one part of a lab (tests share the part suffix of their names: `_3a`, ...).
+#[derive(Default)]
+struct Part {
+    passed: u32,
+    failed: Vec<String>,
+    virtual_secs: f64,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let root = workspace_root();
+    let mut rows = Vec::new();
+    let mut all_passed = true;
+    for suite in SUITES {
+        if !args.labs.is_empty() && !args.labs.iter().any(|l| l == suite.package) {
+            continue;
+        }
+        let targets = graded_targets(&root, suite);
+        if targets.is_empty() {
+            continue; // this lab has no graded suite yet
+        }
+        eprintln!("grading {} ...", suite.package);
+        let started = Instant::now();
+        let (parts, ok) = run_suite(&root, suite, &targets, args);
+        all_passed &= ok;
+        rows.push((suite, parts, started.elapsed().as_secs_f64()));
+    }
+    print_table(&rows, args.seeds);
+    if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The suite's test targets that exist in this checkout.
+fn graded_targets(root: &Path, suite: &Suite) -> Vec<String> {
+    let dir = root.join(suite.package).join("tests");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let is_rs = path.extension().is_some_and(|x| x == "rs");
+            is_rs.then(|| path.file_stem()?.to_str().map(str::to_string))?
+        })
+        .filter(|name| suite.targets.is_empty() || suite.targets.contains(&name.as_str()))
+        .collect();
+    found.sort();
+    found
+}
+
+fn run_suite(
+    root: &Path,
+    suite: &Suite,
+    targets: &[String],
+    args: &Args,
+) -> (BTreeMap<String, Part>, bool) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["test", "-p", suite.package]);
+    if !args.debug {
+        command.arg("--release");
+    }
+    for target in targets {
+        command.args(["--test", target]);
+    }
+    command
+        .args(["--no-fail-fast", "--", "--color", "never"])
+        .env("LAB_SEEDS", args.seeds.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(seed) = args.seed {
+        command.env("LAB_SEED", seed.to_string());
+    }
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("cannot run cargo: {e}");
+            return (BTreeMap::new(), false);
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let parts = parse(&stdout);
+    let ok = output.status.success() && parts.values().all(|p| p.failed.is_empty());
+    if !output.status.success() && parts.is_empty() {
+        eprintln!("{stdout}");
+    }
+    (parts, ok)
+}
+
+/// The part a test belongs to: its name's last `_` suffix if it names a part (`3a`, `4b`).
+fn part_of(test: &str) -> String {
+    match test.rsplit_once('_') {
+        Some((_, suffix))
+            if suffix.len() == 2
+                && suffix.as_bytes()[0].is_ascii_digit()
+                && suffix.as_bytes()[1].is_ascii_alphabetic() =>
+        {
+            suffix.to_uppercase()
+        }
+        _ => "-".to_string(),
+    }
+}
+
+/// Reads libtest's `test NAME ... ok|FAILED` lines and the harness's `Passed --` lines.
+fn parse(stdout: &str) -> BTreeMap<String, Part> {
+    let mut parts: BTreeMap<String, Part> = BTreeMap::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("test ")
+            && let Some((name, verdict)) = rest.rsplit_once(" ... ")
+        {
+            let part = parts.entry(part_of(name)).or_default();
+            match verdict.trim() {
+                "ok" => part.passed += 1,
+                "FAILED" => part.failed.push(name.to_string()),
+                _ => {}
+            }
+        } else if line.starts_with("Passed --")
+            && let Some(name) = line.split_whitespace().last()
+            && let Some(virtual_secs) = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
+        {
+            parts.entry(part_of(name)).or_default().virtual_secs += virtual_secs;
+        }
+    }
+    parts
+}
+
+fn print_table(rows: &[(&Suite, BTreeMap<String, Part>, f64)], seeds: u64) {
+    println!();
+    println!(
+        "{:<32} {:>4} {:>7} {:>7} {:>6} {:>10} {:>8}",
+        "lab", "part", "tests", "passed", "score", "virtual s", "wall s"
+    );
+    let (mut total, mut passed) = (0, 0);
+    for (suite, parts, wall) in rows {
+        for (i, (name, part)) in parts.iter().enumerate() {
+            let tests = part.passed + part.failed.len() as u32;
+            total += tests;
+            passed += part.passed;
+            let title = if i == 0 { suite.title } else { "" };
+            let wall = if i == 0 {
+                format!("{wall:.1}")
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<32} {:>4} {:>7} {:>7} {:>5.0}% {:>10.1} {:>8}",
+                title,
+                name,
+                tests,
+                part.passed,
+                100.0 * f64::from(part.passed) / f64::from(tests.max(1)),
+                part.virtual_secs,
+                wall
+            );
+            for failed in &part.failed {
+                println!("{:<32}      FAILED: {failed}", "");
+            }
+        }
+    }
+    println!(
+        "{:<32} {:>4} {:>7} {:>7} {:>5.0}%   (each test run with {seeds} seed{})",
+        "total",
+        "",
+        total,
+        passed,
+        100.0 * f64::from(passed) / f64::from(total.max(1)),
+        if seeds == 1 { "" } else { "s" }
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_come_from_name_suffixes() {
+        assert_eq!(part_of("initial_election_3a"), "3A");
+        assert_eq!(part_of("snapshot_init_3d"), "3D");
+        assert_eq!(part_of("concurrent_many"), "-");
+        assert_eq!(part_of("wc_sim"), "-");
+    }
+
+    #[test]
+    fn parses_libtest_and_summary_lines() {
+        let out = "\
+Passed --    3.1s virtual   0.004s real  3 peers     58 rpcs     16840 bytes     0 ops  seed=1 trace=00  initial_election_3a
+test initial_election_3a ... ok
+test re_election_3a ... FAILED
+test basic ... ok
+";
+        let parts = parse(out);
+        assert_eq!(parts["3A"].passed, 1);
+        assert_eq!(parts["3A"].failed, vec!["re_election_3a"]);
+        assert!((parts["3A"].virtual_secs - 3.1).abs() < 1e-9);
+        assert_eq!(parts["-"].passed, 1);
+    }
+}
