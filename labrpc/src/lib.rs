@@ -45,6 +45,9 @@
 //! assert_eq!(lost, Err(RpcError::NoReply));
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod collections;
 mod net;

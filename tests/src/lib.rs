@@ -18,6 +18,9 @@
 //! twice and names the first event where the runs differ. [`logger`] prefixes every log line
 //! with virtual time and node.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod linearizability;
 pub mod logger;
 mod runner;

@@ -113,6 +113,7 @@ type Body<Fut> = dyn Fn(TestCx) -> Fut + Send + Sync;
 ///     // ... build a cluster, drive faults, check ...
 /// });
 /// ```
+#[track_caller]
 pub fn run<F, Fut>(options: Options, body: F)
 where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
@@ -127,7 +128,8 @@ where
     let seeds: Vec<u64> = (settings.first_seed..)
         .take(settings.seeds as usize)
         .collect();
-    let results = run_seeds(&seeds, |seed| {
+    let name = test_name();
+    let results = run_seeds(&seeds, &name, |seed| {
         if settings.check_determinism {
             check_determinism(&options, seed, &body)
         } else {
@@ -137,7 +139,7 @@ where
     let mut failures = Vec::new();
     for result in results {
         match result {
-            Ok(passed) => print_uncaptured(&format!("{}  {}", passed.summary(), test_name())),
+            Ok(passed) => print_uncaptured(&format!("{}  {name}", passed.summary())),
             Err(failed) => failures.push(failed),
         }
     }
@@ -336,8 +338,9 @@ fn print_uncaptured(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-/// Runs `f` for each seed, on up to one thread per core, keeping the seeds' order.
-fn run_seeds<T: Send>(seeds: &[u64], f: impl Fn(u64) -> T + Sync) -> Vec<T> {
+/// Runs `f` for each seed, on up to one thread per core, keeping the seeds' order. The
+/// threads carry the test's name, which reports and the replay command use.
+fn run_seeds<T: Send>(seeds: &[u64], name: &str, f: impl Fn(u64) -> T + Sync) -> Vec<T> {
     if seeds.len() <= 1 {
         return seeds.iter().map(|&s| f(s)).collect();
     }
@@ -351,13 +354,17 @@ fn run_seeds<T: Send>(seeds: &[u64], f: impl Fn(u64) -> T + Sync) -> Vec<T> {
         .collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
+            let worker = || {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else { break };
                     *results[i].lock() = Some(f(seed));
                 }
-            });
+            };
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn_scoped(scope, worker)
+                .expect("cannot start a thread for the seeds");
         }
     });
     results
