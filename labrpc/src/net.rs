@@ -167,6 +167,14 @@ struct State {
     rng: DetRng,
 }
 
+impl State {
+    /// How long a call to an unreachable server takes to fail.
+    fn failure_delay(&mut self) -> Duration {
+        let limit = if self.long_delays { 7000 } else { 100 };
+        millis_below(&mut self.rng, limit)
+    }
+}
+
 struct Shared {
     state: Mutex<State>,
     /// Signalled when an end is disabled or a server deleted or replaced, so that calls
@@ -466,9 +474,14 @@ impl ClientEnd {
         let (tx, rx) = oneshot::channel();
         let rpc = plan.rpc;
         let task = (method.handler)(payload, tx);
-        if sim::spawn_handler(server.node, R::SERVICE, R::METHOD, task) {
-            sim::record(server.node, What::RpcDeliver { rpc });
+        if !sim::spawn_handler(server.node, R::SERVICE, R::METHOD, task) {
+            // The server's node is down but still registered: fail like an absent server,
+            // after a delay, so that callers retrying in a loop do not spin in zero time.
+            let delay = self.failure_delay();
+            sim::sleep(delay).await;
+            return lost(DropReason::ServerGone);
         }
+        sim::record(server.node, What::RpcDeliver { rpc });
         let Some(reply) = self.wait_for_reply(rx, &plan, &server).await else {
             return lost(DropReason::ServerGone);
         };
@@ -503,6 +516,10 @@ impl ClientEnd {
         codec::decode(&reply).map_err(|e| RpcError::codec::<R>(Side::Client, e))
     }
 
+    fn failure_delay(&self) -> Duration {
+        self.shared.state.lock().failure_delay()
+    }
+
     /// Counts the call and decides its fate from the network's state at this moment.
     fn plan(&self, bytes: usize) -> Result<Plan, RpcError> {
         let mut state = self.shared.state.lock();
@@ -520,10 +537,8 @@ impl ClientEnd {
             .and_then(|name| state.servers.get(name).cloned());
         let fail_delay = if server.is_some() {
             Duration::ZERO
-        } else if state.long_delays {
-            millis_below(&mut state.rng, 7000)
         } else {
-            millis_below(&mut state.rng, 100)
+            state.failure_delay()
         };
         Ok(Plan {
             rpc: sim::next_id(),

@@ -206,6 +206,14 @@ fn crash_stops_tasks_and_drops_replies() {
             sim::sleep(Duration::from_millis(10)).await;
             echo_node.crash();
             let result = call.await.unwrap();
+            // A crashed server that is still registered fails calls like an absent one:
+            // after a short delay, so retry loops cannot spin in zero virtual time.
+            let end = net.make_end("c2");
+            net.connect("c2", "slow");
+            net.enable("c2", true);
+            let before = sim::now();
+            assert_eq!(end.call::<Echo>(&1).await, Err(RpcError::NoReply));
+            assert!(before.elapsed() < Duration::from_millis(100));
             drop(ends);
             (at_crash, result)
         })
