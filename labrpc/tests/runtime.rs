@@ -441,3 +441,78 @@ proptest! {
         prop_assert_eq!(labrpc::codec::decode::<(u64, String, Vec<i32>, Option<bool>)>(&bytes).unwrap(), value);
     }
 }
+
+#[test]
+fn timers_intervals_and_timeouts_follow_virtual_time() {
+    let outcome = Sim::new(1)
+        .run(|| async {
+            let start = sim::now();
+            // Timers due at the same instant fire in the order they were set.
+            let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let tasks: Vec<_> = (0..3)
+                .map(|i| {
+                    let order = order.clone();
+                    sim::spawn(async move {
+                        sim::sleep(Duration::from_millis(50)).await;
+                        order.borrow_mut().push(i);
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            assert_eq!(*order.borrow(), vec![0, 1, 2]);
+            assert_eq!(sim::now() - start, Duration::from_millis(50));
+            // An interval ticks at once, then once per period; a late tick does not bunch up.
+            let mut ticker = sim::interval(Duration::from_millis(100));
+            let first = ticker.tick().await;
+            let second = ticker.tick().await;
+            assert_eq!(second - first, Duration::from_millis(100));
+            sim::sleep(Duration::from_millis(350)).await;
+            ticker.tick().await; // overdue: completes at once
+            let woke = sim::now();
+            let next = ticker.tick().await;
+            assert_eq!(next - woke, Duration::from_millis(100));
+            // Timeouts.
+            let slow =
+                sim::timeout(Duration::from_secs(1), sim::sleep(Duration::from_secs(2))).await;
+            assert_eq!(slow, Err(sim::Elapsed));
+            let fast = sim::timeout(Duration::from_secs(1), async { 5 }).await;
+            assert_eq!(fast, Ok(5));
+            sim::now() - start
+        })
+        .unwrap();
+    assert_eq!(
+        outcome.value,
+        Duration::from_millis(50 + 100 + 350 + 100 + 1000)
+    );
+}
+
+#[test]
+fn a_node_can_crash_itself_and_restart_with_a_fresh_random_stream() {
+    use labrpc::rand::RngExt;
+    let outcome = Sim::new(3)
+        .run(|| async {
+            let node = Node::new("worker");
+            let draw = || node.spawn(async { sim::rng().random_range(0..u64::MAX) });
+            let before = draw().await.unwrap();
+            let suicide = node.spawn(async {
+                sim::sleep(Duration::from_millis(1)).await;
+                Node::current().crash();
+                // Never reached: the task stops with its node.
+                sim::sleep(Duration::from_millis(1)).await;
+                unreachable!("a crashed node's task ran on");
+            });
+            assert_eq!(suicide.await, Err(sim::JoinError::Cancelled));
+            assert!(!node.is_up());
+            node.restart();
+            let after = draw().await.unwrap();
+            (before, after)
+        })
+        .unwrap();
+    let (before, after) = outcome.value;
+    assert_ne!(
+        before, after,
+        "a restarted node must not replay its old random stream"
+    );
+}
