@@ -1,7 +1,7 @@
 //! `labs grade`: run each lab's graded suite with cargo and score it per part.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
@@ -72,7 +72,7 @@ struct Part {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let root = workspace_root();
+    let root = crate::workspace_root();
     let mut rows = Vec::new();
     let mut all_passed = true;
     for suite in SUITES {
@@ -95,11 +95,6 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 /// The suite's test targets that exist in this checkout.
