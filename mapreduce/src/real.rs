@@ -207,8 +207,11 @@ fn current_dir() -> Result<PathBuf, String> {
 /// returns once the job is done (plus a second, so that workers learn it).
 pub fn coordinator_main(inputs: &[String], settings: &Settings) -> Result<(), String> {
     for file in inputs {
-        if let Err(e) = std::fs::File::open(file) {
-            return Err(format!("cannot read input file {file}: {e}"));
+        let readable = std::fs::File::open(file).and_then(|f| f.metadata());
+        match readable {
+            Ok(metadata) if metadata.is_file() => {}
+            Ok(_) => return Err(format!("input {file} is not a regular file")),
+            Err(e) => return Err(format!("cannot read input file {file}: {e}")),
         }
     }
     let coordinator = Arc::new(Mutex::new(Coordinator::new(inputs.to_vec(), N_REDUCE)));

@@ -17,7 +17,7 @@ const COORDINATOR: &str = env!("CARGO_BIN_EXE_mrcoordinator");
 const WORKER: &str = env!("CARGO_BIN_EXE_mrworker");
 const SEQUENTIAL: &str = env!("CARGO_BIN_EXE_mrsequential");
 
-/// How much faster than real time the programs' clocks run.
+/// How much faster than real time the programs' clocks run (unless a test says otherwise).
 const SPEEDUP: &str = "4";
 
 /// One process of a job, with its standard error in a file.
@@ -36,6 +36,7 @@ struct Job {
     inputs: Vec<String>,
     processes: Vec<Process>,
     deadline: Instant,
+    speedup: &'static str,
 }
 
 impl Job {
@@ -56,6 +57,7 @@ impl Job {
             inputs,
             processes: Vec::new(),
             deadline: Instant::now() + limit,
+            speedup: SPEEDUP,
         }
     }
 
@@ -79,7 +81,7 @@ impl Job {
             .args(args)
             .current_dir(&self.dir)
             .env("MR_SOCKET", &self.socket)
-            .env("MR_SPEEDUP", SPEEDUP)
+            .env("MR_SPEEDUP", self.speedup)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&stderr).expect("create a stderr file"));
@@ -319,7 +321,15 @@ fn reduce_parallelism_real() {
 
 #[test]
 fn job_count_real() {
-    let job = run_job("job_count", "jobcount", 4);
+    // A map takes 2-5 s and the timeout is 10 s: at speed 2 that leaves 2.5 s of real time
+    // for a loaded machine to stall a worker before its task is (wrongly) handed out again.
+    let mut job = Job::new("job_count", LIMIT);
+    job.speedup = "2";
+    job.spawn_coordinator();
+    for _ in 0..4 {
+        job.spawn_worker("jobcount");
+    }
+    job.wait_all_succeed();
     let lines = job.output_lines();
     let want = vec![format!("a {}", job.inputs.len())];
     if lines != want {
@@ -389,6 +399,45 @@ fn crash_real() {
     assert_same_output(&job, &got, &want, "crash");
 }
 
+/// Not in the original script: workers are killed (SIGKILL) at random moments, mid-task or
+/// mid-write, and restarted; the output must still equal the sequential reference's.
+#[test]
+fn random_kills_real() {
+    let mut job = Job::new("random_kills", LIMIT);
+    // The 10 s timeout takes 1 s of real time, so killed tasks are redone quickly.
+    job.speedup = "10";
+    let want = job.sequential("wc");
+    let coordinator = job.spawn_coordinator();
+    let mut slots: Vec<usize> = (0..3).map(|_| job.spawn_worker("wc")).collect();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    let mut rng = labrpc::sim::DetRng::new(seed);
+    let mut kills = 0;
+    while job.poll(coordinator).is_none() {
+        job.check_deadline(&format!("waiting for the job (random seed {seed})"));
+        std::thread::sleep(Duration::from_millis(1 + rng.below(40)));
+        let slot = rng.below(slots.len() as u64) as usize;
+        if kills < 10 && job.poll(slots[slot]).is_none() {
+            let _ = job.processes[slots[slot]].child.kill();
+            job.wait(slots[slot]);
+            kills += 1;
+            slots[slot] = job.spawn_worker("wc");
+        }
+    }
+    if !job.wait(coordinator).success() {
+        job.fail("the coordinator failed");
+    }
+    println!("random_kills_real: {kills} workers killed (random seed {seed})");
+    let got = job.output_lines();
+    assert_same_output(
+        &job,
+        &got,
+        &want,
+        &format!("wc with {kills} workers killed (random seed {seed})"),
+    );
+}
+
 // ---- Bad input: a clear message and a non-zero exit ----
 
 #[test]
@@ -410,6 +459,13 @@ fn missing_input_file_real() {
         stderr.contains("cannot read input file no-such-book.txt"),
         "unclear message: {stderr}"
     );
+
+    let directory = job.spawn(COORDINATOR, &["."]);
+    assert!(
+        !job.wait(directory).success(),
+        "mrcoordinator accepted a directory"
+    );
+    assert!(job.stderr_of(directory).contains("not a regular file"));
 
     // An input that disappears after the coordinator started: the worker says so and fails.
     job.spawn_coordinator();
