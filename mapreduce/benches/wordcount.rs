@@ -40,7 +40,8 @@ fn books() -> (Vec<(String, Vec<u8>)>, String) {
         return (generated, source);
     }
     books.sort();
-    (books, format!("the eight books in {}", dir.display()))
+    let shown = dir.canonicalize().unwrap_or(dir);
+    (books, format!("the eight books in {}", shown.display()))
 }
 
 fn sorted_outputs(dir: &Path) -> Vec<String> {

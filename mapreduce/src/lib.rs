@@ -16,7 +16,7 @@
 //! clock the coordinator is told.
 //!
 //! What you write: the [`Coordinator`] (its state, [`Coordinator::request_task`],
-//! [`Coordinator::report_task`], [`Coordinator::done`]) and the [`worker`] loop. See
+//! [`Coordinator::report_task`], [`Coordinator::done`]) and the [`worker()`] loop. See
 //! `docs/mapreduce.md`.
 
 pub mod apps;
