@@ -20,7 +20,6 @@ use labrpc::sim::DetRng;
 use labrpc::transport::{self, Address, Client};
 use labrpc::{Rpc, RpcError};
 use std::cell::RefCell;
-use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -141,8 +140,9 @@ impl Env for RealEnv {
     }
 
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'_, ()> {
-        std::thread::sleep(duration.div_f64(self.speedup));
-        Box::pin(std::future::ready(()))
+        // The worker runs alone on its thread (under `block_on`): blocking is waiting.
+        let real = duration.div_f64(self.speedup);
+        Box::pin(async move { std::thread::sleep(real) })
     }
 
     fn timestamp(&self) -> Duration {
@@ -156,7 +156,7 @@ impl Env for RealEnv {
     }
 
     fn crash(&self) -> LocalBoxFuture<'_, ()> {
-        std::process::exit(1)
+        Box::pin(async { std::process::exit(1) })
     }
 
     fn is_alive(&self, worker: u64) -> bool {
@@ -190,13 +190,19 @@ impl Env for RealEnv {
 }
 
 impl WorkerEnv for RealEnv {
-    fn call<R: Rpc>(&self, args: &R::Args) -> impl Future<Output = Result<R::Reply, RpcError>> {
-        let result = match &self.client {
+    async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
+        match &self.client {
             Some(client) => client.call::<R>(args),
             None => Err(RpcError::NoReply),
-        };
-        std::future::ready(result)
+        }
     }
+}
+
+/// The application name in a command-line argument: `wc`, or the original's plugin spelling
+/// `../mrapps/wc.so`.
+pub fn app_name(arg: &str) -> &str {
+    let base = arg.rsplit('/').next().unwrap_or(arg);
+    base.strip_suffix(".so").unwrap_or(base)
 }
 
 fn current_dir() -> Result<PathBuf, String> {
@@ -234,7 +240,9 @@ pub fn coordinator_main(inputs: &[String], settings: &Settings) -> Result<(), St
 
 /// `mrworker APP`: runs one worker in the working directory until the job is done.
 pub fn worker_main(app: &str, settings: &Settings) -> Result<(), String> {
-    let app: Box<dyn App> = Registry::builtin().get(app).map_err(|e| e.to_string())?;
+    let app: Box<dyn App> = Registry::builtin()
+        .get(app_name(app))
+        .map_err(|e| e.to_string())?;
     let client = Client::new(settings.address.clone());
     let env = RealEnv::new(current_dir()?, Some(client), settings.speedup);
     transport::block_on(worker(&env, &*app)).map_err(|error| {
@@ -248,7 +256,9 @@ pub fn worker_main(app: &str, settings: &Settings) -> Result<(), String> {
 
 /// `mrsequential APP INPUTS...`: the sequential reference, writing `mr-out-0`.
 pub fn sequential_main(app: &str, inputs: &[String], settings: &Settings) -> Result<(), String> {
-    let app: Box<dyn App> = Registry::builtin().get(app).map_err(|e| e.to_string())?;
+    let app: Box<dyn App> = Registry::builtin()
+        .get(app_name(app))
+        .map_err(|e| e.to_string())?;
     let env = RealEnv::new(current_dir()?, None, settings.speedup);
     transport::block_on(sequential(&env, &*app, inputs, "mr-out-0")).map_err(|e| e.to_string())
 }

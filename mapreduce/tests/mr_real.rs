@@ -500,6 +500,9 @@ fn unknown_app_real() {
             "unclear message: {stderr}"
         );
     }
+    // The original's plugin spelling names an application too.
+    let index = job.spawn(SEQUENTIAL, &["../mrapps/nocrash.so", "pg-grimm.txt"]);
+    assert!(job.wait(index).success(), "{}", job.stderr_of(index));
     // No arguments: usage, non-zero.
     for program in [COORDINATOR, WORKER, SEQUENTIAL] {
         let index = job.spawn(program, &[]);
