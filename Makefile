@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench labrpc
+.PHONY: help grade test lint fmt bench labrpc mapreduce mr-sim mr-real
 
 help:
 	@echo "make grade          grade every graded suite (reference solutions) and print a table"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
 	@echo "make labrpc         the labrpc suite"
+	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -28,6 +29,17 @@ fmt:
 
 bench:
 	$(CARGO) bench -p labrpc --bench rpc
+	$(CARGO) bench -p mapreduce --bench wordcount
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc
+
+# Lab 1: MapReduce, in the simulation and as real processes.
+mapreduce: mr-sim mr-real
+
+mr-sim:
+	$(CARGO) test -p mapreduce --lib --test mr_sim
+
+mr-real:
+	$(CARGO) test -p labrpc --lib transport
+	$(CARGO) test -p mapreduce --test mr_real

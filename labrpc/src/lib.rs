@@ -10,6 +10,7 @@
 //!   [`ClientEnd::call`], serve them with [`Service::handle`].
 //! - [`Persister`]: stable storage that survives a node's crash.
 //! - [`codec`]: how values become bytes (RPC arguments, persisted state).
+//! - [`transport`]: the same typed services between real processes (Unix socket or TCP).
 //!
 //! A whole round trip:
 //!
@@ -54,6 +55,7 @@ mod net;
 mod persister;
 mod rpc;
 pub mod sim;
+pub mod transport;
 
 pub use net::{ClientEnd, Name, Network, Server};
 pub use persister::Persister;

@@ -1,0 +1,199 @@
+//! The graded MapReduce suite in the simulation: every case of the original `test-mr.sh`,
+//! deterministic and in virtual time. `LAB_SEED`, `LAB_SEEDS` and `LAB_CHECK_DETERMINISM`
+//! apply (see labtest).
+
+use labrpc::sim::{self, Node};
+use labtest::Options;
+use mapreduce::inputs::test_inputs;
+use mapreduce::sim::{Exit, SimJob, expected_output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The generated input books (computed once per test binary).
+fn inputs() -> &'static [(String, String)] {
+    static INPUTS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    INPUTS.get_or_init(test_inputs)
+}
+
+fn input_refs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    inputs().iter().map(|(n, c)| (n.as_str(), c.as_str()))
+}
+
+/// Starts a job with `workers` workers of `app` and waits until the coordinator and every
+/// worker have exited, checking that every worker succeeded.
+async fn run_job(app: &str, workers: usize) -> SimJob {
+    let job = SimJob::start(input_refs(), mapreduce::N_REDUCE);
+    // Like the original script, start the workers a second after the coordinator.
+    sim::sleep(Duration::from_secs(1)).await;
+    for _ in 0..workers {
+        job.spawn_worker(app);
+    }
+    for _ in 0..=workers {
+        if let Exit::Worker {
+            id,
+            result: Err(error),
+        } = job.next_exit().await
+        {
+            panic!("worker {id} failed: {error}");
+        }
+    }
+    job
+}
+
+fn assert_same_output(got: &[String], want: &[String], what: &str) {
+    if got == want {
+        return;
+    }
+    let first = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    panic!(
+        "{what}: output differs from the sequential reference ({} lines, expected {}); first \
+         difference at sorted line {first}: got {:?}, expected {:?}",
+        got.len(),
+        want.len(),
+        got.get(first),
+        want.get(first)
+    );
+}
+
+async fn compare_with_sequential(app: &str, workers: usize, cx: &labtest::TestCx) {
+    cx.set_peers(workers + 1);
+    let job = run_job(app, workers).await;
+    let want = expected_output(input_refs(), app).await;
+    let got = job.output_lines();
+    assert_same_output(&got, &want, app);
+    cx.add_ops(got.len() as u64);
+}
+
+#[test]
+fn wc_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        compare_with_sequential("wc", 3, &cx).await;
+    });
+}
+
+#[test]
+fn indexer_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        compare_with_sequential("indexer", 2, &cx).await;
+    });
+}
+
+#[test]
+fn map_parallelism_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        cx.set_peers(3);
+        let job = run_job("mtiming", 2).await;
+        let lines = job.output_lines();
+        let times = lines.iter().filter(|l| l.starts_with("times-")).count();
+        assert_eq!(
+            times, 2,
+            "expected both workers to run map tasks (2 times- keys), got {times}: {lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("parallel") && l.contains(" 2")),
+            "map workers did not run in parallel: {lines:?}"
+        );
+    });
+}
+
+#[test]
+fn reduce_parallelism_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        cx.set_peers(3);
+        let job = run_job("rtiming", 2).await;
+        let lines = job.output_lines();
+        let parallel = lines
+            .iter()
+            .filter(|l| {
+                let b = l.as_bytes();
+                b.len() >= 3 && b[0].is_ascii_lowercase() && &b[1..3] == b" 2"
+            })
+            .count();
+        assert!(
+            parallel >= 2,
+            "too few parallel reduces ({parallel} lines \"<key> 2\"): {lines:?}"
+        );
+    });
+}
+
+#[test]
+fn job_count_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        cx.set_peers(5);
+        let job = run_job("jobcount", 4).await;
+        let lines = job.output_lines();
+        assert_eq!(
+            lines,
+            vec![format!("a {}", inputs().len())],
+            "map tasks must run exactly once each"
+        );
+    });
+}
+
+#[test]
+fn early_exit_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        cx.set_peers(4);
+        let job = SimJob::start(input_refs(), mapreduce::N_REDUCE);
+        sim::sleep(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            job.spawn_worker("early_exit");
+        }
+        let first = job.next_exit().await;
+        let at_first_exit = job.output_lines();
+        for _ in 0..3 {
+            if let Exit::Worker {
+                id,
+                result: Err(error),
+            } = job.next_exit().await
+            {
+                panic!("worker {id} failed: {error}");
+            }
+        }
+        let at_end = job.output_lines();
+        assert_same_output(
+            &at_first_exit,
+            &at_end,
+            &format!("output when the first process exited ({first:?}) vs at the end"),
+        );
+        let want = expected_output(input_refs(), "early_exit").await;
+        assert_same_output(&at_end, &want, "early_exit");
+    });
+}
+
+#[test]
+fn crash_sim() {
+    let options = Options {
+        // The 2020 script's limit per process in the crash test (2024: 120 s; the slowest of
+        // 200 seeds here takes 122 s of virtual time).
+        time_limit: Duration::from_secs(180),
+        ..Options::default()
+    };
+    labtest::run(options, |cx| async move {
+        cx.set_peers(5);
+        let job = SimJob::start(input_refs(), mapreduce::N_REDUCE);
+        sim::sleep(Duration::from_secs(1)).await;
+        // One crash worker started once, and three slots that restart a crash worker a
+        // second after the previous one exits or crashes, until the coordinator is gone.
+        job.spawn_worker("crash");
+        for slot in 0..3 {
+            let job = job.clone();
+            sim::spawn(async move {
+                let node = Node::new(format!("restart-loop-{slot}"));
+                while !job.coordinator_exited() {
+                    let _ = job.run_worker(node, "crash").await;
+                    sim::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        job.wait_for_coordinator().await;
+        let want = expected_output(input_refs(), "nocrash").await;
+        assert_same_output(&job.output_lines(), &want, "crash");
+    });
+}
