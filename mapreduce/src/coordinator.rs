@@ -66,6 +66,9 @@ impl Coordinator {
             n_reduce,
         }
         // END SOLUTION
+        // BEGIN SKELETON
+        // todo!("Lab 1: the coordinator for {} files and {n_reduce} reduce tasks", files.len())
+        // END SKELETON
     }
 
     /// A worker asks for work at time `now`.
@@ -93,6 +96,10 @@ impl Coordinator {
         }
         Task::Exit
         // END SOLUTION
+        // BEGIN SKELETON
+        // let _ = (now, args);
+        // todo!("Lab 1: hand out a task, or tell the worker to wait or exit")
+        // END SKELETON
     }
 
     /// A worker reports at time `now` that it finished a task.
@@ -110,6 +117,9 @@ impl Coordinator {
             *slot = Slot::Done;
         }
         // END SOLUTION
+        // BEGIN SKELETON
+        // let _ = (now, args);
+        // END SKELETON
     }
 
     /// True once every output file is final: the job is done.
@@ -117,6 +127,9 @@ impl Coordinator {
         // BEGIN SOLUTION
         all_done(&self.maps) && all_done(&self.reduces)
         // END SOLUTION
+        // BEGIN SKELETON
+        // todo!("Lab 1: is the job done?")
+        // END SKELETON
     }
 }
 
