@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench labrpc mapreduce mr-sim mr-real
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real
 
 help:
 	@echo "make grade          grade every graded suite (reference solutions) and print a table"
@@ -11,6 +11,7 @@ help:
 	@echo "make test           run every test of the workspace (what CI runs)"
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
+	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make labrpc         the labrpc suite"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 
@@ -26,6 +27,9 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+skeleton-check:
+	.ci/skeleton-check
 
 bench:
 	$(CARGO) bench -p labrpc --bench rpc
