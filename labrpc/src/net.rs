@@ -215,7 +215,8 @@ struct Plan {
     server_name: Option<Name>,
     reliable: bool,
     long_reordering: bool,
-    fail_delay: Duration,
+    /// When the call has no server to go to: how long it takes to fail, and why.
+    failure: (Duration, DropReason),
 }
 
 impl Network {
@@ -449,12 +450,8 @@ impl ClientEnd {
         };
 
         let Some(server) = plan.server.clone() else {
-            sim::sleep(plan.fail_delay).await;
-            let why = if plan.server_name.is_some() {
-                DropReason::NoServer
-            } else {
-                DropReason::EndDisabled
-            };
+            let (delay, why) = plan.failure;
+            sim::sleep(delay).await;
             return lost(why);
         };
         if !plan.reliable {
@@ -535,7 +532,12 @@ impl ClientEnd {
             .as_ref()
             .filter(|_| end.enabled)
             .and_then(|name| state.servers.get(name).cloned());
-        let fail_delay = if server.is_some() {
+        let why = if !end.enabled || end.deleted {
+            DropReason::EndDisabled
+        } else {
+            DropReason::NoServer
+        };
+        let delay = if server.is_some() {
             Duration::ZERO
         } else {
             state.failure_delay()
@@ -547,7 +549,7 @@ impl ClientEnd {
             server_name,
             reliable: state.reliable,
             long_reordering: state.long_reordering,
-            fail_delay,
+            failure: (delay, why),
         })
     }
 
