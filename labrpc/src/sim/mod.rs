@@ -202,7 +202,7 @@ impl<T> Future for JoinHandle<T> {
 ///
 /// ```
 /// use labrpc::sim::{self, Sim};
-/// use rand::RngExt;
+/// use labrpc::rand::RngExt;
 ///
 /// let timeouts = |seed| {
 ///     Sim::new(seed)
