@@ -172,7 +172,7 @@ impl<C: Command> Raft<C> {
         if self.inner.dead.load(Ordering::Relaxed) {
             return None;
         }
-        self.inner.with_core(|core| core.start(command, sim::now()))
+        self.inner.with_core(|core| core.start(command))
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = command;

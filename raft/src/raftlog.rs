@@ -67,7 +67,9 @@ impl<C: Clone + Serialize> Log<C> {
             self.start_term,
             self.entries.len() as u64,
         );
-        let mut bytes = labrpc::codec::encode(&header).expect("log header encodes");
+        let header = labrpc::codec::encode(&header).expect("log header encodes");
+        let mut bytes = Vec::with_capacity(header.len() + self.encoded.len());
+        bytes.extend_from_slice(&header);
         bytes.extend_from_slice(&self.encoded);
         bytes
     }

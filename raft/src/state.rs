@@ -103,9 +103,17 @@ pub struct RaftCore<C> {
     // Volatile state on candidates.
     votes: Vec<bool>,
 
+    /// Leaders: whether an AppendEntries carrying entries (or an InstallSnapshot) to each
+    /// peer awaits its reply. While one does, only heartbeats and the periodic resend go to
+    /// that peer, so a slow or unreachable follower is not sent the same entries for every
+    /// new command.
+    in_flight: Vec<bool>,
+    /// Leaders: new entries or a new commit index should go out now.
+    replicate: bool,
+
     // Timers.
     election_deadline: Instant,
-    heartbeat_due: Instant,
+    last_heartbeat: Instant,
     rng: DetRng,
 
     ready: Ready<C>,
@@ -128,7 +136,9 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
             match_index: vec![0; peers],
             votes: vec![false; peers],
             election_deadline: now,
-            heartbeat_due: now,
+            in_flight: vec![false; peers],
+            replicate: false,
+            last_heartbeat: now,
             rng: DetRng::new(seed),
             ready: Ready::default(),
         };
@@ -203,7 +213,8 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
     /// When [`RaftCore::tick`] next has something to do.
     pub fn deadline(&self) -> Instant {
         match self.role {
-            Role::Leader => self.heartbeat_due,
+            Role::Leader if self.replicate => self.last_heartbeat,
+            Role::Leader => self.last_heartbeat + HEARTBEAT_INTERVAL,
             _ => self.election_deadline,
         }
     }
@@ -252,7 +263,11 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
     /// Time passes: followers and candidates may start an election, leaders send heartbeats.
     pub fn tick(&mut self, now: Instant) {
         match self.role {
-            Role::Leader if now >= self.heartbeat_due => self.broadcast_append(now),
+            Role::Leader if now >= self.last_heartbeat + HEARTBEAT_INTERVAL => {
+                self.broadcast_append(true);
+                self.last_heartbeat = now;
+            }
+            Role::Leader if self.replicate => self.broadcast_append(false),
             Role::Follower | Role::Candidate if now >= self.election_deadline => {
                 self.start_election(now)
             }
@@ -295,7 +310,9 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         self.next_index = vec![self.log.last_index() + 1; self.peers];
         self.match_index = vec![0; self.peers];
         self.match_index[self.me] = self.log.last_index();
-        self.broadcast_append(now);
+        self.in_flight = vec![false; self.peers];
+        self.broadcast_append(true);
+        self.last_heartbeat = now;
     }
 
     /// RequestVote RPC handler.
@@ -340,7 +357,7 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
 
     /// The service asks to replicate `command`: the index and term it will have if it is ever
     /// committed, or `None` if this peer is not the leader.
-    pub fn start(&mut self, command: C, now: Instant) -> Option<(u64, u64)> {
+    pub fn start(&mut self, command: C) -> Option<(u64, u64)> {
         if self.role != Role::Leader {
             return None;
         }
@@ -351,24 +368,34 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         self.match_index[self.me] = index;
         self.persist();
         if self.peers == 1 {
-            self.advance_commit(now);
+            self.advance_commit();
         }
         // Replicate soon, batching the commands started at this same moment.
-        self.heartbeat_due = now;
+        self.replicate = true;
         Some((index, self.term))
     }
 
-    fn broadcast_append(&mut self, now: Instant) {
+    /// Sends every follower what it lacks (`periodic`: the heartbeat, which also resends
+    /// to followers whose last message went unanswered).
+    fn broadcast_append(&mut self, periodic: bool) {
+        self.replicate = false;
         for peer in self.others() {
-            self.send_append(peer);
+            self.send_append(peer, periodic);
         }
-        self.heartbeat_due = now + HEARTBEAT_INTERVAL;
     }
 
     /// Sends `peer` what it lacks from `next_index` on: entries, or the snapshot if the log
-    /// no longer holds them.
-    fn send_append(&mut self, peer: usize) {
+    /// no longer holds them. If entries to it are still in flight (and not `resend`), sends
+    /// only a heartbeat.
+    fn send_append(&mut self, peer: usize, resend: bool) {
         let next = self.next_index[peer];
+        let heartbeat_only = self.in_flight[peer] && !resend;
+        if heartbeat_only && next <= self.log.start_index() {
+            return;
+        }
+        if !heartbeat_only {
+            self.in_flight[peer] = next <= self.log.last_index();
+        }
         if next <= self.log.start_index() {
             let args = InstallSnapshotArgs {
                 term: self.term,
@@ -381,7 +408,11 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
             return;
         }
         let prev_log_index = next - 1;
-        let entries = self.log.entries_from(next, MAX_ENTRIES_PER_MESSAGE);
+        let entries = if heartbeat_only {
+            Vec::new()
+        } else {
+            self.log.entries_from(next, MAX_ENTRIES_PER_MESSAGE)
+        };
         let args = AppendEntriesArgs {
             term: self.term,
             leader: self.me,
@@ -474,16 +505,17 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         if self.role != Role::Leader || args.term != self.term {
             return;
         }
+        self.in_flight[peer] = false;
         if reply.success {
             let matched = args.prev_log_index + args.entries.len() as u64;
             if matched > self.match_index[peer] {
                 self.match_index[peer] = matched;
-                self.advance_commit(now);
+                self.advance_commit();
             }
             self.next_index[peer] = self.next_index[peer].max(matched + 1);
-            if self.next_index[peer] <= self.log.last_index() && !args.entries.is_empty() {
-                // More to send than fitted in one message.
-                self.send_append(peer);
+            if self.next_index[peer] <= self.log.last_index() {
+                // More to send: it did not fit, or came since.
+                self.send_append(peer, false);
             }
             return;
         }
@@ -501,24 +533,21 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         let next = next
             .max(self.match_index[peer] + 1)
             .min(self.log.last_index() + 1);
-        if next != self.next_index[peer] {
-            self.next_index[peer] = next;
-            self.send_append(peer);
-        }
+        self.next_index[peer] = next;
+        self.send_append(peer, false);
     }
 
     /// Commits the highest index a majority stores, if it is from the current term (§5.4.2:
     /// older entries are committed only indirectly, never by counting replicas).
-    fn advance_commit(&mut self, now: Instant) {
+    fn advance_commit(&mut self) {
         let mut matched = self.match_index.clone();
         matched[self.me] = self.log.last_index();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let majority = matched[self.peers / 2];
         if majority > self.commit_index && self.log.term_at(majority) == Some(self.term) {
             self.commit_index = majority;
+            // Followers learn the new commit index from the next AppendEntries.
             self.apply();
-            // Tell the followers soon.
-            self.heartbeat_due = now;
         }
     }
 
@@ -588,11 +617,12 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         if self.role != Role::Leader || args.term != self.term {
             return;
         }
+        self.in_flight[peer] = false;
         let index = args.last_included_index;
         self.match_index[peer] = self.match_index[peer].max(index);
         self.next_index[peer] = self.next_index[peer].max(index + 1);
         if self.next_index[peer] <= self.log.last_index() {
-            self.send_append(peer);
+            self.send_append(peer, false);
         }
     }
 }
@@ -659,7 +689,7 @@ mod tests {
         assert!(!core.handle_request_vote(ask(2, 0), at(2)).vote_granted);
         assert!(core.handle_request_vote(ask(0, 0), at(3)).vote_granted);
         let mut other: RaftCore<u64> = leader();
-        other.start(5, at(2000));
+        other.start(5);
         let stale = RequestVoteArgs {
             term: 9,
             candidate: 2,
@@ -674,7 +704,7 @@ mod tests {
     fn leader_commits_on_majority_and_follower_backs_up_fast() {
         let mut core = leader();
         for c in 1..=3 {
-            core.start(c, at(1100));
+            core.start(c);
         }
         core.tick(at(1100));
         let ready = core.take_ready();
