@@ -23,6 +23,9 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 /// At most this many entries go into one AppendEntries (more follow as replies arrive).
 pub const MAX_ENTRIES_PER_MESSAGE: usize = 256;
+/// A leader sends entries again to a follower that has not answered for this long (one that
+/// answers gets them again at once).
+pub const RESEND_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// What a peer currently is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +106,11 @@ pub struct RaftCore<C> {
     // Volatile state on candidates.
     votes: Vec<bool>,
 
-    /// Leaders: whether an AppendEntries carrying entries (or an InstallSnapshot) to each
-    /// peer awaits its reply. While one does, only heartbeats and the periodic resend go to
-    /// that peer, so a slow or unreachable follower is not sent the same entries for every
-    /// new command.
-    in_flight: Vec<bool>,
+    /// Leaders: when the AppendEntries carrying entries (or the InstallSnapshot) that each
+    /// peer has not answered yet was sent. While one is in flight, the peer gets heartbeats
+    /// only (and the entries again after [`RESEND_TIMEOUT`]), so that a slow or unreachable
+    /// follower is not sent the same entries for every new command.
+    in_flight: Vec<Option<Instant>>,
     /// Leaders: new entries or a new commit index should go out now.
     replicate: bool,
 
@@ -136,7 +139,7 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
             match_index: vec![0; peers],
             votes: vec![false; peers],
             election_deadline: now,
-            in_flight: vec![false; peers],
+            in_flight: vec![None; peers],
             replicate: false,
             last_heartbeat: now,
             rng: DetRng::new(seed),
@@ -264,10 +267,10 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
     pub fn tick(&mut self, now: Instant) {
         match self.role {
             Role::Leader if now >= self.last_heartbeat + HEARTBEAT_INTERVAL => {
-                self.broadcast_append(true);
+                self.broadcast_append(true, now);
                 self.last_heartbeat = now;
             }
-            Role::Leader if self.replicate => self.broadcast_append(false),
+            Role::Leader if self.replicate => self.broadcast_append(false, now),
             Role::Follower | Role::Candidate if now >= self.election_deadline => {
                 self.start_election(now)
             }
@@ -310,8 +313,8 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         self.next_index = vec![self.log.last_index() + 1; self.peers];
         self.match_index = vec![0; self.peers];
         self.match_index[self.me] = self.log.last_index();
-        self.in_flight = vec![false; self.peers];
-        self.broadcast_append(true);
+        self.in_flight = vec![None; self.peers];
+        self.broadcast_append(true, now);
         self.last_heartbeat = now;
     }
 
@@ -375,26 +378,27 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         Some((index, self.term))
     }
 
-    /// Sends every follower what it lacks (`periodic`: the heartbeat, which also resends
-    /// to followers whose last message went unanswered).
-    fn broadcast_append(&mut self, periodic: bool) {
+    /// Sends every follower what it lacks (`heartbeat`: also an empty AppendEntries to
+    /// followers that have entries in flight).
+    fn broadcast_append(&mut self, heartbeat: bool, now: Instant) {
         self.replicate = false;
         for peer in self.others() {
-            self.send_append(peer, periodic);
+            self.send_append(peer, heartbeat, now);
         }
     }
 
     /// Sends `peer` what it lacks from `next_index` on: entries, or the snapshot if the log
-    /// no longer holds them. If entries to it are still in flight (and not `resend`), sends
-    /// only a heartbeat.
-    fn send_append(&mut self, peer: usize, resend: bool) {
+    /// no longer holds them. If entries to it are still in flight, sends only a heartbeat
+    /// (if `heartbeat`), or nothing.
+    fn send_append(&mut self, peer: usize, heartbeat: bool, now: Instant) {
         let next = self.next_index[peer];
-        let heartbeat_only = self.in_flight[peer] && !resend;
-        if heartbeat_only && next <= self.log.start_index() {
+        let waiting = self.in_flight[peer].is_some_and(|sent| now < sent + RESEND_TIMEOUT);
+        if waiting && (!heartbeat || next <= self.log.start_index()) {
             return;
         }
+        let heartbeat_only = waiting;
         if !heartbeat_only {
-            self.in_flight[peer] = next <= self.log.last_index();
+            self.in_flight[peer] = (next <= self.log.last_index()).then_some(now);
         }
         if next <= self.log.start_index() {
             let args = InstallSnapshotArgs {
@@ -505,7 +509,7 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         if self.role != Role::Leader || args.term != self.term {
             return;
         }
-        self.in_flight[peer] = false;
+        self.in_flight[peer] = None;
         if reply.success {
             let matched = args.prev_log_index + args.entries.len() as u64;
             if matched > self.match_index[peer] {
@@ -515,7 +519,7 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
             self.next_index[peer] = self.next_index[peer].max(matched + 1);
             if self.next_index[peer] <= self.log.last_index() {
                 // More to send: it did not fit, or came since.
-                self.send_append(peer, false);
+                self.send_append(peer, false, now);
             }
             return;
         }
@@ -533,8 +537,11 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         let next = next
             .max(self.match_index[peer] + 1)
             .min(self.log.last_index() + 1);
-        self.next_index[peer] = next;
-        self.send_append(peer, false);
+        if next < self.next_index[peer] {
+            // Progress: try the earlier index at once (else wait for the next heartbeat).
+            self.next_index[peer] = next;
+            self.send_append(peer, false, now);
+        }
     }
 
     /// Commits the highest index a majority stores, if it is from the current term (§5.4.2:
@@ -617,12 +624,12 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         if self.role != Role::Leader || args.term != self.term {
             return;
         }
-        self.in_flight[peer] = false;
+        self.in_flight[peer] = None;
         let index = args.last_included_index;
         self.match_index[peer] = self.match_index[peer].max(index);
         self.next_index[peer] = self.next_index[peer].max(index + 1);
         if self.next_index[peer] <= self.log.last_index() {
-            self.send_append(peer, false);
+            self.send_append(peer, false, now);
         }
     }
 }
