@@ -618,6 +618,7 @@ impl Config {
         let cmd = cmd.into();
         let t0 = sim::now();
         let mut starts = 0;
+        let mut accepted = false;
         while t0.elapsed() < Duration::from_secs(10) {
             let mut index = None;
             for _ in 0..self.0.n {
@@ -633,6 +634,7 @@ impl Config {
                 sim::sleep(Duration::from_millis(50)).await;
                 continue;
             };
+            accepted = true;
             let t1 = sim::now();
             while t1.elapsed() < Duration::from_secs(2) {
                 let (nd, cmd1) = self.n_committed(index);
@@ -654,8 +656,13 @@ impl Config {
         }
         panic!(
             "one({cmd}) failed to reach agreement in 10 s ({expected} servers expected; \
-             connected: {:?})",
-            self.connected_servers()
+             connected: {:?}; {})",
+            self.connected_servers(),
+            if accepted {
+                "leaders accepted it but it never committed on enough servers"
+            } else {
+                "no connected server ever accepted Start: no leader?"
+            }
         );
     }
 }
