@@ -19,6 +19,8 @@
 //! crate for debug output: `RUST_LOG=raft=debug` shows it, prefixed with virtual time and
 //! node. See `docs/raft.md` for the handout.
 
+#![warn(missing_docs)]
+
 pub mod raftlog;
 pub mod rpc;
 pub mod state;
