@@ -39,12 +39,12 @@ const SUITES: &[Suite] = &[
     Suite {
         package: "mapreduce",
         title: "Lab 1: MapReduce",
-        targets: &[],
+        targets: &["mr_sim", "mr_real"],
     },
     Suite {
         package: "raft",
         title: "Lab 3: Raft",
-        targets: &[],
+        targets: &["raft"],
     },
     Suite {
         package: "kvraft",

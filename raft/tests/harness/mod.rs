@@ -1,0 +1,668 @@
+//! The Raft tester (the original's `config.go`): builds a cluster of Raft peers on a
+//! simulated network, crashes, restarts and partitions them, and checks what they apply.
+//!
+//! Every check panics with what it expected and what it saw; the panic fails the test, and
+//! the lab harness adds the seed, the last trace events and the replay command.
+
+#![allow(dead_code)] // Each test binary uses a different part of the tester.
+
+use labrpc::rand::RngExt;
+use labrpc::sim::{self, Node};
+use labrpc::sync::mpsc;
+use labrpc::{ClientEnd, Network, Persister, Server, Service};
+use labtest::TestCx;
+use raft::{AppendEntries, AppendEntriesReply, ApplyMsg, Raft, RequestVote, RequestVoteReply};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// "The tester generously allows solutions to complete elections in one second (much more
+/// than the paper's range of timeouts)."
+pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The snapshot applier asks Raft for a snapshot after every this many commands.
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+
+/// Upper bound on the persisted Raft state in the snapshot tests, in bytes.
+pub const MAX_LOG_SIZE: usize = 2000;
+
+/// The commands the tests replicate: integers, and long strings for the byte-count test.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cmd {
+    /// A number.
+    Int(i64),
+    /// A string.
+    Text(String),
+}
+
+impl From<i64> for Cmd {
+    fn from(x: i64) -> Cmd {
+        Cmd::Int(x)
+    }
+}
+
+impl From<String> for Cmd {
+    fn from(s: String) -> Cmd {
+        Cmd::Text(s)
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cmd::Int(x) => write!(f, "{x}"),
+            Cmd::Text(s) if s.len() > 16 => write!(f, "{:?}...({} chars)", &s[..16], s.len()),
+            Cmd::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Ways to break a cluster on purpose, to check that the tests catch broken Rafts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Every peer refuses every vote (its RequestVote handler answers with a default reply).
+    DenyVotes,
+    /// Every peer refuses every AppendEntries (default reply), so nothing commits.
+    RejectAppends,
+    /// Server `server` applies a different command at `index` than the others.
+    CorruptApply {
+        /// The server whose apply is altered.
+        server: usize,
+        /// The index altered.
+        index: u64,
+    },
+    /// Server `server` never applies `index` (its next apply is then out of order).
+    SkipApply {
+        /// The server whose apply is dropped.
+        server: usize,
+        /// The index dropped.
+        index: u64,
+    },
+}
+
+struct State {
+    rafts: Vec<Option<Raft<Cmd>>>,
+    connected: Vec<bool>,
+    saved: Vec<Persister>,
+    /// Names of the ends from server i to every server j, of i's current incarnation.
+    end_names: Vec<Vec<String>>,
+    /// The commands each server applied, by index.
+    logs: Vec<BTreeMap<u64, Cmd>>,
+    /// The last index each server applied (for the snapshot applier's order check).
+    last_applied: Vec<u64>,
+    /// Incarnation of each server: apply messages from an older one are ignored.
+    generation: Vec<u64>,
+    max_index: u64,
+    max_index0: u64,
+    ends_made: u64,
+}
+
+struct Inner {
+    cx: TestCx,
+    n: usize,
+    snapshot: bool,
+    faults: Vec<Fault>,
+    net: Network,
+    nodes: Vec<Node>,
+    state: RefCell<State>,
+}
+
+/// A cluster under test. Cloning gives another handle to the same cluster (for client tasks).
+#[derive(Clone)]
+pub struct Config(Rc<Inner>);
+
+/// A non-negative random integer from the test's own seeded stream (Go's `rand.Int()`).
+pub fn rand_int() -> i64 {
+    (sim::rng().random::<u64>() >> 1) as i64
+}
+
+/// A random string of `n` characters.
+pub fn rand_string(n: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+    let mut rng = sim::rng();
+    (0..n)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+impl Config {
+    /// `make_config`: `n` peers on a network that is unreliable or not, with long delays for
+    /// calls to disconnected peers; `snapshot` selects the applier that snapshots every
+    /// [`SNAPSHOT_INTERVAL`] commands. Starts and connects every peer.
+    pub fn new(cx: &TestCx, n: usize, unreliable: bool, snapshot: bool) -> Config {
+        Config::with_faults(cx, n, unreliable, snapshot, &[])
+    }
+
+    /// Like [`Config::new`], with deliberate faults (for the tester's own tests).
+    pub fn with_faults(
+        cx: &TestCx,
+        n: usize,
+        unreliable: bool,
+        snapshot: bool,
+        faults: &[Fault],
+    ) -> Config {
+        cx.set_peers(n);
+        let net = Network::new();
+        net.set_reliable(!unreliable);
+        net.set_long_delays(true);
+        let nodes = (0..n).map(|i| Node::new(format!("s{i}"))).collect();
+        let cfg = Config(Rc::new(Inner {
+            cx: cx.clone(),
+            n,
+            snapshot,
+            faults: faults.to_vec(),
+            net,
+            nodes,
+            state: RefCell::new(State {
+                rafts: vec![None; n],
+                connected: vec![false; n],
+                saved: (0..n).map(|_| Persister::new()).collect(),
+                end_names: vec![Vec::new(); n],
+                logs: vec![BTreeMap::new(); n],
+                last_applied: vec![0; n],
+                generation: vec![0; n],
+                max_index: 0,
+                max_index0: 0,
+                ends_made: 0,
+            }),
+        }));
+        for i in 0..n {
+            cfg.start1(i);
+        }
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg
+    }
+
+    /// Number of servers.
+    pub fn n(&self) -> usize {
+        self.0.n
+    }
+
+    /// Ends the test: reports the number of agreements for the summary line.
+    pub fn end(&self) {
+        let st = self.0.state.borrow();
+        self.0.cx.add_ops(st.max_index - st.max_index0);
+    }
+
+    /// The running Raft of server `i` (`None` while crashed).
+    pub fn raft(&self, i: usize) -> Option<Raft<Cmd>> {
+        self.0.state.borrow().rafts[i].clone()
+    }
+
+    /// Whether server `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.0.state.borrow().connected[i]
+    }
+
+    /// Calls `Start(cmd)` on server `i` if it is running.
+    pub fn start_on(&self, i: usize, cmd: impl Into<Cmd>) -> Option<(u64, u64)> {
+        self.raft(i).and_then(|rf| rf.start(cmd.into()))
+    }
+
+    /// Shuts server `i` down, keeping its persisted state: disconnects it, deletes its RPC
+    /// server (replies it still owes are never delivered), gives the persister a fresh copy
+    /// (so nothing the old instance writes reaches the next one), kills it and crashes its
+    /// node (every task it had stops).
+    pub fn crash1(&self, i: usize) {
+        self.disconnect(i);
+        self.0.net.delete_server(i);
+        let rf = {
+            let mut st = self.0.state.borrow_mut();
+            st.saved[i] = st.saved[i].copy();
+            st.generation[i] += 1;
+            st.rafts[i].take()
+        };
+        if let Some(rf) = rf {
+            sim::note(format!("tester: crash server {i}"));
+            rf.kill();
+        }
+        self.0.nodes[i].crash();
+    }
+
+    /// Starts or restarts server `i` (crashing it first) from its persisted state, with fresh
+    /// client ends so that the old incarnation's ends cannot send. It starts disconnected:
+    /// call [`Config::connect`].
+    pub fn start1(&self, i: usize) {
+        self.crash1(i);
+        let node = self.0.nodes[i];
+        node.restart();
+        let n = self.0.n;
+        let ends: Vec<ClientEnd> = {
+            let mut st = self.0.state.borrow_mut();
+            let names: Vec<String> = (0..n)
+                .map(|j| {
+                    st.ends_made += 1;
+                    format!("{i}->{j}#{}", st.ends_made)
+                })
+                .collect();
+            let ends = names
+                .iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    let end = self.0.net.make_end(name.as_str());
+                    self.0.net.connect(name.as_str(), j);
+                    end
+                })
+                .collect();
+            st.end_names[i] = names;
+            ends
+        };
+        let (persister, generation) = {
+            let mut st = self.0.state.borrow_mut();
+            st.last_applied[i] = 0;
+            st.saved[i] = st.saved[i].copy();
+            st.generation[i] += 1;
+            (st.saved[i].clone(), st.generation[i])
+        };
+        let snapshot = persister.read_snapshot();
+        if !snapshot.is_empty() {
+            // Like a key/value server restarting: take the state from the snapshot.
+            self.ingest_snapshot(i, &snapshot, None);
+        }
+        sim::note(format!("tester: start server {i}"));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let rf: Raft<Cmd> = node.enter(|| Raft::new(ends, i, persister, tx));
+        let cfg = self.clone();
+        sim::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                cfg.on_apply(i, generation, msg);
+            }
+        });
+        let mut server = Server::new(node);
+        server.add_service(rf.service());
+        for fault in &self.0.faults {
+            match fault {
+                Fault::DenyVotes => server.add_service(
+                    Service::new().handle(RequestVote::<Cmd>::new(), |_| async {
+                        RequestVoteReply::default()
+                    }),
+                ),
+                Fault::RejectAppends => server.add_service(
+                    Service::new().handle(AppendEntries::<Cmd>::new(), |_| async {
+                        AppendEntriesReply::default()
+                    }),
+                ),
+                _ => {}
+            }
+        }
+        self.0.net.add_server(i, server);
+        self.0.state.borrow_mut().rafts[i] = Some(rf);
+    }
+
+    /// Attaches server `i` to the network: enables its ends to and from every connected
+    /// server.
+    pub fn connect(&self, i: usize) {
+        sim::note(format!("tester: connect {i}"));
+        let mut st = self.0.state.borrow_mut();
+        st.connected[i] = true;
+        for j in 0..self.0.n {
+            if st.connected[j] {
+                if let Some(name) = st.end_names[i].get(j) {
+                    self.0.net.enable(name.as_str(), true);
+                }
+                if let Some(name) = st.end_names[j].get(i) {
+                    self.0.net.enable(name.as_str(), true);
+                }
+            }
+        }
+    }
+
+    /// Detaches server `i`: disables its ends to and from every server. It keeps running.
+    pub fn disconnect(&self, i: usize) {
+        sim::note(format!("tester: disconnect {i}"));
+        let mut st = self.0.state.borrow_mut();
+        st.connected[i] = false;
+        for j in 0..self.0.n {
+            if let Some(name) = st.end_names[i].get(j) {
+                self.0.net.enable(name.as_str(), false);
+            }
+            if let Some(name) = st.end_names[j].get(i) {
+                self.0.net.enable(name.as_str(), false);
+            }
+        }
+    }
+
+    /// Makes the network reliable or not.
+    pub fn set_unreliable(&self, unreliable: bool) {
+        self.0.net.set_reliable(!unreliable);
+    }
+
+    /// Turns long reply reordering on or off.
+    pub fn set_long_reordering(&self, on: bool) {
+        self.0.net.set_long_reordering(on);
+    }
+
+    /// RPCs that reached server `i`'s current incarnation.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        self.0.net.count(i)
+    }
+
+    /// RPCs sent in all.
+    pub fn rpc_total(&self) -> u64 {
+        self.0.net.total_count()
+    }
+
+    /// Bytes sent in all.
+    pub fn bytes_total(&self) -> u64 {
+        self.0.net.total_bytes()
+    }
+
+    /// The largest persisted Raft state of any server, in bytes.
+    pub fn log_size(&self) -> usize {
+        let st = self.0.state.borrow();
+        st.saved
+            .iter()
+            .map(Persister::raft_state_size)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The largest persisted Raft state, checked against [`MAX_LOG_SIZE`].
+    pub fn check_log_size(&self) {
+        let st = self.0.state.borrow();
+        for (i, p) in st.saved.iter().enumerate() {
+            let size = p.raft_state_size();
+            assert!(
+                size < MAX_LOG_SIZE,
+                "Log size too large: server {i} persisted {size} bytes of Raft state \
+                 (limit {MAX_LOG_SIZE}); does it trim its log after Snapshot()?"
+            );
+        }
+    }
+
+    // ---- the appliers ----
+
+    fn on_apply(&self, i: usize, generation: u64, msg: ApplyMsg<Cmd>) {
+        if self.0.state.borrow().generation[i] != generation {
+            return; // a crashed incarnation's leftovers
+        }
+        match msg {
+            ApplyMsg::Command { index, command } => self.apply_command(i, index, command),
+            ApplyMsg::Snapshot { index, data, .. } => {
+                if self.0.snapshot {
+                    self.ingest_snapshot(i, &data, Some(index));
+                }
+            }
+        }
+    }
+
+    fn apply_command(&self, i: usize, index: u64, mut command: Cmd) {
+        for fault in &self.0.faults {
+            match *fault {
+                Fault::SkipApply { server, index: x } if server == i && x == index => return,
+                Fault::CorruptApply { server, index: x } if server == i && x == index => {
+                    command = match command {
+                        Cmd::Int(v) => Cmd::Int(v.wrapping_add(1)),
+                        Cmd::Text(s) => Cmd::Text(s + "!"),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let snapshot_bytes = {
+            let mut st = self.0.state.borrow_mut();
+            if self.0.snapshot && index != st.last_applied[i] + 1 {
+                panic!(
+                    "server {i} apply out of order, expected index {}, got {index}",
+                    st.last_applied[i] + 1
+                );
+            }
+            for (j, log) in st.logs.iter().enumerate() {
+                if let Some(old) = log.get(&index)
+                    && *old != command
+                {
+                    panic!(
+                        "commit index={index} server={i} {command} != server={j} {old}: \
+                         two servers applied different commands at index {index}"
+                    );
+                }
+            }
+            let prev_ok = index <= 1 || st.logs[i].contains_key(&(index - 1));
+            if !prev_ok {
+                panic!(
+                    "server {i} apply out of order {index}: it applied index {index} but never \
+                     index {}",
+                    index - 1
+                );
+            }
+            st.logs[i].insert(index, command);
+            st.max_index = st.max_index.max(index);
+            st.last_applied[i] = index;
+            (self.0.snapshot && (index + 1).is_multiple_of(SNAPSHOT_INTERVAL)).then(|| {
+                let xlog: Vec<Option<Cmd>> =
+                    (0..=index).map(|j| st.logs[i].get(&j).cloned()).collect();
+                labrpc::codec::encode(&(index, xlog)).expect("snapshot encodes")
+            })
+        };
+        if let Some(bytes) = snapshot_bytes
+            && let Some(rf) = self.raft(i)
+        {
+            rf.snapshot(index, bytes);
+        }
+    }
+
+    /// Replaces server `i`'s applied log by a snapshot's content (`expected`: the index the
+    /// ApplyMsg claimed).
+    fn ingest_snapshot(&self, i: usize, data: &[u8], expected: Option<u64>) {
+        let (last_index, xlog): (u64, Vec<Option<Cmd>>) = labrpc::codec::decode(data)
+            .unwrap_or_else(|e| panic!("server {i}: snapshot does not decode ({e})"));
+        if let Some(index) = expected
+            && index != last_index
+        {
+            panic!(
+                "server {i} snapshot doesn't match m.SnapshotIndex: the snapshot ends at \
+                 {last_index}, the ApplyMsg says {index}"
+            );
+        }
+        let mut st = self.0.state.borrow_mut();
+        st.logs[i] = xlog
+            .into_iter()
+            .enumerate()
+            .filter_map(|(j, c)| c.map(|c| (j as u64, c)))
+            .collect();
+        st.last_applied[i] = last_index;
+    }
+
+    // ---- checks ----
+
+    /// Checks that exactly one connected server is leader (retrying for about 5 s) and that
+    /// no term has two leaders; returns the leader of the highest term.
+    pub async fn check_one_leader(&self) -> usize {
+        for _ in 0..10 {
+            let ms = 450 + sim::rng().random_range(0..100);
+            sim::sleep(Duration::from_millis(ms)).await;
+            let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for i in 0..self.0.n {
+                if self.is_connected(i)
+                    && let Some(rf) = self.raft(i)
+                {
+                    let (term, leader) = rf.get_state();
+                    if leader {
+                        leaders.entry(term).or_default().push(i);
+                    }
+                }
+            }
+            for (term, ls) in &leaders {
+                assert!(
+                    ls.len() <= 1,
+                    "term {term} has {} (>1) leaders: servers {ls:?}",
+                    ls.len()
+                );
+            }
+            if let Some((_, ls)) = leaders.last_key_value() {
+                return ls[0];
+            }
+        }
+        panic!(
+            "expected one leader, got none: no connected server ({:?}) claimed leadership in \
+             about 5 s",
+            self.connected_servers()
+        );
+    }
+
+    fn connected_servers(&self) -> Vec<usize> {
+        (0..self.0.n).filter(|&i| self.is_connected(i)).collect()
+    }
+
+    /// Checks that every connected server has the same term; returns it.
+    pub fn check_terms(&self) -> u64 {
+        let terms: Vec<(usize, u64)> = (0..self.0.n)
+            .filter(|&i| self.is_connected(i))
+            .filter_map(|i| self.raft(i).map(|rf| (i, rf.get_state().0)))
+            .collect();
+        if let Some(&(_, term)) = terms.first() {
+            assert!(
+                terms.iter().all(|&(_, t)| t == term),
+                "servers disagree on term: (server, term) = {terms:?}"
+            );
+            term
+        } else {
+            0
+        }
+    }
+
+    /// Checks that no connected server believes it is leader.
+    pub fn check_no_leader(&self) {
+        for i in 0..self.0.n {
+            if self.is_connected(i)
+                && let Some(rf) = self.raft(i)
+            {
+                let (term, leader) = rf.get_state();
+                assert!(
+                    !leader,
+                    "expected no leader among connected servers {:?}, but server {i} claims to \
+                     be leader in term {term}",
+                    self.connected_servers()
+                );
+            }
+        }
+    }
+
+    /// How many servers applied a command at `index`, and which command (they must agree).
+    pub fn n_committed(&self, index: u64) -> (usize, Option<Cmd>) {
+        let st = self.0.state.borrow();
+        let mut count = 0;
+        let mut seen: Option<(usize, &Cmd)> = None;
+        for (i, log) in st.logs.iter().enumerate() {
+            if let Some(cmd) = log.get(&index) {
+                if let Some((j, other)) = seen {
+                    assert!(
+                        other == cmd,
+                        "committed values do not match: index {index}, server {j} has {other}, \
+                         server {i} has {cmd}"
+                    );
+                }
+                count += 1;
+                seen = Some((i, cmd));
+            }
+        }
+        (count, seen.map(|(_, c)| c.clone()))
+    }
+
+    /// Waits (about 10 s at most) for at least `n` servers to commit `index`; returns the
+    /// command, or `None` if some server's term passed `start_term` (then the wait can no
+    /// longer be sure to succeed).
+    pub async fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Cmd> {
+        let mut to = Duration::from_millis(10);
+        for _ in 0..30 {
+            let (nd, _) = self.n_committed(index);
+            if nd >= n {
+                break;
+            }
+            sim::sleep(to).await;
+            if to < Duration::from_secs(1) {
+                to *= 2;
+            }
+            if let Some(start_term) = start_term {
+                for i in 0..self.0.n {
+                    if let Some(rf) = self.raft(i)
+                        && rf.get_state().0 > start_term
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        let (nd, cmd) = self.n_committed(index);
+        assert!(
+            nd >= n,
+            "only {nd} decided for index {index}; wanted {n} (applied there by: {:?})",
+            self.appliers_of(index)
+        );
+        cmd
+    }
+
+    fn appliers_of(&self, index: u64) -> Vec<usize> {
+        let st = self.0.state.borrow();
+        (0..self.0.n)
+            .filter(|&i| st.logs[i].contains_key(&index))
+            .collect()
+    }
+
+    /// Submits `cmd` until a leader takes it, then waits for `expected` servers to commit it;
+    /// returns its index. Tries the connected servers in turn for up to 10 s; after a leader
+    /// took the command, waits 2 s for agreement, and if that fails either gives up
+    /// (`retry == false`) or submits again.
+    pub async fn one(&self, cmd: impl Into<Cmd>, expected: usize, retry: bool) -> u64 {
+        let cmd = cmd.into();
+        let t0 = sim::now();
+        let mut starts = 0;
+        let mut accepted = false;
+        while t0.elapsed() < Duration::from_secs(10) {
+            let mut index = None;
+            for _ in 0..self.0.n {
+                starts = (starts + 1) % self.0.n;
+                if self.is_connected(starts)
+                    && let Some((i, _)) = self.start_on(starts, cmd.clone())
+                {
+                    index = Some(i);
+                    break;
+                }
+            }
+            let Some(index) = index else {
+                sim::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            accepted = true;
+            let t1 = sim::now();
+            while t1.elapsed() < Duration::from_secs(2) {
+                let (nd, cmd1) = self.n_committed(index);
+                if nd > 0 && nd >= expected && cmd1.as_ref() == Some(&cmd) {
+                    return index;
+                }
+                sim::sleep(Duration::from_millis(20)).await;
+            }
+            if !retry {
+                let (nd, cmd1) = self.n_committed(index);
+                panic!(
+                    "one({cmd}) failed to reach agreement: a leader put it at index {index}, \
+                     but 2 s later {nd} servers ({:?}) had committed {} there, {expected} \
+                     expected",
+                    self.appliers_of(index),
+                    cmd1.map_or_else(|| "nothing".to_string(), |c| c.to_string())
+                );
+            }
+        }
+        panic!(
+            "one({cmd}) failed to reach agreement in 10 s ({expected} servers expected; \
+             connected: {:?}; {})",
+            self.connected_servers(),
+            if accepted {
+                "leaders accepted it but it never committed on enough servers"
+            } else {
+                "no connected server ever accepted Start: no leader?"
+            }
+        );
+    }
+}
