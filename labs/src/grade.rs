@@ -171,10 +171,32 @@ fn part_of(test: &str) -> String {
     }
 }
 
-/// Reads libtest's `test NAME ... ok|FAILED` lines and the harness's `Passed --` lines.
+/// Reads the harness's `Passed --` lines and libtest's `test NAME ... ok|FAILED` lines.
+///
+/// Tests run in parallel, so a summary line (written whole) can land in the middle of
+/// libtest's `test NAME ... ` / `ok` pair: cut the summaries out first, then parse the rest.
 fn parse(stdout: &str) -> BTreeMap<String, Part> {
     let mut parts: BTreeMap<String, Part> = BTreeMap::new();
-    for line in stdout.lines() {
+    let mut rest = String::with_capacity(stdout.len());
+    let mut text = stdout;
+    while let Some(start) = text.find("Passed --") {
+        rest.push_str(&text[..start]);
+        let end = text[start..]
+            .find('\n')
+            .map_or(text.len(), |i| start + i + 1);
+        let summary = &text[start..end];
+        if let Some(name) = summary.split_whitespace().last()
+            && let Some(virtual_secs) = summary
+                .split_whitespace()
+                .nth(2)
+                .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
+        {
+            parts.entry(part_of(name)).or_default().virtual_secs += virtual_secs;
+        }
+        text = &text[end..];
+    }
+    rest.push_str(text);
+    for line in rest.lines() {
         if let Some(rest) = line.strip_prefix("test ")
             && let Some((name, verdict)) = rest.rsplit_once(" ... ")
         {
@@ -184,14 +206,6 @@ fn parse(stdout: &str) -> BTreeMap<String, Part> {
                 "FAILED" => part.failed.push(name.to_string()),
                 _ => {}
             }
-        } else if line.starts_with("Passed --")
-            && let Some(name) = line.split_whitespace().last()
-            && let Some(virtual_secs) = line
-                .split_whitespace()
-                .nth(2)
-                .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
-        {
-            parts.entry(part_of(name)).or_default().virtual_secs += virtual_secs;
         }
     }
     parts
@@ -266,5 +280,9 @@ test basic ... ok
         assert_eq!(parts["3A"].failed, vec!["re_election_3a"]);
         assert!((parts["3A"].virtual_secs - 3.1).abs() < 1e-9);
         assert_eq!(parts["-"].passed, 1);
+        // A summary that landed inside libtest's `test NAME ... ok` line.
+        let glued = "test basic ... Passed --    0.0s virtual   0.000s real  1 peers  2 rpcs  \
+                     22 bytes  2 ops  seed=1 trace=0  counts\nok\n";
+        assert_eq!(parse(glued)["-"].passed, 1);
     }
 }
