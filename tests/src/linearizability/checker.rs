@@ -425,6 +425,10 @@ fn check_partition<M: Model>(
     let n = part.len();
     let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &all_ops[i]).collect();
     let completed: Vec<bool> = ops.iter().map(|o| o.ret.is_some()).collect();
+    let read_only: Vec<bool> = ops
+        .iter()
+        .map(|o| model.is_read_only(&o.input, o.output.as_ref()))
+        .collect();
     let n_completed = completed.iter().filter(|&&c| c).count();
 
     // Entries sorted by time; at equal times calls first (closed intervals).
@@ -476,7 +480,8 @@ fn check_partition<M: Model>(
     let mut cur = interner.intern(init, h0, heap);
     visited.insert(mix64(cur as u64 + 1), cur, &bits);
 
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
+    // (call entry, state before it, whether it left the state unchanged)
+    let mut stack: Vec<(u32, u32, bool)> = Vec::with_capacity(n);
     let mut best: Vec<u32> = Vec::new();
     let mut steps: u64 = 0;
     let mut done = 0usize;
@@ -505,7 +510,7 @@ fn check_partition<M: Model>(
     }
 
     let mut entry = nodes[HEAD as usize].next;
-    let outcome = loop {
+    let outcome = 'search: loop {
         ticks = ticks.wrapping_add(1);
         if ticks & 0x3ff == 0 {
             let reason = if shared.stop.load(Ordering::Relaxed) {
@@ -531,7 +536,10 @@ fn check_partition<M: Model>(
             };
             if let Some(reason) = reason {
                 let longest: Vec<u32> = if stack.len() > best.len() {
-                    stack.iter().map(|&(e, _)| nodes[e as usize].op).collect()
+                    stack
+                        .iter()
+                        .map(|&(e, _, _)| nodes[e as usize].op)
+                        .collect()
                 } else {
                     best.clone()
                 };
@@ -551,10 +559,14 @@ fn check_partition<M: Model>(
             {
                 let hs = FxBuild.hash_one(&next_state);
                 let sid = interner.intern(next_state, hs, heap);
+                // A read-only operation (a read, a failed CAS) that is legal here can always
+                // be linearized first among the candidates: any linearization from here can
+                // move it to the front. So it is the only branch to explore.
+                let preserving = read_only[op] && sid == cur;
                 bits[op >> 6] |= 1 << (op & 63);
                 zh ^= zob[op];
                 if visited.insert(zh ^ mix64(sid as u64 + 1), sid, &bits) {
-                    stack.push((entry, cur));
+                    stack.push((entry, cur, preserving));
                     cur = sid;
                     // Lift the call and its return out of the list.
                     let (p, nx) = (node.prev, node.next);
@@ -572,8 +584,10 @@ fn check_partition<M: Model>(
                     if completed[op] {
                         done += 1;
                         if done == n_completed {
-                            let order: Vec<u32> =
-                                stack.iter().map(|&(e, _)| nodes[e as usize].op).collect();
+                            let order: Vec<u32> = stack
+                                .iter()
+                                .map(|&(e, _, _)| nodes[e as usize].op)
+                                .collect();
                             break PartitionOutcome::Linearizable {
                                 order: global(&order),
                             };
@@ -581,19 +595,28 @@ fn check_partition<M: Model>(
                     }
                     if stack.len() > best.len() {
                         best.clear();
-                        best.extend(stack.iter().map(|&(e, _)| nodes[e as usize].op));
+                        best.extend(stack.iter().map(|&(e, _, _)| nodes[e as usize].op));
                     }
                     entry = nodes[HEAD as usize].next;
                     continue;
                 }
                 bits[op >> 6] &= !(1 << (op & 63));
                 zh ^= zob[op];
+                if !preserving {
+                    entry = node.next;
+                    continue;
+                }
+                // Its only branch was explored already and failed: so does this node.
+            } else {
+                entry = node.next;
+                continue;
             }
-            entry = node.next;
-        } else {
-            // A return entry (or the end): the operation it closes cannot be linearized in
-            // this branch; undo the last linearized operation and try the next candidate.
-            let Some((e, prev)) = stack.pop() else {
+        }
+        // A return entry (or the end): the operation it closes cannot be linearized in this
+        // branch; undo linearized operations up to the last one that had alternatives, and
+        // try its next candidate.
+        loop {
+            let Some((e, prev, forced)) = stack.pop() else {
                 let lifted = {
                     let mut v = vec![false; n];
                     for &o in &best {
@@ -614,7 +637,7 @@ fn check_partition<M: Model>(
                     }
                     k = nd.next;
                 }
-                break PartitionOutcome::NotLinearizable {
+                break 'search PartitionOutcome::NotLinearizable {
                     longest_prefix: global(&best),
                     stuck: global(&stuck),
                 };
@@ -639,7 +662,10 @@ fn check_partition<M: Model>(
             if node.next != NIL {
                 nodes[node.next as usize].prev = e;
             }
-            entry = node.next;
+            if !forced {
+                entry = node.next;
+                break;
+            }
         }
     };
     // The cache is freed now.

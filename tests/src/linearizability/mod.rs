@@ -35,6 +35,7 @@
 
 mod checker;
 pub mod formats;
+pub mod generate;
 mod history;
 pub mod html;
 mod model;

@@ -39,6 +39,14 @@ pub trait Model: Sync {
         vec![(0..ops.len()).collect()]
     }
 
+    /// Whether the operation, with this output, leaves unchanged every state in which it is
+    /// legal (a read, a compare-and-set that failed). The checker then linearizes it as soon
+    /// as it is legal without exploring alternatives, which is sound only if this is true:
+    /// when unsure, return `false` (the default).
+    fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+
     /// A short human-readable description of an operation, for reports.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
         match output {
@@ -86,6 +94,12 @@ pub trait NondeterministicModel: Sync {
     /// As [`Model::partition`].
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         vec![(0..ops.len()).collect()]
+    }
+
+    /// As [`Model::is_read_only`]: the operation leaves each state in which it is legal
+    /// unchanged. Default `false`.
+    fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
     }
 
     /// As [`Model::describe_operation`].
@@ -179,6 +193,12 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
 
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         self.0.partition(ops)
+    }
+
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        // A read-only operation can only shrink the set of possible states; the checker
+        // treats it as read-only only when the set stays the same.
+        self.0.is_read_only(input, output)
     }
 
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {

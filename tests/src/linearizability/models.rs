@@ -228,6 +228,10 @@ impl Model for KvModel {
         partition_by_key(ops, KvInput::key)
     }
 
+    fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
+        matches!(input, KvInput::Get { .. })
+    }
+
     fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         match input {
             KvInput::Get { key } => match output {
@@ -382,6 +386,14 @@ impl NondeterministicModel for VersionedKvModel {
         partition_by_key(ops, VersionedKvInput::key)
     }
 
+    fn is_read_only(&self, input: &VersionedKvInput, output: Option<&VersionedKvOutput>) -> bool {
+        matches!(input, VersionedKvInput::Get { .. })
+            || matches!(
+                output,
+                Some(VersionedKvOutput::ErrVersion | VersionedKvOutput::ErrNoKey)
+            )
+    }
+
     fn describe_operation(
         &self,
         input: &VersionedKvInput,
@@ -503,6 +515,16 @@ impl Model for RegisterModel {
                 }
             }
             _ => None,
+        }
+    }
+
+    fn is_read_only(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> bool {
+        match input {
+            RegisterInput::Read => true,
+            RegisterInput::Write { .. } => false,
+            RegisterInput::Cas { from, to } => {
+                from == to || matches!(output, Some(RegisterOutput::Cas { ok: false }))
+            }
         }
     }
 
