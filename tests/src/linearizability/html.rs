@@ -142,7 +142,7 @@ h2 { font-size: 16px; margin: 18px 0 6px 0; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 13px; }
 .swatch { display: inline-block; width: 14px; height: 10px; border-radius: 2px; vertical-align: middle; margin-right: 4px; }
 #timeline-wrap { overflow-x: auto; border: 1px solid #ccc; background: #fff; }
-#timeline { position: relative; }
+#timeline { position: relative; min-width: 100%; }
 .client-row { position: relative; height: 26px; border-bottom: 1px solid #eee; }
 .client-label { position: sticky; left: 0; z-index: 2; background: #fff; width: 86px; height: 26px; line-height: 26px;
   font-size: 12px; padding-left: 6px; border-right: 1px solid #ddd; display: inline-block; }

@@ -244,6 +244,9 @@ impl Model for KvModel {
     }
 
     fn describe_state(&self, state: &Self::State) -> String {
+        if state.is_empty() {
+            return "(every key \"\")".into();
+        }
         if state.len() == 1 {
             let (k, v) = state.iter().next().expect("one entry");
             return format!("{} = {}", quote(k), quote(v));
