@@ -203,6 +203,31 @@ fn main() {
         ms(median(totals.clone())),
         median(totals).as_secs_f64() * 1e9 / total_steps.max(1) as f64
     );
+    // The whole manifest (102 etcd + 6 kv files), default options, one check per file.
+    let kv_files: Vec<History<_, _>> = manifest
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 3 && f[1] == "porcupine-kv").then(|| f[0].to_string())
+        })
+        .map(|f| parse_porcupine_kv(&read(&dir, &f)).expect("parse kv"))
+        .collect();
+    let mut whole = Vec::new();
+    for _ in 0..repeat {
+        let start = Instant::now();
+        for (_, h) in &etcd {
+            std::hint::black_box(check(&RegisterModel, h, &Options::default()));
+        }
+        for h in &kv_files {
+            std::hint::black_box(check(&KvModel, h, &Options::default()));
+        }
+        whole.push(start.elapsed());
+    }
+    println!(
+        "| whole manifest ({} files), default options, in sequence | - | {} | - | - | - | - | ≈ 0.9–1.4 s (sum of the rows below) |",
+        etcd.len() + kv_files.len(),
+        ms(median(whole))
+    );
     let mut sorted = file_medians.clone();
     sorted.sort();
     println!(

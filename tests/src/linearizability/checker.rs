@@ -18,7 +18,8 @@ pub struct Options {
     /// Give up with [`Verdict::Unknown`] when the search caches of all partitions together
     /// hold more than about this many bytes (`None`: no limit).
     pub memory_budget: Option<usize>,
-    /// Worker threads for the partitions (0: as many as the machine has cores).
+    /// Worker threads for the partitions (0: as many as the machine has cores, but one for a
+    /// history of at most 1000 operations, where starting threads costs more than it saves).
     pub threads: usize,
     /// Split the history with [`Model::partition`] (default `true`); `false` checks the whole
     /// history as one part.
@@ -189,7 +190,12 @@ pub fn check<M: Model>(
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(parts[i].len()));
     let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        // Starting threads costs more than checking a small history.
+        if ops.len() <= SMALL_HISTORY {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
     } else {
         options.threads
     }
@@ -237,6 +243,9 @@ pub fn check<M: Model>(
         elapsed: start.elapsed(),
     }
 }
+
+/// With [`Options::threads`] = 0, histories up to this many operations use one thread.
+const SMALL_HISTORY: usize = 1000;
 
 struct Shared {
     deadline: Option<Instant>,

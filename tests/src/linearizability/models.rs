@@ -40,7 +40,6 @@ impl<V: Clone + Hash> MapState<V> {
     /// A copy of this map where `key` maps to `value` (`None`: removed).
     pub fn with(&self, key: &str, value: Option<V>) -> Self {
         let pos = self.entries.binary_search_by(|e| (*e.0).cmp(key));
-        let mut v: Vec<(Arc<str>, V, u64)> = Vec::with_capacity(self.entries.len() + 1);
         let mut hash = self.hash;
         let (before, after, k) = match pos {
             Ok(i) => {
@@ -49,17 +48,19 @@ impl<V: Clone + Hash> MapState<V> {
             }
             Err(i) => (i, i, Arc::from(key)),
         };
-        v.extend_from_slice(&self.entries[..before]);
-        if let Some(val) = value {
+        let new = value.map(|val| {
             let eh = FxBuild.hash_one((&*k, &val));
             hash = hash.wrapping_add(eh);
-            v.push((k, val, eh));
-        }
-        v.extend_from_slice(&self.entries[after..]);
-        MapState {
-            entries: Arc::from(v),
-            hash,
-        }
+            (k, val, eh)
+        });
+        // One allocation: the iterator knows its exact length.
+        let entries: Arc<[(Arc<str>, V, u64)]> = self.entries[..before]
+            .iter()
+            .cloned()
+            .chain(new)
+            .chain(self.entries[after..].iter().cloned())
+            .collect();
+        MapState { entries, hash }
     }
 
     /// The entries, sorted by key.
@@ -133,6 +134,90 @@ fn quote(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // 6.824 key/value store
 
+const POLY_BASE: u64 = 0x100_0000_01b3;
+
+fn poly_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(POLY_BASE).wrapping_add(b as u64 + 1)
+    })
+}
+
+fn poly_pow(mut e: usize) -> u64 {
+    let (mut r, mut b) = (1u64, POLY_BASE);
+    while e > 0 {
+        if e & 1 == 1 {
+            r = r.wrapping_mul(b);
+        }
+        b = b.wrapping_mul(b);
+        e >>= 1;
+    }
+    r
+}
+
+/// A string value of [`KvModel`]'s state: shared bytes plus a polynomial hash kept up to date
+/// by appends, so that neither appending nor hashing a state rereads the whole value.
+#[derive(Clone)]
+pub struct KvValue {
+    bytes: Arc<[u8]>,
+    hash: u64,
+}
+
+impl KvValue {
+    fn new(s: &str) -> Self {
+        KvValue {
+            bytes: Arc::from(s.as_bytes()),
+            hash: poly_hash(s.as_bytes()),
+        }
+    }
+
+    fn append(&self, suffix: &str) -> Self {
+        let b = suffix.as_bytes();
+        KvValue {
+            bytes: self.bytes.iter().chain(b.iter()).copied().collect(),
+            hash: self
+                .hash
+                .wrapping_mul(poly_pow(b.len()))
+                .wrapping_add(poly_hash(b)),
+        }
+    }
+
+    /// The value as text.
+    pub fn as_str(&self) -> &str {
+        // Built only from `&str` pieces, so always valid UTF-8.
+        std::str::from_utf8(&self.bytes).unwrap_or("")
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the value is `""`.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl PartialEq for KvValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for KvValue {}
+
+impl Hash for KvValue {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl Debug for KvValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// Input of the 6.824 key/value store (kvraft): `Get`, `Put`, `Append`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -185,7 +270,7 @@ pub struct KvOutput {
 pub struct KvModel;
 
 impl Model for KvModel {
-    type State = MapState<Arc<str>>;
+    type State = MapState<KvValue>;
     type Input = KvInput;
     type Output = KvOutput;
 
@@ -201,25 +286,25 @@ impl Model for KvModel {
     ) -> Option<Self::State> {
         match input {
             KvInput::Get { key } => {
-                let cur = state.get(key).map_or("", |v| &**v);
+                let cur: &[u8] = state.get(key).map_or(&[], |v| &v.bytes);
                 match output {
-                    Some(o) if o.value != cur => None,
+                    Some(o) if o.value.as_bytes() != cur => None,
                     _ => Some(state.clone()),
                 }
             }
             KvInput::Put { key, value } => {
-                let v = (!value.is_empty()).then(|| Arc::from(value.as_str()));
+                let v = (!value.is_empty()).then(|| KvValue::new(value));
                 Some(state.with(key, v))
             }
             KvInput::Append { key, value } => {
                 if value.is_empty() {
                     return Some(state.clone());
                 }
-                let cur = state.get(key).map_or("", |v| &**v);
-                let mut s = String::with_capacity(cur.len() + value.len());
-                s.push_str(cur);
-                s.push_str(value);
-                Some(state.with(key, Some(Arc::from(s))))
+                let v = match state.get(key) {
+                    Some(cur) => cur.append(value),
+                    None => KvValue::new(value),
+                };
+                Some(state.with(key, Some(v)))
             }
         }
     }
@@ -249,11 +334,11 @@ impl Model for KvModel {
         }
         if state.len() == 1 {
             let (k, v) = state.iter().next().expect("one entry");
-            return format!("{} = {}", quote(k), quote(v));
+            return format!("{} = {}", quote(k), quote(v.as_str()));
         }
         let parts: Vec<String> = state
             .iter()
-            .map(|(k, v)| format!("{}: {}", quote(k), quote(v)))
+            .map(|(k, v)| format!("{}: {}", quote(k), quote(v.as_str())))
             .collect();
         format!("{{{}}}", parts.join(", "))
     }
