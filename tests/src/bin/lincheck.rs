@@ -66,6 +66,9 @@ struct Cli {
     /// Keep checking the other partitions after one fails (complete report; may be slow).
     #[arg(long)]
     all_partitions: bool,
+    /// Print statistics of every partition.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// Prints a line on standard output, ignoring a closed pipe.
@@ -192,7 +195,7 @@ fn finish<M: Model>(
     options: &Options,
 ) -> Result<Verdict, String> {
     let result = check(model, history, options);
-    summarize(&result, history.len());
+    summarize(&result, history.len(), cli.verbose);
     if let Some(path) = &cli.html {
         let title = format!("lincheck: {}", cli.file.display());
         let page = html::render(model, history, &result, &title);
@@ -202,7 +205,7 @@ fn finish<M: Model>(
     Ok(result.verdict)
 }
 
-fn summarize(result: &CheckResult, n_ops: usize) {
+fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
     say!(
         "{} operations, {} partition(s), {} model steps, {} cache entries, {:.3} ms",
         n_ops,
@@ -216,6 +219,17 @@ fn summarize(result: &CheckResult, n_ops: usize) {
         result.elapsed.as_secs_f64() * 1e3
     );
     for (i, p) in result.partitions.iter().enumerate() {
+        if verbose {
+            say!(
+                "partition {i}: {} operations, {}, {} model steps, {} cache entries, ~{:.1} MB, {:.3} ms",
+                p.ops.len(),
+                p.verdict(),
+                p.steps,
+                p.cache_entries,
+                p.cache_bytes as f64 / 1e6,
+                p.elapsed.as_secs_f64() * 1e3
+            );
+        }
         match &p.outcome {
             PartitionOutcome::Linearizable { .. } => {}
             PartitionOutcome::NotLinearizable {
