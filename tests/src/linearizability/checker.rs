@@ -351,7 +351,7 @@ struct Visited {
 
 impl Visited {
     fn new(words: usize) -> Self {
-        let cap = 1024;
+        let cap = 64;
         Visited {
             words,
             stride: words + 2,
@@ -440,15 +440,29 @@ fn check_partition<M: Model>(
         .collect();
     let n_completed = completed.iter().filter(|&&c| c).count();
 
-    // Entries sorted by time; at equal times calls first (closed intervals).
-    let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+    // Entries in time order; at equal times calls first (closed intervals). Only the order
+    // of calls relative to returns matters, so the calls between two consecutive returns are
+    // ordered by their own return time: the search tries the most urgent candidates first.
+    let mut rets: Vec<(u64, u32)> = ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.ret.map(|r| (r, i as u32)))
+        .collect();
+    rets.sort_unstable();
+    // (segment, kind: 0 return / 1 call, tie-break, op)
+    let mut order: Vec<(usize, u8, u64, u32)> = Vec::with_capacity(2 * n);
+    for (k, &(r, i)) in rets.iter().enumerate() {
+        order.push((k + 1, 0, r, i));
+    }
     for (i, op) in ops.iter().enumerate() {
-        order.push((op.call, 0, i as u32));
-        if let Some(r) = op.ret {
-            order.push((r, 1, i as u32));
-        }
+        let segment = rets.partition_point(|&(r, _)| r < op.call);
+        order.push((segment, 1, op.ret.unwrap_or(u64::MAX), i as u32));
     }
     order.sort_unstable();
+    let order: Vec<(u8, u32)> = order
+        .into_iter()
+        .map(|(_, kind, _, op)| (1 - kind, op))
+        .collect();
     let m = order.len();
     let mut nodes: Vec<Node> = Vec::with_capacity(m + 1);
     nodes.push(Node {
@@ -458,7 +472,7 @@ fn check_partition<M: Model>(
         next: if m > 0 { 1 } else { NIL },
     });
     let mut call_node = vec![NIL; n];
-    for (k, &(_, kind, op)) in order.iter().enumerate() {
+    for (k, &(kind, op)) in order.iter().enumerate() {
         let id = k as u32 + 1;
         nodes.push(Node {
             op: if kind == 0 { op } else { op | RET_BIT },
