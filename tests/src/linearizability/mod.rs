@@ -33,6 +33,8 @@
 //! assert_eq!(check(&KvModel, &history, &Options::default()).verdict, Verdict::Linearizable);
 //! ```
 
+#![deny(missing_docs)]
+
 mod checker;
 pub mod formats;
 pub mod generate;
