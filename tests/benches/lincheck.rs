@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use labtest::linearizability::formats::{parse_etcd, parse_porcupine_kv};
-use labtest::linearizability::generate::{KvHistorySpec, kv_history};
-use labtest::linearizability::models::{KvModel, RegisterModel};
-use labtest::linearizability::{CheckResult, History, Model, Options, Verdict, check};
+use labtest::linearizability::generate::{KvHistorySpec, kv_history, versioned_kv_history};
+use labtest::linearizability::models::{KvModel, RegisterModel, VersionedKvModel};
+use labtest::linearizability::{CheckResult, History, Model, Options, PowerSet, Verdict, check};
 
 /// Counts allocated bytes: live, peak live, and total.
 struct Counting;
@@ -313,4 +313,19 @@ fn generated(repeat: usize) {
         &measure(&KvModel, &h, &opts, repeat),
         "(KV tests allow 1 s)",
     );
+    for keys in [10, 1] {
+        let h = History::from_operations(versioned_kv_history(&KvHistorySpec {
+            seed: 42,
+            clients: 50,
+            ops: 20_000,
+            keys,
+            max_latency: 40,
+        }))
+        .expect("valid");
+        row(
+            &format!("generated versioned kv (6.5840): 20,000 ops, 50 clients, {keys} key(s)"),
+            &measure(&PowerSet(VersionedKvModel), &h, &opts, repeat),
+            "(KV tests allow 1 s)",
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use labtest::linearizability::generate::{KvHistorySpec, kv_history};
+use labtest::linearizability::generate::{KvHistorySpec, kv_history, versioned_kv_history};
 use labtest::linearizability::models::{
     KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
     VersionedKvModel, VersionedKvOutput,
@@ -544,6 +544,70 @@ fn twenty_thousand_operations_fifty_clients() {
     assert_eq!(r.verdict, Verdict::Linearizable);
     if !cfg!(debug_assertions) {
         assert!(t < Duration::from_millis(500), "took {t:?}");
+    }
+}
+
+#[test]
+fn versioned_kv_twenty_thousand_operations_fifty_clients() {
+    for keys in [10, 1] {
+        let h = History::from_operations(versioned_kv_history(&KvHistorySpec {
+            seed: 42,
+            clients: 50,
+            ops: 20_000,
+            keys,
+            max_latency: 40,
+        }))
+        .unwrap();
+        let start = Instant::now();
+        let r = check(
+            &PowerSet(VersionedKvModel),
+            &h,
+            &Options::with_timeout(Duration::from_secs(60)),
+        );
+        let t = start.elapsed();
+        eprintln!(
+            "versioned kv, 20,000 operations, 50 clients, {keys} key(s): {} in {t:?} ({} model steps)",
+            r.verdict,
+            r.steps()
+        );
+        assert_eq!(r.verdict, Verdict::Linearizable);
+        if !cfg!(debug_assertions) {
+            assert!(t < Duration::from_millis(500), "took {t:?}");
+        }
+    }
+}
+
+#[test]
+fn versioned_kv_generated_histories_are_linearizable_and_corruption_is_caught() {
+    for seed in 0..10 {
+        let mut ops = versioned_kv_history(&KvHistorySpec {
+            seed,
+            clients: 6,
+            ops: 300,
+            keys: 2,
+            max_latency: 20,
+        });
+        let m = PowerSet(VersionedKvModel);
+        let h = History::from_operations(ops.clone()).unwrap();
+        assert_eq!(
+            check(&m, &h, &Options::default()).verdict,
+            Verdict::Linearizable,
+            "seed {seed}"
+        );
+        // A get that reports a version one too high is caught.
+        let i = ops
+            .iter()
+            .rposition(|o| matches!(o.output, Some(VersionedKvOutput::Value { .. })))
+            .unwrap();
+        if let Some(VersionedKvOutput::Value { version, .. }) = &mut ops[i].output {
+            *version += 1;
+        }
+        let h = History::from_operations(ops).unwrap();
+        assert_eq!(
+            check(&m, &h, &Options::default()).verdict,
+            Verdict::NotLinearizable,
+            "seed {seed}"
+        );
     }
 }
 

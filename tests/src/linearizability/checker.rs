@@ -338,56 +338,75 @@ impl<S: Eq> Interner<S> {
     }
 }
 
-/// The set of visited (linearized set, state id) pairs: open addressing with the keys inline,
-/// one slot = `[hash, state id + 1 (0: empty), bitset words...]`, so that a lookup usually
+/// The set of visited (linearized set, state id) pairs: open addressing with the keys inline
+/// when short, one slot = `[hash, state id + 1 (0: empty) | key length << 32, key words...]`
+/// (longer keys go to an arena, the slot then holding their offset), so that a lookup usually
 /// touches a single cache line and never allocates.
 struct Visited {
-    words: usize,
+    inline: usize,
     stride: usize,
     slots: Vec<u64>,
+    arena: Vec<u64>,
     mask: usize,
     len: usize,
 }
 
 impl Visited {
-    fn new(words: usize) -> Self {
+    fn new(inline: usize) -> Self {
         let cap = 64;
         Visited {
-            words,
-            stride: words + 2,
-            slots: vec![0; cap * (words + 2)],
+            inline,
+            stride: inline + 2,
+            slots: vec![0; cap * (inline + 2)],
+            arena: Vec::new(),
             mask: cap - 1,
             len: 0,
         }
     }
 
     fn bytes(&self) -> usize {
-        self.slots.len() * 8
+        self.slots.len() * 8 + self.arena.capacity() * 8
     }
 
     /// Inserts the pair unless present; returns whether it is new.
     #[inline]
-    fn insert(&mut self, hash: u64, sid: u32, bits: &[u64]) -> bool {
-        let sw = sid as u64 + 1;
+    fn insert(&mut self, hash: u64, sid: u32, key: &[u64]) -> bool {
+        let tag = (sid as u64 + 1) | ((key.len() as u64) << 32);
         let stride = self.stride;
+        let inline = key.len() <= self.inline;
         let mut i = (hash as usize) & self.mask;
         loop {
-            let slot = &mut self.slots[i * stride..(i + 1) * stride];
+            let slot = &self.slots[i * stride..(i + 1) * stride];
             if slot[1] == 0 {
-                slot[0] = hash;
-                slot[1] = sw;
-                slot[2..].copy_from_slice(bits);
-                self.len += 1;
-                if self.len * 2 > self.mask + 1 {
-                    self.grow();
-                }
-                return true;
+                break;
             }
-            if slot[0] == hash && slot[1] == sw && words_eq(&slot[2..], bits) {
-                return false;
+            if slot[0] == hash && slot[1] == tag {
+                let stored = if inline {
+                    &slot[2..2 + key.len()]
+                } else {
+                    let off = slot[2] as usize;
+                    &self.arena[off..off + key.len()]
+                };
+                if words_eq(stored, key) {
+                    return false;
+                }
             }
             i = (i + 1) & self.mask;
         }
+        let slot = &mut self.slots[i * stride..(i + 1) * stride];
+        slot[0] = hash;
+        slot[1] = tag;
+        if inline {
+            slot[2..2 + key.len()].copy_from_slice(key);
+        } else {
+            slot[2] = self.arena.len() as u64;
+            self.arena.extend_from_slice(key);
+        }
+        self.len += 1;
+        if self.len * 2 > self.mask + 1 {
+            self.grow();
+        }
+        true
     }
 
     fn grow(&mut self) {
@@ -407,7 +426,87 @@ impl Visited {
         }
         self.slots = slots;
         self.mask = mask;
-        debug_assert!(self.words + 2 == stride);
+    }
+}
+
+/// The set of linearized operations: a bitset over bit positions (completed operations in call
+/// order, then, from the next multiple of 64, the operations of unknown outcome), and a compact
+/// key for the visited set: since the search linearizes roughly in call order, the completed
+/// operations below `low` are all linearized and those far above none, so the key is `low`, the
+/// words from `low` to the highest set word, and the words of the unknown-outcome operations.
+struct LinSet {
+    bits: Vec<u64>,
+    /// Number of completed operations (their positions are `0..nc`).
+    nc: usize,
+    /// Words of the completed region.
+    cwords: usize,
+    /// First completed position not linearized.
+    low: usize,
+    /// Highest word of the completed region with a bit set (-1: none).
+    hi_word: isize,
+    /// Use the compact key (else the whole bitset is the key).
+    compact: bool,
+    key: Vec<u64>,
+}
+
+impl LinSet {
+    fn new(nc: usize, nu: usize) -> Self {
+        let cwords = nc.div_ceil(64);
+        let words = (cwords + nu.div_ceil(64)).max(1);
+        LinSet {
+            bits: vec![0; words],
+            nc,
+            cwords,
+            low: 0,
+            hi_word: -1,
+            compact: words > 4,
+            key: Vec::with_capacity(words + 1),
+        }
+    }
+
+    /// Words of a key stored inline in the visited set.
+    fn inline_words(&self) -> usize {
+        if self.compact { 4 } else { self.bits.len() }
+    }
+
+    #[inline]
+    fn set(&mut self, p: usize) {
+        self.bits[p >> 6] |= 1 << (p & 63);
+        if p < self.nc {
+            if p == self.low {
+                while self.low < self.nc && self.bits[self.low >> 6] & (1 << (self.low & 63)) != 0 {
+                    self.low += 1;
+                }
+            }
+            self.hi_word = self.hi_word.max((p >> 6) as isize);
+        }
+    }
+
+    #[inline]
+    fn clear(&mut self, p: usize) {
+        self.bits[p >> 6] &= !(1 << (p & 63));
+        if p < self.nc {
+            self.low = self.low.min(p);
+            while self.hi_word >= 0 && self.bits[self.hi_word as usize] == 0 {
+                self.hi_word -= 1;
+            }
+        }
+    }
+
+    #[inline]
+    fn key(&mut self) -> &[u64] {
+        if !self.compact {
+            return &self.bits;
+        }
+        self.key.clear();
+        self.key.push(self.low as u64);
+        let lw = self.low >> 6;
+        if self.hi_word >= lw as isize {
+            self.key
+                .extend_from_slice(&self.bits[lw..=self.hi_word as usize]);
+        }
+        self.key.extend_from_slice(&self.bits[self.cwords..]);
+        &self.key
     }
 }
 
@@ -492,20 +591,38 @@ fn check_partition<M: Model>(
     let zob: Vec<u64> = (0..n as u64)
         .map(|i| mix64(i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x2545_f491_4f6c_dd1d))
         .collect();
-    let words = n.div_ceil(64).max(1);
-    let mut bits = vec![0u64; words];
+    // Bit positions: completed operations in call order, then the unknown-outcome ones.
+    let mut by_call: Vec<u32> = (0..n as u32).filter(|&i| completed[i as usize]).collect();
+    by_call.sort_by_key(|&i| (ops[i as usize].call, i));
+    let nc = by_call.len();
+    let mut pos = vec![0usize; n];
+    for (p, &i) in by_call.iter().enumerate() {
+        pos[i as usize] = p;
+    }
+    let cbase = nc.div_ceil(64) * 64;
+    let mut nu = 0;
+    for i in 0..n {
+        if !completed[i] {
+            pos[i] = cbase + nu;
+            nu += 1;
+        }
+    }
+    let mut lin = LinSet::new(nc, nu);
     let mut zh: u64 = 0;
     let mut interner: Interner<M::State> = Interner::new();
-    let mut visited = Visited::new(words);
+    let mut visited = Visited::new(lin.inline_words());
     let heap = |s: &M::State| model.state_heap_bytes(s);
     let init = model.init();
     let h0 = FxBuild.hash_one(&init);
     let mut cur = interner.intern(init, h0, heap);
-    visited.insert(mix64(cur as u64 + 1), cur, &bits);
+    visited.insert(mix64(cur as u64 + 1), cur, lin.key());
 
     // (call entry, state before it, whether it left the state unchanged)
     let mut stack: Vec<(u32, u32, bool)> = Vec::with_capacity(n);
+    // The longest prefix linearized so far; `agree`: length of the common prefix of `best`
+    // and the stack, so that a new record copies only the part that changed.
     let mut best: Vec<u32> = Vec::new();
+    let mut agree = 0usize;
     let mut steps: u64 = 0;
     let mut done = 0usize;
     let mut ticks: u32 = 0;
@@ -586,9 +703,9 @@ fn check_partition<M: Model>(
                 // be linearized first among the candidates: any linearization from here can
                 // move it to the front. So it is the only branch to explore.
                 let preserving = read_only[op] && sid == cur;
-                bits[op >> 6] |= 1 << (op & 63);
+                lin.set(pos[op]);
                 zh ^= zob[op];
-                if visited.insert(zh ^ mix64(sid as u64 + 1), sid, &bits) {
+                if visited.insert(zh ^ mix64(sid as u64 + 1), sid, lin.key()) {
                     stack.push((entry, cur, preserving));
                     cur = sid;
                     // Lift the call and its return out of the list.
@@ -617,13 +734,14 @@ fn check_partition<M: Model>(
                         }
                     }
                     if stack.len() > best.len() {
-                        best.clear();
-                        best.extend(stack.iter().map(|&(e, _, _)| nodes[e as usize].op));
+                        best.truncate(agree);
+                        best.extend(stack[agree..].iter().map(|&(e, _, _)| nodes[e as usize].op));
+                        agree = stack.len();
                     }
                     entry = nodes[HEAD as usize].next;
                     continue;
                 }
-                bits[op >> 6] &= !(1 << (op & 63));
+                lin.clear(pos[op]);
                 zh ^= zob[op];
                 if !preserving {
                     entry = node.next;
@@ -665,9 +783,10 @@ fn check_partition<M: Model>(
                     stuck: global(&stuck),
                 };
             };
+            agree = agree.min(stack.len());
             let node = nodes[e as usize];
             let op = node.op as usize;
-            bits[op >> 6] &= !(1 << (op & 63));
+            lin.clear(pos[op]);
             zh ^= zob[op];
             if completed[op] {
                 done -= 1;

@@ -117,38 +117,68 @@ pub trait NondeterministicModel: Sync {
 }
 
 /// A set of states of a nondeterministic model (no duplicates, order-independent equality and
-/// hash).
+/// hash). A single state is stored without a separate allocation.
 #[derive(Clone, Debug)]
 pub struct StateSet<S> {
-    states: Vec<S>,
+    repr: Repr<S>,
     hash: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Repr<S> {
+    One(S),
+    Many(Vec<S>),
 }
 
 impl<S: Eq + Hash> StateSet<S> {
     fn from_vec(mut v: Vec<S>) -> Self {
-        let mut out: Vec<S> = Vec::with_capacity(v.len());
-        for s in v.drain(..) {
-            if !out.contains(&s) {
-                out.push(s);
+        if v.len() == 1 {
+            let s = v.pop().expect("one state");
+            let hash = FxBuild.hash_one(&s);
+            return StateSet {
+                repr: Repr::One(s),
+                hash,
+            };
+        }
+        let mut k = 0;
+        while k < v.len() {
+            if v[..k].contains(&v[k]) {
+                v.swap_remove(k);
+            } else {
+                k += 1;
             }
         }
-        let hash = out
+        let hash = v
             .iter()
             .fold(0u64, |h, s| h.wrapping_add(FxBuild.hash_one(s)));
-        StateSet { states: out, hash }
+        if v.len() == 1 {
+            let s = v.pop().expect("one state");
+            return StateSet {
+                repr: Repr::One(s),
+                hash,
+            };
+        }
+        StateSet {
+            repr: Repr::Many(v),
+            hash,
+        }
     }
+}
 
+impl<S> StateSet<S> {
     /// The states in the set.
     pub fn states(&self) -> &[S] {
-        &self.states
+        match &self.repr {
+            Repr::One(s) => std::slice::from_ref(s),
+            Repr::Many(v) => v,
+        }
     }
 }
 
 impl<S: Eq> PartialEq for StateSet<S> {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash
-            && self.states.len() == other.states.len()
-            && self.states.iter().all(|s| other.states.contains(s))
+        let (a, b) = (self.states(), other.states());
+        self.hash == other.hash && a.len() == b.len() && a.iter().all(|s| b.contains(s))
     }
 }
 
@@ -181,7 +211,7 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
         output: Option<&Self::Output>,
     ) -> Option<Self::State> {
         let mut next = Vec::new();
-        for s in &state.states {
+        for s in state.states() {
             self.0.step(s, input, output, &mut next);
         }
         if next.is_empty() {
@@ -206,11 +236,11 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
     }
 
     fn describe_state(&self, state: &Self::State) -> String {
-        if state.states.len() == 1 {
-            return self.0.describe_state(&state.states[0]);
+        if state.states().len() == 1 {
+            return self.0.describe_state(&state.states()[0]);
         }
         let parts: Vec<String> = state
-            .states
+            .states()
             .iter()
             .map(|s| self.0.describe_state(s))
             .collect();
@@ -218,7 +248,10 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
     }
 
     fn state_heap_bytes(&self, state: &Self::State) -> usize {
-        state.states.capacity() * std::mem::size_of::<M::State>()
+        match &state.repr {
+            Repr::One(_) => 0,
+            Repr::Many(v) => v.capacity() * std::mem::size_of::<M::State>(),
+        }
     }
 }
 
