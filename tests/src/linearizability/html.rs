@@ -141,7 +141,7 @@ h2 { font-size: 16px; margin: 18px 0 6px 0; }
 .summary { color: #555; margin: 6px 0 12px 0; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 13px; }
 .swatch { display: inline-block; width: 14px; height: 10px; border-radius: 2px; vertical-align: middle; margin-right: 4px; }
-#timeline-wrap { overflow-x: auto; border: 1px solid #ccc; background: #fff; }
+#timeline-wrap { overflow: auto; max-height: 62vh; border: 1px solid #ccc; background: #fff; }
 #timeline { position: relative; min-width: 100%; }
 .client-row { position: relative; height: 26px; border-bottom: 1px solid #eee; }
 .client-label { position: sticky; left: 0; z-index: 2; background: #fff; width: 86px; height: 26px; line-height: 26px;
@@ -151,6 +151,7 @@ h2 { font-size: 16px; margin: 18px 0 6px 0; }
   padding: 0 2px; min-width: 3px; }
 .op.op-linearized { background: #43a047; }
 .op.op-prefix { background: #1e88e5; }
+.op.op-partial { background: #9fa8da; }
 .op.op-stuck { background: #e53935; outline: 2px solid #7f0000; z-index: 1; }
 .op.op-pending { background: #bdbdbd; }
 .op.op-unknown-outcome { background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.35) 0 4px, transparent 4px 8px); }
@@ -177,11 +178,12 @@ h2 { font-size: 16px; margin: 18px 0 6px 0; }
   <span><i class="swatch" style="background:#43a047"></i>in the linearization</span>
   <span><i class="swatch" style="background:#1e88e5"></i>in the longest linearizable prefix</span>
   <span><i class="swatch" style="background:#e53935"></i>could not come next</span>
+  <span><i class="swatch" style="background:#9fa8da"></i>in a partial prefix (check not finished)</span>
   <span><i class="swatch" style="background:#bdbdbd"></i>not placed</span>
   <span><i class="swatch" style="background:#90a4ae;background-image:repeating-linear-gradient(45deg,rgba(255,255,255,.5) 0 3px,transparent 3px 6px)"></i>outcome unknown (no return)</span>
 </div>
 <p class="note">Time runs left to right; the axis is ordinal (calls and returns in their exact order, not to scale).
-Hover an operation for details; click a partition title to highlight its operations.</p>
+Hover an operation for details; click a partition title to highlight its operations (the first failing partition is highlighted at first).</p>
 <div id="timeline-wrap"><div id="timeline"></div></div>
 <div id="partitions"></div>
 <div id="tooltip"></div>
@@ -201,7 +203,7 @@ Hover an operation for details; click a partition title to highlight its operati
   var info = ops.map(function () { return { role: "pending", pos: null, before: null, after: null, why: null }; });
   parts.forEach(function (p, pi) {
     var prev = p.init;
-    var role = p.verdict === "linearizable" ? "linearized" : "prefix";
+    var role = p.verdict === "linearizable" ? "linearized" : p.verdict === "unknown" ? "partial" : "prefix";
     p.steps.forEach(function (s, k) {
       var i = info[s.op];
       i.role = role; i.pos = k + 1; i.before = prev; i.after = s.after; prev = s.after;
@@ -325,6 +327,18 @@ Hover an operation for details; click a partition title to highlight its operati
     });
     pdiv.appendChild(box);
   });
+  // Focus on the first failing partition: dim the others, scroll to what could not come next.
+  var failing = order.filter(function (pi) { return parts[pi].verdict === "not linearizable"; });
+  if (failing.length) {
+    document.querySelector("#partition-" + failing[0] + " h3").click();
+    var st = parts[failing[0]].stuck;
+    var wrap = document.getElementById("timeline-wrap");
+    var b = st.length ? bars[st[0].op] : null;
+    if (b) {
+      wrap.scrollLeft = Math.max(0, b.offsetLeft - wrap.clientWidth / 2);
+      wrap.scrollTop = Math.max(0, b.parentNode.offsetTop - wrap.clientHeight / 2);
+    }
+  }
   document.body.setAttribute("data-rendered", "yes");
 })();
 </script>
