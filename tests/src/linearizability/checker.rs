@@ -176,9 +176,21 @@ pub fn check<M: Model>(
         vec![(0..ops.len()).collect()]
     };
     let mut parts: Vec<Vec<usize>> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    let mut seen = vec![false; ops.len()];
     for p in &mut parts {
         p.sort_unstable();
+        for &i in p.iter() {
+            assert!(
+                i < ops.len() && !std::mem::replace(&mut seen[i], true),
+                "Model::partition must split 0..{} into disjoint parts (bad index {i})",
+                ops.len()
+            );
+        }
     }
+    assert!(
+        seen.iter().all(|&s| s),
+        "Model::partition left operations out"
+    );
     let shared = Shared {
         deadline: options.timeout.map(|t| start + t),
         memory_budget: options.memory_budget,

@@ -34,7 +34,8 @@ pub trait Model: Sync {
     ) -> Option<Self::State>;
 
     /// Splits a history into independent parts (P-compositionality: e.g. one per key of a
-    /// key/value store), as lists of operation indices. The default keeps one part.
+    /// key/value store), as lists of operation indices; every index must appear in exactly
+    /// one part ([`check`](super::check) panics otherwise). The default keeps one part.
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         vec![(0..ops.len()).collect()]
     }
