@@ -216,10 +216,12 @@ pub fn check<M: Model>(
         parts.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
+        let mut visited = Visited::new();
+        let mut interner: Interner<M::State> = Interner::new();
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
-            let r = check_partition(model, ops, &parts[i], &shared);
+            let r = check_partition(model, ops, &parts[i], &shared, &mut visited, &mut interner);
             if r.verdict() == Verdict::NotLinearizable && shared.stop_on_failure {
                 shared.stop.store(true, Ordering::Relaxed);
             }
@@ -287,6 +289,8 @@ struct Node {
 struct Interner<S> {
     states: Vec<S>,
     hashes: Vec<u64>,
+    /// The previous table, kept to grow into.
+    spare: Vec<u64>,
     /// 0: empty; else `(hash >> 32) << 32 | (index + 1)`.
     table: Vec<u64>,
     mask: usize,
@@ -298,10 +302,21 @@ impl<S: Eq> Interner<S> {
         Interner {
             states: Vec::new(),
             hashes: Vec::new(),
+            spare: Vec::new(),
             table: vec![0; 64],
             mask: 63,
             heap_bytes: 0,
         }
+    }
+
+    /// Empties the interner, keeping its memory.
+    fn reset(&mut self) {
+        self.states.clear();
+        self.hashes.clear();
+        self.table.clear();
+        self.table.resize(64, 0);
+        self.mask = 63;
+        self.heap_bytes = 0;
     }
 
     fn bytes(&self) -> usize {
@@ -335,7 +350,9 @@ impl<S: Eq> Interner<S> {
         if self.states.len() * 2 > self.table.len() {
             let len = self.table.len() * 2;
             let mask = len - 1;
-            let mut table = vec![0u64; len];
+            let mut table = std::mem::take(&mut self.spare);
+            table.clear();
+            table.resize(len, 0);
             for (k, &h) in self.hashes.iter().enumerate() {
                 let mut j = (h as usize) & mask;
                 while table[j] != 0 {
@@ -343,7 +360,7 @@ impl<S: Eq> Interner<S> {
                 }
                 table[j] = (h & 0xffff_ffff_0000_0000) | (k as u64 + 1);
             }
-            self.table = table;
+            self.spare = std::mem::replace(&mut self.table, table);
             self.mask = mask;
         }
         idx as u32
@@ -358,26 +375,41 @@ struct Visited {
     inline: usize,
     stride: usize,
     slots: Vec<u64>,
+    /// The previous table, kept to grow into without asking the system for fresh pages.
+    spare: Vec<u64>,
     arena: Vec<u64>,
     mask: usize,
     len: usize,
 }
 
 impl Visited {
-    fn new(inline: usize) -> Self {
-        let cap = 64;
+    fn new() -> Self {
         Visited {
-            inline,
-            stride: inline + 2,
-            slots: vec![0; cap * (inline + 2)],
+            inline: 0,
+            stride: 2,
+            slots: Vec::new(),
+            spare: Vec::new(),
             arena: Vec::new(),
-            mask: cap - 1,
+            mask: 0,
             len: 0,
         }
     }
 
+    /// Empties the set for keys of `inline` words, keeping the memory (a worker checks many
+    /// partitions one after the other).
+    fn reset(&mut self, inline: usize) {
+        let cap = 64;
+        self.inline = inline;
+        self.stride = inline + 2;
+        self.slots.clear();
+        self.slots.resize(cap * self.stride, 0);
+        self.arena.clear();
+        self.mask = cap - 1;
+        self.len = 0;
+    }
+
     fn bytes(&self) -> usize {
-        self.slots.len() * 8 + self.arena.capacity() * 8
+        (self.slots.len() + self.arena.len()) * 8
     }
 
     /// Inserts the pair unless present; returns whether it is new.
@@ -425,7 +457,9 @@ impl Visited {
         let cap = (self.mask + 1) * 2;
         let mask = cap - 1;
         let stride = self.stride;
-        let mut slots = vec![0u64; cap * stride];
+        let mut slots = std::mem::take(&mut self.spare);
+        slots.clear();
+        slots.resize(cap * stride, 0);
         for old in self.slots.chunks_exact(stride) {
             if old[1] == 0 {
                 continue;
@@ -436,7 +470,7 @@ impl Visited {
             }
             slots[j * stride..(j + 1) * stride].copy_from_slice(old);
         }
-        self.slots = slots;
+        self.spare = std::mem::replace(&mut self.slots, slots);
         self.mask = mask;
     }
 }
@@ -540,6 +574,8 @@ fn check_partition<M: Model>(
     all_ops: &[Operation<M::Input, M::Output>],
     part: &[usize],
     shared: &Shared,
+    visited: &mut Visited,
+    interner: &mut Interner<M::State>,
 ) -> PartitionResult {
     let start = Instant::now();
     let n = part.len();
@@ -621,8 +657,8 @@ fn check_partition<M: Model>(
     }
     let mut lin = LinSet::new(nc, nu);
     let mut zh: u64 = 0;
-    let mut interner: Interner<M::State> = Interner::new();
-    let mut visited = Visited::new(lin.inline_words());
+    interner.reset();
+    visited.reset(lin.inline_words());
     let heap = |s: &M::State| model.state_heap_bytes(s);
     let init = model.init();
     let h0 = FxBuild.hash_one(&init);
@@ -709,8 +745,13 @@ fn check_partition<M: Model>(
             if let Some(next_state) =
                 model.step(&interner.states[cur as usize], &o.input, o.output.as_ref())
             {
-                let hs = FxBuild.hash_one(&next_state);
-                let sid = interner.intern(next_state, hs, heap);
+                // A read-only step usually leaves the state as it is: then skip the interning.
+                let sid = if read_only[op] && next_state == interner.states[cur as usize] {
+                    cur
+                } else {
+                    let hs = FxBuild.hash_one(&next_state);
+                    interner.intern(next_state, hs, heap)
+                };
                 // A read-only operation (a read, a failed CAS) that is legal here can always
                 // be linearized first among the candidates: any linearization from here can
                 // move it to the front. So it is the only branch to explore.
