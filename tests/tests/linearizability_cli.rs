@@ -129,6 +129,25 @@ fn cli_register_and_versioned_jsonl_events() {
 }
 
 #[test]
+fn cli_writes_html_report() {
+    let text = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+                INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+                INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
+                INFO  jepsen.util - 1\t:ok\t:read\t2\n";
+    let p = tmp("tiny.log", text);
+    let out_html = p.with_extension("html");
+    let (code, out, err) = lincheck(&["--html", out_html.to_str().unwrap(), p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (1, "not linearizable"), "{err}");
+    assert!(out.contains("report written to"));
+    let page = std::fs::read_to_string(&out_html).unwrap();
+    assert!(page.contains("\"verdict\":\"not linearizable\""));
+    assert!(page.contains("read() -> 2"));
+    // Verbose statistics.
+    let (_, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert!(out.contains("partition 0: 2 operations"), "{out}");
+}
+
+#[test]
 fn cli_malformed_input_names_the_line() {
     let p = tmp(
         "bad.txt",
