@@ -83,6 +83,7 @@ fn chromium(args: &[&str], page: &Path) -> Option<String> {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
     assert!(
         out.status.success(),
         "chromium failed: {}",
