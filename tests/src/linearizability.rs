@@ -1,1 +1,0 @@
-//! Linearizability checker (in progress).

@@ -1,0 +1,170 @@
+//! Differential test: the checker agrees with a brute-force search on small random histories
+//! (linearizable or not), with unknown outcomes and unknown results, for several models.
+
+use labtest::linearizability::models::{
+    KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
+    VersionedKvModel, VersionedKvOutput,
+};
+use labtest::linearizability::{History, Model, Operation, Options, PowerSet, Verdict, check};
+use proptest::prelude::*;
+
+/// Is there an order of the operations that respects real time (closed intervals), where every
+/// completed operation appears and each unknown-outcome one appears at most once?
+fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
+    fn go<M: Model>(
+        model: &M,
+        ops: &[Operation<M::Input, M::Output>],
+        done: &mut Vec<bool>,
+        state: &M::State,
+    ) -> bool {
+        if ops
+            .iter()
+            .zip(done.iter())
+            .all(|(o, &d)| d || o.ret.is_none())
+        {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if done[i] {
+                continue;
+            }
+            // Every operation that returned before this one was called must be done already.
+            let blocked = ops
+                .iter()
+                .enumerate()
+                .any(|(j, o)| !done[j] && j != i && o.ret.is_some_and(|r| r < ops[i].call));
+            if blocked {
+                continue;
+            }
+            if let Some(next) = model.step(state, &ops[i].input, ops[i].output.as_ref()) {
+                done[i] = true;
+                let ok = go(model, ops, done, &next);
+                done[i] = false;
+                if ok {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let mut done = vec![false; ops.len()];
+    go(model, ops, &mut done, &model.init())
+}
+
+fn agree<M: Model>(model: &M, ops: Vec<Operation<M::Input, M::Output>>) -> Result<(), TestCaseError>
+where
+    M::Input: Clone,
+    M::Output: Clone,
+{
+    let expected = brute_force(model, &ops);
+    let h = History::from_operations(ops).unwrap();
+    for partition in [true, false] {
+        for threads in [1, 2] {
+            let opts = Options {
+                partition,
+                threads,
+                ..Options::default()
+            };
+            let got = check(model, &h, &opts).verdict;
+            let want = if expected {
+                Verdict::Linearizable
+            } else {
+                Verdict::NotLinearizable
+            };
+            prop_assert_eq!(
+                got,
+                want,
+                "partition {} threads {}: {:?}",
+                partition,
+                threads,
+                h
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Random intervals: (call, duration or None for unknown outcome, hide the output).
+fn timing() -> impl Strategy<Value = (u64, Option<u64>, bool)> {
+    (
+        0u64..12,
+        proptest::option::weighted(0.85, 0u64..6),
+        proptest::bool::weighted(0.1),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn register_agrees_with_brute_force(
+        raw in proptest::collection::vec((timing(), 0u8..3, 0i64..3, 0i64..3, proptest::option::of(0i64..3), any::<bool>()), 0..8)
+    ) {
+        let ops = raw.into_iter().enumerate().map(|(c, ((call, dur, hide), kind, a, b, read, ok))| {
+            let (input, output) = match kind {
+                0 => (RegisterInput::Read, RegisterOutput::Read { value: read }),
+                1 => (RegisterInput::Write { value: a }, RegisterOutput::Write),
+                _ => (RegisterInput::Cas { from: a, to: b }, RegisterOutput::Cas { ok }),
+            };
+            Operation {
+                client: c as u64,
+                call,
+                ret: dur.map(|d| call + d),
+                input,
+                output: if dur.is_some() && !hide { Some(output) } else { None },
+            }
+        }).collect();
+        agree(&RegisterModel, ops)?;
+    }
+
+    #[test]
+    fn kv_agrees_with_brute_force(
+        raw in proptest::collection::vec((timing(), 0u8..3, 0u8..2, "[ab]{0,2}", "[ab]{0,3}"), 0..7)
+    ) {
+        let ops = raw.into_iter().enumerate().map(|(c, ((call, dur, hide), kind, key, v, read))| {
+            let key = key.to_string();
+            let input = match kind {
+                0 => KvInput::Get { key },
+                1 => KvInput::Put { key, value: v },
+                _ => KvInput::Append { key, value: v },
+            };
+            Operation {
+                client: c as u64,
+                call,
+                ret: dur.map(|d| call + d),
+                input,
+                output: if dur.is_some() && !hide { Some(KvOutput { value: read }) } else { None },
+            }
+        }).collect();
+        agree(&KvModel, ops)?;
+    }
+
+    #[test]
+    fn versioned_kv_agrees_with_brute_force(
+        raw in proptest::collection::vec((timing(), any::<bool>(), 0u8..2, 0u64..3, 0u8..6, "[ab]"), 0..7)
+    ) {
+        let ops = raw.into_iter().enumerate().map(|(c, ((call, dur, hide), is_get, key, version, res, v))| {
+            let key = key.to_string();
+            let input = if is_get {
+                VersionedKvInput::Get { key }
+            } else {
+                VersionedKvInput::Put { key, value: v.clone(), version }
+            };
+            let output = match res {
+                0 => VersionedKvOutput::Value { value: v, version },
+                1 => VersionedKvOutput::Ok,
+                2 => VersionedKvOutput::ErrNoKey,
+                3 => VersionedKvOutput::ErrVersion,
+                _ => VersionedKvOutput::ErrMaybe,
+            };
+            Operation {
+                client: c as u64,
+                call,
+                ret: dur.map(|d| call + d),
+                input,
+                output: if dur.is_some() && !hide { Some(output) } else { None },
+            }
+        }).collect();
+        agree(&PowerSet(VersionedKvModel), ops)?;
+    }
+}
