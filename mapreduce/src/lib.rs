@@ -33,5 +33,5 @@ pub use apps::{App, BUILTIN_APPS, KeyValue, Registry, UnknownApp, ihash};
 pub use coordinator::Coordinator;
 pub use env::{Env, LocalBoxFuture, WorkerEnv};
 pub use protocol::{N_REDUCE, TASK_TIMEOUT, Task, coordinator_service};
-pub use sequential::{sequential, sorted_output_lines};
+pub use sequential::{output_difference, sequential, sorted_output_lines};
 pub use worker::{WorkerError, worker};

@@ -57,3 +57,24 @@ pub fn sorted_output_lines(env: &dyn Env) -> std::io::Result<Vec<String>> {
     lines.sort();
     Ok(lines)
 }
+
+/// How `got` (sorted output lines) differs from `want` (the sequential reference's), in one
+/// sentence for a test failure; `None` if they are the same. `what` names the job.
+pub fn output_difference(got: &[String], want: &[String], what: &str) -> Option<String> {
+    if got == want {
+        return None;
+    }
+    let first = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    Some(format!(
+        "{what}: output differs from the sequential reference ({} lines, expected {}); first \
+         difference at sorted line {first}: got {:?}, expected {:?}",
+        got.len(),
+        want.len(),
+        got.get(first),
+        want.get(first)
+    ))
+}

@@ -230,22 +230,9 @@ impl Drop for Job {
 }
 
 fn assert_same_output(job: &Job, got: &[String], want: &[String], what: &str) {
-    if got == want {
-        return;
+    if let Some(difference) = mapreduce::output_difference(got, want, what) {
+        job.fail(&difference);
     }
-    let first = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
-    job.fail(&format!(
-        "{what}: output differs from the sequential reference ({} lines, expected {}); first \
-         difference at sorted line {first}: got {:?}, expected {:?}",
-        got.len(),
-        want.len(),
-        got.get(first),
-        want.get(first)
-    ));
 }
 
 const LIMIT: Duration = Duration::from_secs(45);

@@ -41,22 +41,9 @@ async fn run_job(app: &str, workers: usize) -> SimJob {
 }
 
 fn assert_same_output(got: &[String], want: &[String], what: &str) {
-    if got == want {
-        return;
+    if let Some(difference) = mapreduce::output_difference(got, want, what) {
+        panic!("{difference}");
     }
-    let first = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
-    panic!(
-        "{what}: output differs from the sequential reference ({} lines, expected {}); first \
-         difference at sorted line {first}: got {:?}, expected {:?}",
-        got.len(),
-        want.len(),
-        got.get(first),
-        want.get(first)
-    );
 }
 
 async fn compare_with_sequential(app: &str, workers: usize, cx: &labtest::TestCx) {
