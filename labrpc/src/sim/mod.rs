@@ -354,26 +354,21 @@ impl fmt::Display for SimError {
                 location,
                 message,
                 at,
-                in_test: true,
+                in_test,
             } => {
-                let _ = (node, task);
-                write!(
-                    f,
-                    "{message}\n  (check failed at {location}, virtual time {at})"
-                )
+                if *in_test {
+                    write!(
+                        f,
+                        "{message}\n  (check failed at {location}, virtual time {at})"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "node {node} panicked at {location} (virtual time {at}): {message}\n  \
+                         (in a task {task})"
+                    )
+                }
             }
-            SimError::Panic {
-                node,
-                task,
-                location,
-                message,
-                at,
-                in_test: false,
-            } => write!(
-                f,
-                "node {node} panicked at {location} (virtual time {at}): {message}\n  \
-                 (in a task {task})"
-            ),
             SimError::Deadlock { at, tasks } => {
                 write!(
                     f,
