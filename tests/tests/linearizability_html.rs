@@ -66,7 +66,11 @@ fn chromium(args: &[&str], page: &Path) -> Option<String> {
         std::process::id(),
         page.file_stem().and_then(|s| s.to_str()).unwrap_or("page")
     ));
-    let out = Command::new(CHROMIUM)
+    // Output goes to files, and the browser gets a deadline: a hung browser fails the test
+    // instead of hanging the suite.
+    let stdout_path = profile.with_extension("stdout");
+    let stderr_path = profile.with_extension("stderr");
+    let mut child = Command::new(CHROMIUM)
         .args([
             "--headless",
             "--no-sandbox",
@@ -81,15 +85,31 @@ fn chromium(args: &[&str], page: &Path) -> Option<String> {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(std::fs::File::create(&stdout_path).expect("create chromium stdout file"))
+        .stderr(std::fs::File::create(&stderr_path).expect("create chromium stderr file"))
+        .spawn()
         .expect("run chromium");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chromium") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    for path in [&stdout_path, &stderr_path] {
+        let _ = std::fs::remove_file(path);
+    }
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    let status = status.unwrap_or_else(|| panic!("chromium did not finish in 120 s: {stderr}"));
+    assert!(status.success(), "chromium failed: {stderr}");
+    Some(stdout)
 }
 
 #[test]
