@@ -41,6 +41,27 @@ pub trait Rpc: 'static {
 /// // `RequestVote` is now a type: `end.call::<RequestVote>(&args).await`.
 /// assert_eq!(<RequestVote as labrpc::Rpc>::METHOD, "RequestVote");
 /// ```
+///
+/// A service whose messages depend on a type parameter (Raft's log entries carry the
+/// service's command type) declares it once; every method is then generic over it, and
+/// `Method::<T>::new()` is the method as a value:
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Serialize, Deserialize)] pub struct Entries<C> { pub entries: Vec<C> }
+/// pub trait Command: serde::Serialize + serde::de::DeserializeOwned + 'static {}
+/// impl Command for u64 {}
+///
+/// labrpc::service! {
+///     service Raft<C: Command> {
+///         /// The leader replicates entries.
+///         rpc AppendEntries(Entries<C>) -> bool;
+///     }
+/// }
+/// let method = AppendEntries::<u64>::new();
+/// assert_eq!(<AppendEntries<u64> as labrpc::Rpc>::SERVICE, "Raft");
+/// # let _ = method;
+/// ```
 #[macro_export]
 macro_rules! service {
     (
@@ -58,6 +79,54 @@ macro_rules! service {
             pub struct $method;
 
             impl $crate::Rpc for $method {
+                const SERVICE: &'static str = stringify!($service);
+                const METHOD: &'static str = stringify!($method);
+                type Args = $args;
+                type Reply = $reply;
+            }
+        )*
+    };
+    (
+        $(#[$service_meta:meta])*
+        service $service:ident < $param:ident : $bound:path > {
+            $(
+                $(#[$meta:meta])*
+                rpc $method:ident ( $args:ty ) -> $reply:ty ;
+            )*
+        }
+    ) => {
+        $(
+            $(#[$meta])*
+            pub struct $method<$param>(::std::marker::PhantomData<fn() -> $param>);
+
+            impl<$param> $method<$param> {
+                /// The method, as a value (for `Service::handle`).
+                pub fn new() -> Self {
+                    $method(::std::marker::PhantomData)
+                }
+            }
+
+            impl<$param> ::std::default::Default for $method<$param> {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            impl<$param> ::std::clone::Clone for $method<$param> {
+                fn clone(&self) -> Self {
+                    *self
+                }
+            }
+
+            impl<$param> ::std::marker::Copy for $method<$param> {}
+
+            impl<$param> ::std::fmt::Debug for $method<$param> {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(concat!(stringify!($service), ".", stringify!($method)))
+                }
+            }
+
+            impl<$param: $bound> $crate::Rpc for $method<$param> {
                 const SERVICE: &'static str = stringify!($service);
                 const METHOD: &'static str = stringify!($method);
                 type Args = $args;

@@ -6,9 +6,7 @@
 //! `Serialize + Deserialize`, and nothing is shared between peers except what is sent.
 
 use crate::Command;
-use labrpc::Rpc;
 use serde::{Deserialize, Serialize};
-use std::marker::PhantomData;
 
 /// One entry of the replicated log: a command and the term in which a leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,63 +106,15 @@ pub struct InstallSnapshotReply {
     // END SOLUTION
 }
 
-/// Declares an RPC method of the `Raft` service whose messages depend on the command type.
-macro_rules! raft_method {
-    ($(#[$meta:meta])* $method:ident, $args:ty, $reply:ty) => {
-        $(#[$meta])*
-        pub struct $method<C>(PhantomData<fn() -> C>);
-
-        impl<C> $method<C> {
-            /// The method, as a value (for `Service::handle`).
-            pub fn new() -> Self {
-                $method(PhantomData)
-            }
-        }
-
-        impl<C> Default for $method<C> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl<C> Clone for $method<C> {
-            fn clone(&self) -> Self {
-                *self
-            }
-        }
-
-        impl<C> Copy for $method<C> {}
-
-        impl<C> std::fmt::Debug for $method<C> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!("Raft.", stringify!($method)))
-            }
-        }
-
-        impl<C: Command> Rpc for $method<C> {
-            const SERVICE: &'static str = "Raft";
-            const METHOD: &'static str = stringify!($method);
-            type Args = $args;
-            type Reply = $reply;
-        }
-    };
+labrpc::service! {
+    /// The RPCs Raft peers send each other. The log entries inside AppendEntries carry the
+    /// service's command type `C`, so every method is generic over it.
+    service Raft<C: Command> {
+        /// `Raft.RequestVote`: a candidate asks a peer for its vote.
+        rpc RequestVote(RequestVoteArgs) -> RequestVoteReply;
+        /// `Raft.AppendEntries`: the leader replicates entries, or sends a heartbeat.
+        rpc AppendEntries(AppendEntriesArgs<C>) -> AppendEntriesReply;
+        /// `Raft.InstallSnapshot`: the leader sends its snapshot to a lagging follower.
+        rpc InstallSnapshot(InstallSnapshotArgs) -> InstallSnapshotReply;
+    }
 }
-
-raft_method!(
-    /// `Raft.RequestVote`: a candidate asks a peer for its vote.
-    RequestVote,
-    RequestVoteArgs,
-    RequestVoteReply
-);
-raft_method!(
-    /// `Raft.AppendEntries`: the leader replicates entries, or sends a heartbeat.
-    AppendEntries,
-    AppendEntriesArgs<C>,
-    AppendEntriesReply
-);
-raft_method!(
-    /// `Raft.InstallSnapshot`: the leader sends its snapshot to a lagging follower.
-    InstallSnapshot,
-    InstallSnapshotArgs,
-    InstallSnapshotReply
-);
