@@ -22,16 +22,7 @@ pub async fn sequential(
         let contents = String::from_utf8_lossy(&bytes);
         pairs.extend(app.map(env, file, &contents).await);
     }
-    pairs.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut text = String::new();
-    for group in pairs.chunk_by(|a, b| a.key == b.key) {
-        let values: Vec<String> = group.iter().map(|kv| kv.value.clone()).collect();
-        let reduced = app.reduce(env, &group[0].key, &values).await;
-        text.push_str(&group[0].key);
-        text.push(' ');
-        text.push_str(&reduced);
-        text.push('\n');
-    }
+    let text = reduce_sorted(env, app, pairs).await;
     env.write_file(output, text.as_bytes())
         .map_err(|error| WorkerError::Io {
             what: format!("cannot write {output}"),
@@ -56,6 +47,22 @@ pub fn sorted_output_lines(env: &dyn Env) -> std::io::Result<Vec<String>> {
     }
     lines.sort();
     Ok(lines)
+}
+
+/// Sorts `pairs` by key, calls `app.reduce` once per distinct key with all of its values, and
+/// returns the output: one `key value` line per key, in key order (what a reduce task writes).
+pub async fn reduce_sorted(env: &dyn Env, app: &dyn App, mut pairs: Vec<KeyValue>) -> String {
+    pairs.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut text = String::new();
+    for group in pairs.chunk_by(|a, b| a.key == b.key) {
+        let values: Vec<String> = group.iter().map(|kv| kv.value.clone()).collect();
+        let reduced = app.reduce(env, &group[0].key, &values).await;
+        text.push_str(&group[0].key);
+        text.push(' ');
+        text.push_str(&reduced);
+        text.push('\n');
+    }
+    text
 }
 
 /// How `got` (sorted output lines) differs from `want` (the sequential reference's), in one

@@ -200,16 +200,7 @@ async fn run_reduce(
             })?;
         pairs.extend(partition);
     }
-    pairs.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut output = String::new();
-    for group in pairs.chunk_by(|a, b| a.key == b.key) {
-        let values: Vec<String> = group.iter().map(|kv| kv.value.clone()).collect();
-        let reduced = app.reduce(env, &group[0].key, &values).await;
-        output.push_str(&group[0].key);
-        output.push(' ');
-        output.push_str(&reduced);
-        output.push('\n');
-    }
+    let output = crate::sequential::reduce_sorted(env, app, pairs).await;
     write_atomically(env, &output_name(task), output.as_bytes())
 }
 // END SOLUTION

@@ -2,6 +2,8 @@
 //! deterministic and in virtual time. `LAB_SEED`, `LAB_SEEDS` and `LAB_CHECK_DETERMINISM`
 //! apply (see labtest).
 
+mod checks;
+
 use labrpc::sim::{self, Node};
 use labtest::Options;
 use mapreduce::inputs::test_inputs;
@@ -74,18 +76,9 @@ fn map_parallelism_sim() {
     labtest::run(Options::default(), |cx| async move {
         cx.set_peers(3);
         let job = run_job("mtiming", 2).await;
-        let lines = job.output_lines();
-        let times = lines.iter().filter(|l| l.starts_with("times-")).count();
-        assert_eq!(
-            times, 2,
-            "expected both workers to run map tasks (2 times- keys), got {times}: {lines:?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("parallel") && l.contains(" 2")),
-            "map workers did not run in parallel: {lines:?}"
-        );
+        if let Err(problem) = checks::map_parallelism(&job.output_lines()) {
+            panic!("{problem}");
+        }
     });
 }
 
@@ -94,18 +87,9 @@ fn reduce_parallelism_sim() {
     labtest::run(Options::default(), |cx| async move {
         cx.set_peers(3);
         let job = run_job("rtiming", 2).await;
-        let lines = job.output_lines();
-        let parallel = lines
-            .iter()
-            .filter(|l| {
-                let b = l.as_bytes();
-                b.len() >= 3 && b[0].is_ascii_lowercase() && &b[1..3] == b" 2"
-            })
-            .count();
-        assert!(
-            parallel >= 2,
-            "too few parallel reduces ({parallel} lines \"<key> 2\"): {lines:?}"
-        );
+        if let Err(problem) = checks::reduce_parallelism(&job.output_lines()) {
+            panic!("{problem}");
+        }
     });
 }
 

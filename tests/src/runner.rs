@@ -95,6 +95,8 @@ pub struct Failed {
     pub seed: u64,
     /// What went wrong, with the last events of the trace.
     pub message: String,
+    /// Virtual time when the run failed (how quickly a broken solution is caught).
+    pub virtual_time: Duration,
 }
 
 type Body<Fut> = dyn Fn(TestCx) -> Fut + Send + Sync;
@@ -283,7 +285,11 @@ where
          iteration over a std HashMap, threads. See labrpc::sim's determinism rules.\n",
     );
     let _ = write!(message, "{}", replay_command(seed));
-    Err(Failed { seed, message })
+    Err(Failed {
+        seed,
+        message,
+        virtual_time: a.report.virtual_time.max(b.report.virtual_time),
+    })
 }
 
 fn failed(seed: u64, failure: &Failure) -> Failed {
@@ -302,7 +308,11 @@ fn failed(seed: u64, failure: &Failure) -> Failed {
         }
     }
     let _ = write!(message, "{}", replay_command(seed));
-    Failed { seed, message }
+    Failed {
+        seed,
+        message,
+        virtual_time: report.virtual_time,
+    }
 }
 
 /// The one command that replays this test with this seed.

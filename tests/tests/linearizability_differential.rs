@@ -93,6 +93,23 @@ fn timing() -> impl Strategy<Value = (u64, Option<u64>, bool)> {
     )
 }
 
+/// Client `c`'s operation with random `timing()`: its output is known only if it returned and
+/// is not hidden.
+fn operation<I, O>(
+    c: usize,
+    (call, dur, hide): (u64, Option<u64>, bool),
+    input: I,
+    output: O,
+) -> Operation<I, O> {
+    Operation {
+        client: c as u64,
+        call,
+        ret: dur.map(|d| call + d),
+        input,
+        output: (dur.is_some() && !hide).then_some(output),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -106,13 +123,7 @@ proptest! {
                 1 => (RegisterInput::Write { value: a }, RegisterOutput::Write),
                 _ => (RegisterInput::Cas { from: a, to: b }, RegisterOutput::Cas { ok }),
             };
-            Operation {
-                client: c as u64,
-                call,
-                ret: dur.map(|d| call + d),
-                input,
-                output: if dur.is_some() && !hide { Some(output) } else { None },
-            }
+            operation(c, (call, dur, hide), input, output)
         }).collect();
         agree(&RegisterModel, ops)?;
     }
@@ -128,13 +139,7 @@ proptest! {
                 1 => KvInput::Put { key, value: v },
                 _ => KvInput::Append { key, value: v },
             };
-            Operation {
-                client: c as u64,
-                call,
-                ret: dur.map(|d| call + d),
-                input,
-                output: if dur.is_some() && !hide { Some(KvOutput { value: read }) } else { None },
-            }
+            operation(c, (call, dur, hide), input, KvOutput { value: read })
         }).collect();
         agree(&KvModel, ops)?;
     }
@@ -157,13 +162,7 @@ proptest! {
                 3 => VersionedKvOutput::ErrVersion,
                 _ => VersionedKvOutput::ErrMaybe,
             };
-            Operation {
-                client: c as u64,
-                call,
-                ret: dur.map(|d| call + d),
-                input,
-                output: if dur.is_some() && !hide { Some(output) } else { None },
-            }
+            operation(c, (call, dur, hide), input, output)
         }).collect();
         agree(&PowerSet(VersionedKvModel), ops)?;
     }

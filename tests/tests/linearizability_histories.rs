@@ -542,9 +542,6 @@ fn twenty_thousand_operations_fifty_clients() {
         r.steps()
     );
     assert_eq!(r.verdict, Verdict::Linearizable);
-    if !cfg!(debug_assertions) {
-        assert!(t < Duration::from_millis(500), "took {t:?}");
-    }
 }
 
 #[test]
@@ -571,9 +568,6 @@ fn versioned_kv_twenty_thousand_operations_fifty_clients() {
             r.steps()
         );
         assert_eq!(r.verdict, Verdict::Linearizable);
-        if !cfg!(debug_assertions) {
-            assert!(t < Duration::from_millis(500), "took {t:?}");
-        }
     }
 }
 

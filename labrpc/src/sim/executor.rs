@@ -83,6 +83,19 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Removes and returns, in slot order, every value for which `doomed` holds.
+    fn remove_where(&mut self, mut doomed: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut removed = Vec::new();
+        for (index, (generation, slot)) in self.slots.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(&mut doomed) {
+                *generation = generation.wrapping_add(1);
+                self.free.push(index as u32);
+                removed.extend(slot.take());
+            }
+        }
+        removed
+    }
+
     fn remove(&mut self, index: u32, generation: u32) -> Option<T> {
         let slot = self.slots.get_mut(index as usize)?;
         if slot.0 != generation || slot.1.is_none() {
@@ -347,19 +360,10 @@ impl Core {
             state.incarnation += 1;
         }
         self.record(node, What::Crash);
-        let doomed: Vec<Task> = {
-            let mut tasks = self.tasks.borrow_mut();
-            let keys: Vec<(u32, u32)> = tasks
-                .slots
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, task))| task.as_ref().is_some_and(|t| t.node == node))
-                .map(|(i, (g, _))| (i as u32, *g))
-                .collect();
-            keys.into_iter()
-                .filter_map(|(i, g)| tasks.remove(i, g))
-                .collect()
-        };
+        let doomed = self
+            .tasks
+            .borrow_mut()
+            .remove_where(|task| task.node == node);
         // Dropping futures runs their destructors, which may use the simulation.
         self.as_node(node, || drop_quietly(doomed));
     }
@@ -656,19 +660,7 @@ impl Core {
     pub(crate) fn shut_down(&self) {
         self.closed.set(true);
         loop {
-            let tasks: Vec<Task> = {
-                let mut slab = self.tasks.borrow_mut();
-                let keys: Vec<(u32, u32)> = slab
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, t))| t.is_some())
-                    .map(|(i, (g, _))| (i as u32, *g))
-                    .collect();
-                keys.into_iter()
-                    .filter_map(|(i, g)| slab.remove(i, g))
-                    .collect()
-            };
+            let tasks = self.tasks.borrow_mut().remove_where(|_| true);
             if tasks.is_empty() {
                 break;
             }

@@ -50,10 +50,7 @@ pub trait Model: Sync {
 
     /// A short human-readable description of an operation, for reports.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
-        match output {
-            Some(o) => format!("{input:?} -> {o:?}"),
-            None => format!("{input:?} -> ?"),
-        }
+        describe_io(input, output)
     }
 
     /// A short human-readable description of a state, for reports.
@@ -65,6 +62,14 @@ pub trait Model: Sync {
     /// account the checker's cache against a memory budget. The default is 0.
     fn state_heap_bytes(&self, _state: &Self::State) -> usize {
         0
+    }
+}
+
+/// The default description of an operation: `input -> output` (`?` when unknown).
+fn describe_io(input: &impl Debug, output: Option<&impl Debug>) -> String {
+    match output {
+        Some(o) => format!("{input:?} -> {o:?}"),
+        None => format!("{input:?} -> ?"),
     }
 }
 
@@ -105,10 +110,7 @@ pub trait NondeterministicModel: Sync {
 
     /// As [`Model::describe_operation`].
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
-        match output {
-            Some(o) => format!("{input:?} -> {o:?}"),
-            None => format!("{input:?} -> ?"),
-        }
+        describe_io(input, output)
     }
 
     /// As [`Model::describe_state`].
