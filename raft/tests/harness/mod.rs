@@ -9,11 +9,12 @@
 use labrpc::rand::RngExt;
 use labrpc::sim::{self, Node};
 use labrpc::sync::mpsc;
-use labrpc::{ClientEnd, Network, Persister, Server, Service};
+use labrpc::{Network, Service};
 use labtest::TestCx;
+use labtest::cluster::{Group, GroupSpec, Start, Started};
 use raft::{AppendEntries, AppendEntriesReply, ApplyMsg, Raft, RequestVote, RequestVoteReply};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
@@ -90,20 +91,12 @@ pub enum Fault {
 }
 
 struct State {
-    rafts: Vec<Option<Raft<Cmd>>>,
-    connected: Vec<bool>,
-    saved: Vec<Persister>,
-    /// Names of the ends from server i to every server j, of i's current incarnation.
-    end_names: Vec<Vec<String>>,
     /// The commands each server applied, by index.
     logs: Vec<BTreeMap<u64, Cmd>>,
     /// The last index each server applied (for the snapshot applier's order check).
     last_applied: Vec<u64>,
-    /// Incarnation of each server: apply messages from an older one are ignored.
-    generation: Vec<u64>,
     max_index: u64,
     max_index0: u64,
-    ends_made: u64,
 }
 
 struct Inner {
@@ -112,7 +105,7 @@ struct Inner {
     snapshot: bool,
     faults: Vec<Fault>,
     net: Network,
-    nodes: Vec<Node>,
+    group: OnceCell<Group<Raft<Cmd>>>,
     state: RefCell<State>,
 }
 
@@ -154,34 +147,36 @@ impl Config {
         let net = Network::new();
         net.set_reliable(!unreliable);
         net.set_long_delays(true);
-        let nodes = (0..n).map(|i| Node::new(format!("s{i}"))).collect();
         let cfg = Config(Rc::new(Inner {
             cx: cx.clone(),
             n,
             snapshot,
             faults: faults.to_vec(),
-            net,
-            nodes,
+            net: net.clone(),
+            group: OnceCell::new(),
             state: RefCell::new(State {
-                rafts: vec![None; n],
-                connected: vec![false; n],
-                saved: (0..n).map(|_| Persister::new()).collect(),
-                end_names: vec![Vec::new(); n],
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
-                generation: vec![0; n],
                 max_index: 0,
                 max_index0: 0,
-                ends_made: 0,
             }),
         }));
-        for i in 0..n {
-            cfg.start1(i);
-        }
-        for i in 0..n {
-            cfg.connect(i);
-        }
+        let test_node = Node::current();
+        let factory = {
+            let cfg = cfg.clone();
+            move |start: Start| cfg.start_raft(start, test_node)
+        };
+        let group = Group::new(&net, GroupSpec::new(n), factory);
+        let _ = cfg.0.group.set(group);
+        cfg.group().connect_all();
         cfg
+    }
+
+    fn group(&self) -> &Group<Raft<Cmd>> {
+        self.0
+            .group
+            .get()
+            .expect("the group is made in Config::new")
     }
 
     /// Number of servers.
@@ -197,12 +192,12 @@ impl Config {
 
     /// The running Raft of server `i` (`None` while crashed).
     pub fn raft(&self, i: usize) -> Option<Raft<Cmd>> {
-        self.0.state.borrow().rafts[i].clone()
+        self.group().server(i)
     }
 
     /// Whether server `i` is connected.
     pub fn is_connected(&self, i: usize) -> bool {
-        self.0.state.borrow().connected[i]
+        self.group().is_connected(i)
     }
 
     /// Calls `Start(cmd)` on server `i` if it is running.
@@ -210,127 +205,69 @@ impl Config {
         self.raft(i).and_then(|rf| rf.start(cmd.into()))
     }
 
-    /// Shuts server `i` down, keeping its persisted state: disconnects it, deletes its RPC
-    /// server (replies it still owes are never delivered), gives the persister a fresh copy
-    /// (so nothing the old instance writes reaches the next one), kills it and crashes its
-    /// node (every task it had stops).
+    /// Shuts server `i` down, keeping its persisted state (see [`Group::shutdown`]).
     pub fn crash1(&self, i: usize) {
-        self.disconnect(i);
-        self.0.net.delete_server(i);
-        let rf = {
-            let mut st = self.0.state.borrow_mut();
-            st.saved[i] = st.saved[i].copy();
-            st.generation[i] += 1;
-            st.rafts[i].take()
-        };
-        if let Some(rf) = rf {
-            sim::note(format!("tester: crash server {i}"));
-            rf.kill();
-        }
-        self.0.nodes[i].crash();
+        self.group().shutdown(i);
     }
 
     /// Starts or restarts server `i` (crashing it first) from its persisted state, with fresh
     /// client ends so that the old incarnation's ends cannot send. It starts disconnected:
     /// call [`Config::connect`].
     pub fn start1(&self, i: usize) {
-        self.crash1(i);
-        let node = self.0.nodes[i];
-        node.restart();
-        let n = self.0.n;
-        let ends: Vec<ClientEnd> = {
-            let mut st = self.0.state.borrow_mut();
-            let names: Vec<String> = (0..n)
-                .map(|j| {
-                    st.ends_made += 1;
-                    format!("{i}->{j}#{}", st.ends_made)
-                })
-                .collect();
-            let ends = names
-                .iter()
-                .enumerate()
-                .map(|(j, name)| {
-                    let end = self.0.net.make_end(name.as_str());
-                    self.0.net.connect(name.as_str(), j);
-                    end
-                })
-                .collect();
-            st.end_names[i] = names;
-            ends
-        };
-        let (persister, generation) = {
-            let mut st = self.0.state.borrow_mut();
-            st.last_applied[i] = 0;
-            st.saved[i] = st.saved[i].copy();
-            st.generation[i] += 1;
-            (st.saved[i].clone(), st.generation[i])
-        };
-        let snapshot = persister.read_snapshot();
+        self.group().start(i);
+    }
+
+    /// The group's factory: one Raft peer (as its node), its applier (on the test's node, so
+    /// it outlives crashes and drops a dead incarnation's messages by generation) and faults.
+    fn start_raft(&self, start: Start, test_node: Node) -> Started<Raft<Cmd>> {
+        let i = start.index;
+        self.0.state.borrow_mut().last_applied[i] = 0;
+        let snapshot = start.persister.read_snapshot();
         if !snapshot.is_empty() {
             // Like a key/value server restarting: take the state from the snapshot.
             self.ingest_snapshot(i, &snapshot, None);
         }
-        sim::note(format!("tester: start server {i}"));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let rf: Raft<Cmd> = node.enter(|| Raft::new(ends, i, persister, tx));
+        let rf: Raft<Cmd> = Raft::new(start.ends, i, start.persister, tx);
         let cfg = self.clone();
-        sim::spawn(async move {
+        let generation = start.generation;
+        test_node.spawn(async move {
             while let Some(msg) = rx.recv().await {
                 cfg.on_apply(i, generation, msg);
             }
         });
-        let mut server = Server::new(node);
-        server.add_service(rf.service());
+        let mut started = Started::new(rf.clone()).service(rf.service());
         for fault in &self.0.faults {
             match fault {
-                Fault::DenyVotes => server.add_service(
-                    Service::new().handle(RequestVote::<Cmd>::new(), |_| async {
-                        RequestVoteReply::default()
-                    }),
-                ),
-                Fault::RejectAppends => server.add_service(
-                    Service::new().handle(AppendEntries::<Cmd>::new(), |_| async {
-                        AppendEntriesReply::default()
-                    }),
-                ),
+                Fault::DenyVotes => {
+                    started = started.service(
+                        Service::new().handle(RequestVote::<Cmd>::new(), |_| async {
+                            RequestVoteReply::default()
+                        }),
+                    );
+                }
+                Fault::RejectAppends => {
+                    started = started.service(
+                        Service::new().handle(AppendEntries::<Cmd>::new(), |_| async {
+                            AppendEntriesReply::default()
+                        }),
+                    );
+                }
                 _ => {}
             }
         }
-        self.0.net.add_server(i, server);
-        self.0.state.borrow_mut().rafts[i] = Some(rf);
+        started.on_kill(move || rf.kill())
     }
 
     /// Attaches server `i` to the network: enables its ends to and from every connected
     /// server.
     pub fn connect(&self, i: usize) {
-        sim::note(format!("tester: connect {i}"));
-        let mut st = self.0.state.borrow_mut();
-        st.connected[i] = true;
-        for j in 0..self.0.n {
-            if st.connected[j] {
-                if let Some(name) = st.end_names[i].get(j) {
-                    self.0.net.enable(name.as_str(), true);
-                }
-                if let Some(name) = st.end_names[j].get(i) {
-                    self.0.net.enable(name.as_str(), true);
-                }
-            }
-        }
+        self.group().connect(i);
     }
 
     /// Detaches server `i`: disables its ends to and from every server. It keeps running.
     pub fn disconnect(&self, i: usize) {
-        sim::note(format!("tester: disconnect {i}"));
-        let mut st = self.0.state.borrow_mut();
-        st.connected[i] = false;
-        for j in 0..self.0.n {
-            if let Some(name) = st.end_names[i].get(j) {
-                self.0.net.enable(name.as_str(), false);
-            }
-            if let Some(name) = st.end_names[j].get(i) {
-                self.0.net.enable(name.as_str(), false);
-            }
-        }
+        self.group().disconnect(i);
     }
 
     /// Makes the network reliable or not.
@@ -345,7 +282,7 @@ impl Config {
 
     /// RPCs that reached server `i`'s current incarnation.
     pub fn rpc_count(&self, i: usize) -> u64 {
-        self.0.net.count(i)
+        self.group().rpc_count(i)
     }
 
     /// RPCs sent in all.
@@ -360,19 +297,13 @@ impl Config {
 
     /// The largest persisted Raft state of any server, in bytes.
     pub fn log_size(&self) -> usize {
-        let st = self.0.state.borrow();
-        st.saved
-            .iter()
-            .map(Persister::raft_state_size)
-            .max()
-            .unwrap_or(0)
+        self.group().log_size()
     }
 
     /// The largest persisted Raft state, checked against [`MAX_LOG_SIZE`].
     pub fn check_log_size(&self) {
-        let st = self.0.state.borrow();
-        for (i, p) in st.saved.iter().enumerate() {
-            let size = p.raft_state_size();
+        for i in 0..self.0.n {
+            let size = self.group().persister(i).raft_state_size();
             assert!(
                 size < MAX_LOG_SIZE,
                 "Log size too large: server {i} persisted {size} bytes of Raft state \
@@ -384,7 +315,7 @@ impl Config {
     // ---- the appliers ----
 
     fn on_apply(&self, i: usize, generation: u64, msg: ApplyMsg<Cmd>) {
-        if self.0.state.borrow().generation[i] != generation {
+        if self.group().generation(i) != generation {
             return; // a crashed incarnation's leftovers
         }
         match msg {
@@ -512,7 +443,7 @@ impl Config {
     }
 
     fn connected_servers(&self) -> Vec<usize> {
-        (0..self.0.n).filter(|&i| self.is_connected(i)).collect()
+        self.group().connected()
     }
 
     /// Checks that every connected server has the same term; returns it.

@@ -1,0 +1,404 @@
+//! One cluster harness for every lab: a group of servers on the simulated network that
+//! crash, restart and get partitioned (the generic half of the original `config.go`).
+//!
+//! A lab says how to start one server (a *factory*: ends to its peers, its index and its
+//! persister in, the server's handle, its RPC services and a kill hook out); the [`Group`]
+//! does the rest: a node per server, fresh ends per incarnation, the persister copy on
+//! restart, per-pair connectivity and partitions. Several groups can share one network
+//! (sharded key/value: a controller group and replica groups side by side).
+//!
+//! ```
+//! use labrpc::sim::Sim;
+//! use labrpc::{Network, Service};
+//! use labtest::cluster::{Group, GroupSpec, Started};
+//!
+//! labrpc::service! { service Echo { rpc Ping(u64) -> u64; } }
+//!
+//! Sim::new(1).run(|| async {
+//!     let net = Network::new();
+//!     let group = Group::new(&net, GroupSpec::new(3), |start| {
+//!         let index = start.index;
+//!         Started::new(index)
+//!             .service(Service::new().handle(Ping, move |x| async move { x + index as u64 }))
+//!     });
+//!     group.connect_all();
+//!     // Server 0's end to server 2.
+//!     let reply = group.ends(0)[2].call::<Ping>(&40).await;
+//!     assert_eq!(reply, Ok(42));
+//!     group.disconnect(2);
+//!     assert!(group.ends(0)[2].call::<Ping>(&40).await.is_err());
+//! })
+//! .unwrap();
+//! ```
+
+use labrpc::sim::{self, Node};
+use labrpc::{ClientEnd, Name, Network, Persister, Server, Service};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// What a factory gets to start one server.
+pub struct Start {
+    /// Ends from this server to every server of the group, in index order (its own included),
+    /// fresh for this incarnation.
+    pub ends: Vec<ClientEnd>,
+    /// The server's index in its group.
+    pub index: usize,
+    /// The server's persister: a copy of what the previous incarnation saved.
+    pub persister: Persister,
+    /// Counts the server's starts and shutdowns: a message tagged with an older generation
+    /// comes from a dead incarnation.
+    pub generation: u64,
+    /// The node the server runs on (the factory already runs as this node).
+    pub node: Node,
+}
+
+/// What a factory returns: the handle the test keeps, the RPC services to serve, and what to
+/// do when the server is shut down.
+pub struct Started<S> {
+    server: S,
+    services: Vec<Service>,
+    kill: Option<Box<dyn FnOnce()>>,
+}
+
+impl<S> Started<S> {
+    /// A server with no services yet.
+    pub fn new(server: S) -> Started<S> {
+        Started {
+            server,
+            services: Vec::new(),
+            kill: None,
+        }
+    }
+
+    /// Adds an RPC service to serve on the server's node.
+    pub fn service(mut self, service: Service) -> Started<S> {
+        self.services.push(service);
+        self
+    }
+
+    /// What shutting the server down calls first (`Raft::kill`, say), before its node crashes.
+    pub fn on_kill(mut self, kill: impl FnOnce() + 'static) -> Started<S> {
+        self.kill = Some(Box::new(kill));
+        self
+    }
+}
+
+/// The shape of a group: its size and how its servers are named.
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    n: usize,
+    name: Option<String>,
+}
+
+impl GroupSpec {
+    /// `n` servers named `0`, `1`, ... on the network (nodes `s0`, `s1`, ...).
+    pub fn new(n: usize) -> GroupSpec {
+        GroupSpec { n, name: None }
+    }
+
+    /// Names the group: its servers are `server-<name>-<i>` on the network and in reports, so
+    /// that several groups can share one network.
+    pub fn named(mut self, name: impl Into<String>) -> GroupSpec {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+type Factory<S> = dyn Fn(Start) -> Started<S>;
+
+/// A started server: its handle and its kill hook.
+struct Running<S> {
+    server: S,
+    kill: Option<Box<dyn FnOnce()>>,
+}
+
+struct Member<S> {
+    node: Node,
+    /// The running server, `None` while shut down.
+    running: Option<Running<S>>,
+    saved: Persister,
+    /// Names of the ends from this server to every server, of its current incarnation.
+    end_names: Vec<Name>,
+    ends: Vec<ClientEnd>,
+    /// Whether this server's ends to each server (and theirs to it) may be enabled.
+    reachable: Vec<bool>,
+    connected: bool,
+    generation: u64,
+}
+
+struct Inner<S> {
+    spec: GroupSpec,
+    net: Network,
+    factory: Box<Factory<S>>,
+    members: RefCell<Vec<Member<S>>>,
+    ends_made: RefCell<u64>,
+}
+
+/// A group of servers. Cloning gives another handle to the same group.
+pub struct Group<S>(Rc<Inner<S>>);
+
+impl<S> Clone for Group<S> {
+    fn clone(&self) -> Self {
+        Group(self.0.clone())
+    }
+}
+
+impl<S: Clone + 'static> Group<S> {
+    /// Creates the group's nodes and starts every server, disconnected (call
+    /// [`connect_all`](Group::connect_all) or [`connect`](Group::connect)).
+    pub fn new(
+        net: &Network,
+        spec: GroupSpec,
+        factory: impl Fn(Start) -> Started<S> + 'static,
+    ) -> Group<S> {
+        let n = spec.n;
+        let members = (0..n)
+            .map(|i| Member {
+                node: Node::new(match &spec.name {
+                    Some(name) => format!("{name}-{i}"),
+                    None => format!("s{i}"),
+                }),
+                running: None,
+                saved: Persister::new(),
+                end_names: Vec::new(),
+                ends: Vec::new(),
+                reachable: vec![true; n],
+                connected: false,
+                generation: 0,
+            })
+            .collect();
+        let group = Group(Rc::new(Inner {
+            spec,
+            net: net.clone(),
+            factory: Box::new(factory),
+            members: RefCell::new(members),
+            ends_made: RefCell::new(0),
+        }));
+        for i in 0..n {
+            group.start(i);
+        }
+        group
+    }
+
+    /// Number of servers.
+    pub fn n(&self) -> usize {
+        self.0.spec.n
+    }
+
+    /// The network the group lives on.
+    pub fn net(&self) -> &Network {
+        &self.0.net
+    }
+
+    /// The network name of server `i` (what ends connect to).
+    pub fn server_name(&self, i: usize) -> Name {
+        match &self.0.spec.name {
+            Some(name) => format!("server-{name}-{i}").into(),
+            None => i.into(),
+        }
+    }
+
+    /// How server `i` is called in notes and messages: `3`, or `<group>-3` in a named group.
+    fn label(&self, i: usize) -> String {
+        match &self.0.spec.name {
+            Some(name) => format!("{name}-{i}"),
+            None => i.to_string(),
+        }
+    }
+
+    /// The node of server `i`.
+    pub fn node(&self, i: usize) -> Node {
+        self.0.members.borrow()[i].node
+    }
+
+    /// The handle of server `i`, `None` while it is shut down.
+    pub fn server(&self, i: usize) -> Option<S> {
+        self.0.members.borrow()[i]
+            .running
+            .as_ref()
+            .map(|r| r.server.clone())
+    }
+
+    /// The ends of server `i`'s current incarnation, to every server in index order.
+    pub fn ends(&self, i: usize) -> Vec<ClientEnd> {
+        self.0.members.borrow()[i].ends.clone()
+    }
+
+    /// The generation of server `i` (see [`Start::generation`]).
+    pub fn generation(&self, i: usize) -> u64 {
+        self.0.members.borrow()[i].generation
+    }
+
+    /// Whether server `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.0.members.borrow()[i].connected
+    }
+
+    /// The connected servers, in index order.
+    pub fn connected(&self) -> Vec<usize> {
+        (0..self.n()).filter(|&i| self.is_connected(i)).collect()
+    }
+
+    /// The persister server `i` saves to (its state survives a shutdown).
+    pub fn persister(&self, i: usize) -> Persister {
+        self.0.members.borrow()[i].saved.clone()
+    }
+
+    /// The largest persisted Raft state of any server, in bytes.
+    pub fn log_size(&self) -> usize {
+        let members = self.0.members.borrow();
+        let sizes = members.iter().map(|m| m.saved.raft_state_size());
+        sizes.max().unwrap_or(0)
+    }
+
+    /// The largest snapshot of any server, in bytes.
+    pub fn snapshot_size(&self) -> usize {
+        let members = self.0.members.borrow();
+        let sizes = members.iter().map(|m| m.saved.snapshot_size());
+        sizes.max().unwrap_or(0)
+    }
+
+    /// RPCs that reached server `i`'s current incarnation.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        self.0.net.count(self.server_name(i))
+    }
+
+    /// Shuts server `i` down, keeping its persisted state: disconnects it, deletes its RPC
+    /// server (so replies it still owes are never delivered, and it can never reply for a
+    /// superseded persister), gives the persister a fresh copy (so nothing the old instance
+    /// writes reaches the next one), calls the kill hook and crashes its node (every task it
+    /// had stops).
+    pub fn shutdown(&self, i: usize) {
+        self.disconnect(i);
+        self.0.net.delete_server(self.server_name(i));
+        let running = {
+            let mut members = self.0.members.borrow_mut();
+            let m = &mut members[i];
+            m.saved = m.saved.copy();
+            m.generation += 1;
+            m.running.take()
+        };
+        if let Some(running) = running {
+            sim::note(format!("tester: crash server {}", self.label(i)));
+            if let Some(kill) = running.kill {
+                kill();
+            }
+        }
+        self.node(i).crash();
+    }
+
+    /// Starts or restarts server `i` (shutting it down first) from its persisted state, with
+    /// fresh ends so that the old incarnation's ends cannot send. It starts disconnected: call
+    /// [`connect`](Group::connect).
+    pub fn start(&self, i: usize) {
+        self.shutdown(i);
+        let node = self.node(i);
+        node.restart();
+        let (ends, persister, generation) = {
+            let mut members = self.0.members.borrow_mut();
+            let m = &mut members[i];
+            let mut made = self.0.ends_made.borrow_mut();
+            m.end_names = (0..self.n())
+                .map(|j| {
+                    *made += 1;
+                    Name::from(format!("{}->{}#{made}", self.label(i), self.label(j)))
+                })
+                .collect();
+            m.ends = (0..self.n())
+                .map(|j| {
+                    let end = self.0.net.make_end(m.end_names[j].clone());
+                    self.0
+                        .net
+                        .connect(m.end_names[j].clone(), self.server_name(j));
+                    end
+                })
+                .collect();
+            m.saved = m.saved.copy();
+            m.generation += 1;
+            (m.ends.clone(), m.saved.clone(), m.generation)
+        };
+        sim::note(format!("tester: start server {}", self.label(i)));
+        let start = Start {
+            ends,
+            index: i,
+            persister,
+            generation,
+            node,
+        };
+        let started = node.enter(|| (self.0.factory)(start));
+        let mut server = Server::new(node);
+        for service in started.services {
+            server.add_service(service);
+        }
+        self.0.net.add_server(self.server_name(i), server);
+        self.0.members.borrow_mut()[i].running = Some(Running {
+            server: started.server,
+            kill: started.kill,
+        });
+    }
+
+    /// Heals every partition and connects every server.
+    pub fn connect_all(&self) {
+        for m in self.0.members.borrow_mut().iter_mut() {
+            m.reachable.fill(true);
+        }
+        for i in 0..self.n() {
+            self.connect(i);
+        }
+    }
+
+    /// Attaches server `i`: enables its ends to and from every connected server it may reach
+    /// (see [`partition`](Group::partition)).
+    pub fn connect(&self, i: usize) {
+        sim::note(format!("tester: connect {}", self.label(i)));
+        let mut members = self.0.members.borrow_mut();
+        members[i].connected = true;
+        for j in 0..self.n() {
+            if members[j].connected && members[i].reachable[j] {
+                self.set_link(&members, i, j, true);
+            }
+        }
+    }
+
+    /// Detaches server `i`: disables its ends to and from every server. It keeps running.
+    pub fn disconnect(&self, i: usize) {
+        sim::note(format!("tester: disconnect {}", self.label(i)));
+        let mut members = self.0.members.borrow_mut();
+        members[i].connected = false;
+        for j in 0..self.n() {
+            self.set_link(&members, i, j, false);
+        }
+    }
+
+    /// Splits the group: servers in the same part reach each other, servers in different parts
+    /// (or in none) don't. Every server listed is connected.
+    pub fn partition(&self, parts: &[&[usize]]) {
+        sim::note(format!("tester: partition {parts:?}"));
+        let part_of = |i: usize| parts.iter().position(|p| p.contains(&i));
+        {
+            let mut members = self.0.members.borrow_mut();
+            for i in 0..self.n() {
+                members[i].connected = part_of(i).is_some();
+                for j in 0..self.n() {
+                    members[i].reachable[j] = part_of(i).is_some() && part_of(i) == part_of(j);
+                }
+            }
+        }
+        let members = self.0.members.borrow();
+        for i in 0..self.n() {
+            for j in 0..self.n() {
+                let on = members[i].connected && members[j].connected && members[i].reachable[j];
+                self.set_link(&members, i, j, on);
+            }
+        }
+    }
+
+    /// Enables or disables the ends from `i` to `j` and from `j` to `i`.
+    fn set_link(&self, members: &[Member<S>], i: usize, j: usize, on: bool) {
+        for (from, to) in [(i, j), (j, i)] {
+            if let Some(name) = members[from].end_names.get(to) {
+                self.0.net.enable(name.clone(), on);
+            }
+        }
+    }
+}

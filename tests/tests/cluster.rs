@@ -1,0 +1,123 @@
+//! Tests of the shared cluster harness: connectivity, partitions, shutdown and restart with
+//! the persister, named groups side by side.
+
+use labrpc::sim::Sim;
+use labrpc::{Network, Service};
+use labtest::cluster::{Group, GroupSpec, Started};
+use std::cell::Cell;
+use std::rc::Rc;
+
+labrpc::service! {
+    service Probe {
+        /// Answers with the server's index and generation.
+        rpc Who(()) -> (usize, u64);
+    }
+}
+
+/// A group whose servers answer `Who`, and count how often they were killed.
+fn probe_group(net: &Network, spec: GroupSpec, kills: Rc<Cell<u32>>) -> Group<usize> {
+    Group::new(net, spec, move |start| {
+        let (index, generation) = (start.index, start.generation);
+        let kills = kills.clone();
+        Started::new(index)
+            .service(Service::new().handle(Who, move |()| async move { (index, generation) }))
+            .on_kill(move || kills.set(kills.get() + 1))
+    })
+}
+
+/// Which servers `from` reaches, in index order.
+async fn reachable(group: &Group<usize>, from: usize) -> Vec<usize> {
+    let mut reached = Vec::new();
+    for (to, end) in group.ends(from).iter().enumerate() {
+        if end.call::<Who>(&()).await.is_ok() {
+            reached.push(to);
+        }
+    }
+    reached
+}
+
+#[test]
+fn connect_disconnect_and_partition() {
+    Sim::new(1)
+        .run(|| async {
+            let net = Network::new();
+            let group = probe_group(&net, GroupSpec::new(5), Rc::default());
+            assert_eq!(
+                reachable(&group, 0).await,
+                Vec::<usize>::new(),
+                "starts disconnected"
+            );
+            group.connect_all();
+            assert_eq!(reachable(&group, 0).await, vec![0, 1, 2, 3, 4]);
+            group.disconnect(3);
+            assert_eq!(reachable(&group, 0).await, vec![0, 1, 2, 4]);
+            assert_eq!(reachable(&group, 3).await, Vec::<usize>::new());
+            group.partition(&[&[0, 1], &[2, 3, 4]]);
+            assert_eq!(reachable(&group, 1).await, vec![0, 1]);
+            assert_eq!(reachable(&group, 3).await, vec![2, 3, 4]);
+            // Reconnecting a server respects the partition.
+            group.disconnect(2);
+            group.connect(2);
+            assert_eq!(reachable(&group, 2).await, vec![2, 3, 4]);
+            group.connect_all();
+            assert_eq!(reachable(&group, 4).await, vec![0, 1, 2, 3, 4]);
+        })
+        .unwrap();
+}
+
+#[test]
+fn shutdown_and_restart() {
+    Sim::new(2)
+        .run(|| async {
+            let net = Network::new();
+            let kills = Rc::new(Cell::new(0));
+            let group = probe_group(&net, GroupSpec::new(3), kills.clone());
+            group.connect_all();
+            group.persister(1).save(b"state".to_vec(), b"snap".to_vec());
+            let before = group.generation(1);
+
+            group.shutdown(1);
+            assert_eq!(kills.get(), 1, "the kill hook runs once");
+            assert!(group.server(1).is_none());
+            assert!(!group.node(1).is_up());
+            assert!(group.ends(0)[1].call::<Who>(&()).await.is_err());
+            group.shutdown(1);
+            assert_eq!(kills.get(), 1, "a stopped server is not killed again");
+
+            group.start(1);
+            group.connect(1);
+            let (index, generation) = group.ends(0)[1].call::<Who>(&()).await.unwrap();
+            assert_eq!(index, 1);
+            assert!(
+                generation > before,
+                "a new incarnation has a newer generation"
+            );
+            assert_eq!(group.persister(1).read_raft_state(), b"state");
+            assert_eq!(group.log_size(), 5);
+            assert_eq!(group.snapshot_size(), 4);
+        })
+        .unwrap();
+}
+
+#[test]
+fn named_groups_share_a_network() {
+    Sim::new(3)
+        .run(|| async {
+            let net = Network::new();
+            let a = probe_group(&net, GroupSpec::new(2).named("100"), Rc::default());
+            let b = probe_group(&net, GroupSpec::new(2).named("101"), Rc::default());
+            a.connect_all();
+            b.connect_all();
+            assert_eq!(a.server_name(1).to_string(), "server-100-1");
+            assert_eq!(b.node(0).name(), "101-0");
+            assert_eq!(reachable(&a, 0).await, vec![0, 1]);
+            assert_eq!(reachable(&b, 1).await, vec![0, 1]);
+            a.shutdown(0);
+            assert_eq!(
+                reachable(&b, 0).await,
+                vec![0, 1],
+                "other groups are unaffected"
+            );
+        })
+        .unwrap();
+}
