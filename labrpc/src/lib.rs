@@ -55,9 +55,10 @@ mod net;
 mod persister;
 mod rpc;
 pub mod sim;
+#[cfg(feature = "transport")]
 pub mod transport;
 
-pub use net::{ClientEnd, Name, Network, Server};
+pub use net::{ClientEnd, Delivery, DeliveryKind, Name, Network, Server};
 pub use persister::Persister;
 pub use rpc::{Rpc, RpcError, Service, Side};
 

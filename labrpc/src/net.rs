@@ -1,24 +1,31 @@
 //! The simulated network: client ends, servers, and the faults between them.
 //!
 //! The model is the original labrpc's. Each [`ClientEnd`] is one caller's line to one server;
-//! a test partitions the network by disabling ends. In unreliable mode requests wait 0–26 ms
+//! a test partitions the network by disabling ends. In unreliable mode requests wait 0–27 ms
 //! and requests and replies are each lost with probability 1/10. With long reordering, 2/3 of
 //! replies arrive 200–2200 ms late (skewed short). A call on a disabled end fails after up to
 //! 100 ms, or up to 7 s with long delays. A reply from a server that was deleted or replaced,
 //! whose node crashed, or whose end was disabled while the handler ran, is never delivered.
+//! [`Network::set_latency`] adds a delay to every request and reply (none by default).
+//! Delays are drawn in nanoseconds, so that events of different calls rarely coincide.
+//!
+//! A request, once sent, belongs to the network: it is delivered (or lost) whatever its caller
+//! does next. A caller that stops waiting (a timeout, a crashed client) discards only the
+//! reply, and the server may execute a request whose caller has long given up.
 
 use crate::Rpc;
 use crate::codec;
 use crate::rpc::{Method, RpcError, Service, Side};
 use crate::sim::trace::{DropReason, What};
-use crate::sim::{self, DetRng, Node};
-use parking_lot::Mutex;
+use crate::sim::{self, DetRng, Instant, Node};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::ops::Range;
 use std::pin::pin;
+use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
@@ -71,8 +78,8 @@ name_from_integer!(i32, i64, u32, u64, usize);
 /// A set of RPC services reachable under one name, running on one node.
 pub struct Server {
     node: Node,
-    methods: BTreeMap<(&'static str, &'static str), Method>,
-    count: AtomicU64,
+    methods: BTreeMap<(&'static str, &'static str), Rc<Method>>,
+    count: Cell<u64>,
 }
 
 impl Server {
@@ -81,14 +88,15 @@ impl Server {
         Server {
             node,
             methods: BTreeMap::new(),
-            count: AtomicU64::new(0),
+            count: Cell::new(0),
         }
     }
 
     /// Adds a service's handlers. A later handler for the same method replaces an earlier one.
     pub fn add_service(&mut self, service: Service) {
         for method in service.methods {
-            self.methods.insert((method.service, method.name), method);
+            self.methods
+                .insert((method.service, method.name), Rc::new(method));
         }
     }
 
@@ -97,7 +105,7 @@ impl Server {
         self.node
     }
 
-    fn lookup<R: Rpc>(&self) -> Result<&Method, RpcError> {
+    fn lookup<R: Rpc>(&self) -> Result<&Rc<Method>, RpcError> {
         if let Some(method) = self.methods.get(&(R::SERVICE, R::METHOD)) {
             let client = (
                 std::any::type_name::<R::Args>(),
@@ -148,6 +156,60 @@ impl fmt::Debug for Server {
     }
 }
 
+/// A message the network handed over: a request to its handler, or a reply to its caller.
+/// See [`Network::observe`].
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    /// Request or reply.
+    pub kind: DeliveryKind,
+    /// The call's id (as in the trace).
+    pub rpc: u64,
+    /// Virtual time of the hand-over.
+    pub at: Instant,
+    /// The sender's node (the caller's for a request, the server's for a reply).
+    pub from: Node,
+    /// The receiver's node.
+    pub to: Node,
+    /// The service of the call (`"Raft"`).
+    pub service: &'static str,
+    /// The method of the call (`"AppendEntries"`).
+    pub method: &'static str,
+    /// The encoded request arguments or reply.
+    pub bytes: &'a [u8],
+}
+
+/// Which half of a call a [`Delivery`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryKind {
+    /// The arguments, handed to the handler.
+    Request,
+    /// The reply, handed to the caller.
+    Reply,
+}
+
+impl Delivery<'_> {
+    /// True if this is a message of method `R`.
+    pub fn is<R: Rpc>(&self) -> bool {
+        self.service == R::SERVICE && self.method == R::METHOD
+    }
+
+    /// The arguments, if this is a request of method `R`.
+    pub fn args<R: Rpc>(&self) -> Option<R::Args> {
+        (self.kind == DeliveryKind::Request && self.is::<R>())
+            .then(|| codec::decode(self.bytes).ok())
+            .flatten()
+    }
+
+    /// The reply, if this is a reply of method `R`.
+    pub fn reply<R: Rpc>(&self) -> Option<R::Reply> {
+        (self.kind == DeliveryKind::Reply && self.is::<R>())
+            .then(|| codec::decode(self.bytes).ok())
+            .flatten()
+    }
+}
+
+type Observer = Rc<dyn Fn(&Delivery<'_>)>;
+
 struct EndState {
     enabled: bool,
     deleted: bool,
@@ -158,36 +220,63 @@ struct State {
     reliable: bool,
     long_delays: bool,
     long_reordering: bool,
+    /// Every request and reply waits a delay drawn from this range, in nanoseconds.
+    latency: Range<u64>,
     shut_down: bool,
     ends: Vec<EndState>,
     end_ids: BTreeMap<Name, usize>,
-    servers: BTreeMap<Name, Arc<Server>>,
+    servers: BTreeMap<Name, Rc<Server>>,
     total_rpcs: u64,
     total_bytes: u64,
     rng: DetRng,
 }
 
+const MS: u64 = 1_000_000;
+
 impl State {
+    /// A delay in `0..limit_ms` milliseconds, drawn in nanoseconds.
+    fn below_ms(&mut self, limit_ms: u64) -> u64 {
+        self.rng.below(limit_ms * MS)
+    }
+
     /// How long a call to an unreachable server takes to fail.
     fn failure_delay(&mut self) -> Duration {
         let limit = if self.long_delays { 7000 } else { 100 };
-        millis_below(&mut self.rng, limit)
+        Duration::from_nanos(self.below_ms(limit))
+    }
+
+    /// The configured latency of one message.
+    fn latency(&mut self) -> u64 {
+        let Range { start, end } = self.latency;
+        start + self.rng.below(end.saturating_sub(start))
     }
 }
 
 struct Shared {
-    state: Mutex<State>,
+    state: RefCell<State>,
     /// Signalled when an end is disabled or a server deleted or replaced, so that calls
     /// waiting on a handler notice at once that its reply can no longer arrive.
     changed: Notify,
     /// Counts those changes: a call whose plan saw the current epoch needs no closer look.
-    epoch: AtomicU64,
+    epoch: Cell<u64>,
+    observers: RefCell<Vec<Observer>>,
 }
 
 impl Shared {
     fn signal_change(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.epoch.set(self.epoch.get() + 1);
         self.changed.notify_waiters();
+    }
+
+    fn observe(&self, delivery: &Delivery<'_>) {
+        let observers = self.observers.borrow().clone();
+        for observer in observers {
+            observer(delivery);
+        }
+    }
+
+    fn has_observers(&self) -> bool {
+        !self.observers.borrow().is_empty()
     }
 }
 
@@ -195,14 +284,14 @@ impl Shared {
 /// the same network.
 #[derive(Clone)]
 pub struct Network {
-    shared: Arc<Shared>,
+    shared: Rc<Shared>,
 }
 
 /// One caller's line to one server: create with [`Network::make_end`], then
 /// [`connect`](Network::connect) and [`enable`](Network::enable) it.
 #[derive(Clone)]
 pub struct ClientEnd {
-    shared: Arc<Shared>,
+    shared: Rc<Shared>,
     id: usize,
     name: Name,
 }
@@ -211,12 +300,23 @@ pub struct ClientEnd {
 struct Plan {
     rpc: u64,
     epoch: u64,
-    server: Option<Arc<Server>>,
-    server_name: Option<Name>,
+    route: Route,
     reliable: bool,
     long_reordering: bool,
-    /// When the call has no server to go to: how long it takes to fail, and why.
-    failure: (Duration, DropReason),
+}
+
+/// Where a request goes.
+enum Route {
+    /// Nowhere: the call fails after `delay`.
+    Unreachable { delay: Duration, why: DropReason },
+    /// The network loses it after `delay`.
+    Lost { delay: Duration },
+    /// To `server` (reached as `name`), after `delay`.
+    Deliver {
+        server: Rc<Server>,
+        name: Name,
+        delay: Duration,
+    },
 }
 
 impl Network {
@@ -227,11 +327,12 @@ impl Network {
     pub fn new() -> Network {
         let rng = sim::derived_rng(sim::next_id());
         Network {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
+            shared: Rc::new(Shared {
+                state: RefCell::new(State {
                     reliable: true,
                     long_delays: false,
                     long_reordering: false,
+                    latency: 0..0,
                     shut_down: false,
                     ends: Vec::new(),
                     end_ids: BTreeMap::new(),
@@ -241,7 +342,8 @@ impl Network {
                     rng,
                 }),
                 changed: Notify::new(),
-                epoch: AtomicU64::new(0),
+                epoch: Cell::new(0),
+                observers: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -252,7 +354,7 @@ impl Network {
     /// If an end with this name exists.
     pub fn make_end(&self, name: impl Into<Name>) -> ClientEnd {
         let name = name.into();
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared.state.borrow_mut();
         assert!(
             !state.end_ids.contains_key(&name),
             "labrpc: an end named {name} already exists"
@@ -274,17 +376,18 @@ impl Network {
     /// Removes an end: calls on it fail from now on.
     pub fn delete_end(&self, name: impl Into<Name>) {
         let name = name.into();
-        let mut state = self.shared.state.lock();
-        if let Some(id) = state.end_ids.remove(&name) {
-            state.ends[id].deleted = true;
-            state.ends[id].enabled = false;
+        {
+            let mut state = self.shared.state.borrow_mut();
+            if let Some(id) = state.end_ids.remove(&name) {
+                state.ends[id].deleted = true;
+                state.ends[id].enabled = false;
+            }
         }
-        drop(state);
         self.shared.signal_change();
     }
 
     fn with_end(&self, name: Name, f: impl FnOnce(&mut EndState)) {
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared.state.borrow_mut();
         let id = *state
             .end_ids
             .get(&name)
@@ -317,9 +420,9 @@ impl Network {
         let replaced = self
             .shared
             .state
-            .lock()
+            .borrow_mut()
             .servers
-            .insert(name.into(), Arc::new(server));
+            .insert(name.into(), Rc::new(server));
         if replaced.is_some() {
             self.shared.signal_change();
         }
@@ -327,7 +430,7 @@ impl Network {
 
     /// Removes the server of that name: its pending replies are never delivered.
     pub fn delete_server(&self, name: impl Into<Name>) {
-        let removed = self.shared.state.lock().servers.remove(&name.into());
+        let removed = self.shared.state.borrow_mut().servers.remove(&name.into());
         if removed.is_some() {
             self.shared.signal_change();
         }
@@ -336,41 +439,91 @@ impl Network {
     /// Reliable (the default) or unreliable: short random delays, 10% of requests and 10% of
     /// replies lost.
     pub fn set_reliable(&self, reliable: bool) {
-        self.shared.state.lock().reliable = reliable;
+        self.shared.state.borrow_mut().reliable = reliable;
     }
 
     /// Calls on disabled ends fail after up to 7 s instead of up to 100 ms.
     pub fn set_long_delays(&self, long_delays: bool) {
-        self.shared.state.lock().long_delays = long_delays;
+        self.shared.state.borrow_mut().long_delays = long_delays;
     }
 
     /// Delays 2/3 of replies by 200–2200 ms, so replies overtake each other.
     pub fn set_long_reordering(&self, long_reordering: bool) {
-        self.shared.state.lock().long_reordering = long_reordering;
+        self.shared.state.borrow_mut().long_reordering = long_reordering;
+    }
+
+    /// Delays every request and every reply by a time drawn uniformly from `latency` with the
+    /// network's seeded generator (on top of the unreliable network's delays). The default,
+    /// `0..0`, delivers at once. A nonzero latency makes a round trip cost virtual time, so a
+    /// client looping "for one second" does a bounded number of calls, and different seeds
+    /// interleave the calls differently.
+    ///
+    /// # Panics
+    /// If the range is reversed.
+    pub fn set_latency(&self, latency: Range<Duration>) {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let range = nanos(latency.start)..nanos(latency.end);
+        assert!(
+            range.start <= range.end,
+            "labrpc: set_latency needs min <= max, got {latency:?}"
+        );
+        self.shared.state.borrow_mut().latency = range;
+    }
+
+    /// Calls `observer` with every request handed to a handler and every reply handed to its
+    /// caller (for invariant checks and pictures of a run). Observers run inside the
+    /// simulation, in the order of the deliveries; they see messages, not a lab.
+    ///
+    /// ```
+    /// # labrpc::service! { service Math { rpc Double(u64) -> u64; } }
+    /// use labrpc::{sim::{Node, Sim}, Network, Server, Service};
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let seen = Sim::new(1).run(|| async {
+    ///     let net = Network::new();
+    ///     let seen = Rc::new(RefCell::new(Vec::new()));
+    ///     let log = seen.clone();
+    ///     net.observe(move |d| {
+    ///         log.borrow_mut().extend(d.args::<Double>());
+    ///         log.borrow_mut().extend(d.reply::<Double>());
+    ///     });
+    ///     let mut server = Server::new(Node::new("server"));
+    ///     server.add_service(Service::new().handle(Double, |x| async move { 2 * x }));
+    ///     net.add_server("server", server);
+    ///     let end = net.make_end("client");
+    ///     net.connect("client", "server");
+    ///     net.enable("client", true);
+    ///     end.call::<Double>(&21).await.unwrap();
+    ///     seen.take()
+    /// });
+    /// assert_eq!(seen.unwrap().value, vec![21, 42]);
+    /// ```
+    pub fn observe(&self, observer: impl Fn(&Delivery<'_>) + 'static) {
+        self.shared.observers.borrow_mut().push(Rc::new(observer));
     }
 
     /// Number of requests that reached a handler of the server of that name (0 if none).
     pub fn count(&self, server: impl Into<Name>) -> u64 {
-        let state = self.shared.state.lock();
+        let state = self.shared.state.borrow();
         state
             .servers
             .get(&server.into())
-            .map_or(0, |s| s.count.load(Ordering::Relaxed))
+            .map_or(0, |s| s.count.get())
     }
 
     /// Number of calls handed to the network, delivered or not.
     pub fn total_count(&self) -> u64 {
-        self.shared.state.lock().total_rpcs
+        self.shared.state.borrow().total_rpcs
     }
 
     /// Encoded bytes of every request handed to the network plus every reply delivered.
     pub fn total_bytes(&self) -> u64 {
-        self.shared.state.lock().total_bytes
+        self.shared.state.borrow().total_bytes
     }
 
     /// Shuts the network down: later calls fail with [`RpcError::Shutdown`].
     pub fn shutdown(&self) {
-        self.shared.state.lock().shut_down = true;
+        self.shared.state.borrow_mut().shut_down = true;
         self.shared.signal_change();
     }
 }
@@ -383,21 +536,74 @@ impl Default for Network {
 
 impl fmt::Debug for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.shared.state.lock();
+        let state = self.shared.state.borrow();
         f.debug_struct("Network")
             .field("reliable", &state.reliable)
             .field("long_delays", &state.long_delays)
             .field("long_reordering", &state.long_reordering)
+            .field("latency", &state.latency)
             .field("ends", &state.ends.len())
             .field("servers", &state.servers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-const MS: u64 = 1_000_000;
+/// A request on its way to a handler: the network's, not the caller's.
+struct Request {
+    shared: Rc<Shared>,
+    server: Rc<Server>,
+    method: Rc<Method>,
+    payload: Vec<u8>,
+    rpc: u64,
+    from: Node,
+    reply: oneshot::Sender<Result<Vec<u8>, RpcError>>,
+}
 
-fn millis_below(rng: &mut DetRng, limit: u64) -> Duration {
-    Duration::from_nanos(rng.below(limit) * MS)
+impl Request {
+    /// Hands the request to a new handler task on the server's node, unless the node is down
+    /// (then the reply sender is dropped: the caller sees a crashed server).
+    fn deliver(self) {
+        let Request {
+            shared,
+            server,
+            method,
+            payload,
+            rpc,
+            from,
+            reply,
+        } = self;
+        if !server.node.is_up() {
+            return;
+        }
+        if shared.has_observers() {
+            shared.observe(&Delivery {
+                kind: DeliveryKind::Request,
+                rpc,
+                at: sim::now(),
+                from,
+                to: server.node,
+                service: method.service,
+                method: method.name,
+                bytes: &payload,
+            });
+        }
+        let task = (method.handler)(payload, reply);
+        if sim::spawn_handler(server.node, method.service, method.name, task) {
+            server.count.set(server.count.get() + 1);
+            sim::record(server.node, What::RpcDeliver { rpc });
+        }
+    }
+}
+
+/// How waiting for a handler's reply ended.
+enum Waited {
+    /// The handler's encoded reply (or a server-side codec error).
+    Reply(Result<Vec<u8>, RpcError>),
+    /// The reply can no longer be delivered: the end was disabled, the server deleted or
+    /// replaced, or the network shut down.
+    Dead,
+    /// The handler never answered: its node was down or crashed.
+    Crashed,
 }
 
 impl ClientEnd {
@@ -412,6 +618,9 @@ impl ClientEnd {
     /// or the reply or the server is unreachable (the original's `false`); the other errors
     /// say the call was malformed (unknown method, mismatched types, a value that does not
     /// encode).
+    ///
+    /// The request is sent when the call is first polled. From then on it is the network's:
+    /// dropping the call (a timeout, say) discards the reply, not the request.
     ///
     /// ```
     /// # use serde::{Deserialize, Serialize};
@@ -432,94 +641,106 @@ impl ClientEnd {
     /// ```
     pub async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
         let payload = codec::encode(args).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
-        let plan = self.plan(payload.len())?;
-        let caller = sim::Node::current();
-        sim::record(
-            caller,
-            What::RpcSend {
-                rpc: plan.rpc,
-                service: R::SERVICE,
-                method: R::METHOD,
-                to: plan.server.as_ref().map(|s| s.node),
-                bytes: payload.len() as u32,
-            },
-        );
+        let caller = Node::current();
+        let plan = self.plan::<R>(caller, payload.len())?;
         let lost = |why| {
             sim::record(caller, What::RpcDrop { rpc: plan.rpc, why });
             Err(RpcError::NoReply)
         };
-
-        let Some(server) = plan.server.clone() else {
-            let (delay, why) = plan.failure;
-            sim::sleep(delay).await;
-            return lost(why);
-        };
-        if !plan.reliable {
-            let (delay, request_lost) = {
-                let mut state = self.shared.state.lock();
-                let delay = millis_below(&mut state.rng, 27);
-                (delay, state.rng.below(1000) < 100)
-            };
-            sim::sleep(delay).await;
-            if request_lost {
+        let (server, server_name, delay) = match &plan.route {
+            Route::Unreachable { delay, why } => {
+                sim::sleep(*delay).await;
+                return lost(*why);
+            }
+            Route::Lost { delay } => {
+                sim::sleep(*delay).await;
                 return lost(DropReason::RequestLost);
             }
+            Route::Deliver {
+                server,
+                name,
+                delay,
+            } => (server.clone(), name, *delay),
+        };
+
+        let (tx, rx) = oneshot::channel();
+        let request = Request {
+            shared: self.shared.clone(),
+            server: server.clone(),
+            method: server.lookup::<R>()?.clone(),
+            payload,
+            rpc: plan.rpc,
+            from: caller,
+            reply: tx,
+        };
+        if delay.is_zero() {
+            request.deliver();
+        } else {
+            sim::spawn_network(
+                R::SERVICE,
+                R::METHOD,
+                Box::pin(async move {
+                    sim::sleep(delay).await;
+                    request.deliver();
+                }),
+            );
         }
 
-        let method = server.lookup::<R>()?;
-        server.count.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        let rpc = plan.rpc;
-        let task = (method.handler)(payload, tx);
-        if !sim::spawn_handler(server.node, R::SERVICE, R::METHOD, task) {
-            // The server's node is down but still registered: fail like an absent server,
-            // after a delay, so that callers retrying in a loop do not spin in zero time.
-            let delay = self.failure_delay();
-            sim::sleep(delay).await;
-            return lost(DropReason::ServerGone);
-        }
-        sim::record(server.node, What::RpcDeliver { rpc });
-        let Some(reply) = self.wait_for_reply(rx, &plan, &server).await else {
-            return lost(DropReason::ServerGone);
+        let reply = match self.wait_for_reply(rx, &plan, &server, server_name).await {
+            Waited::Reply(reply) => reply?,
+            Waited::Dead => return lost(DropReason::ServerGone),
+            Waited::Crashed => {
+                // Fail like an absent server, after a delay, so that callers retrying in a
+                // loop do not spin in zero time.
+                let delay = self.shared.state.borrow_mut().failure_delay();
+                sim::sleep(delay).await;
+                return lost(DropReason::ServerGone);
+            }
         };
-        if self.is_dead(&plan, &server) {
-            return lost(DropReason::ServerGone);
-        }
-        let reply = reply?;
-        if !plan.reliable && self.shared.state.lock().rng.below(1000) < 100 {
+        let (reply_lost, delay) = {
+            let mut state = self.shared.state.borrow_mut();
+            let reply_lost = !plan.reliable && state.rng.below(1000) < 100;
+            let mut delay = state.latency();
+            if !reply_lost && plan.long_reordering && state.rng.below(900) < 600 {
+                let spread = state.below_ms(2000) + 1;
+                delay += 200 * MS + state.rng.below(spread);
+            }
+            (reply_lost, Duration::from_nanos(delay))
+        };
+        if reply_lost {
             return lost(DropReason::ReplyLost);
         }
-        if plan.long_reordering {
-            let delay = {
-                let mut state = self.shared.state.lock();
-                (state.rng.below(900) < 600).then(|| {
-                    let spread = state.rng.below(2000) + 1;
-                    Duration::from_nanos((200 + state.rng.below(spread)) * MS)
-                })
-            };
-            if let Some(delay) = delay {
-                sim::sleep(delay).await;
-            }
+        if !delay.is_zero() {
+            sim::sleep(delay).await;
         }
-        self.shared.state.lock().total_bytes += reply.len() as u64;
+        self.shared.state.borrow_mut().total_bytes += reply.len() as u64;
         sim::count(0, reply.len() as u64);
         sim::record(
             caller,
             What::RpcReply {
-                rpc,
+                rpc: plan.rpc,
                 bytes: reply.len() as u32,
             },
         );
+        if self.shared.has_observers() {
+            self.shared.observe(&Delivery {
+                kind: DeliveryKind::Reply,
+                rpc: plan.rpc,
+                at: sim::now(),
+                from: server.node,
+                to: caller,
+                service: R::SERVICE,
+                method: R::METHOD,
+                bytes: &reply,
+            });
+        }
         codec::decode(&reply).map_err(|e| RpcError::codec::<R>(Side::Client, e))
     }
 
-    fn failure_delay(&self) -> Duration {
-        self.shared.state.lock().failure_delay()
-    }
-
-    /// Counts the call and decides its fate from the network's state at this moment.
-    fn plan(&self, bytes: usize) -> Result<Plan, RpcError> {
-        let mut state = self.shared.state.lock();
+    /// Counts the call, decides its fate from the network's state at this moment, and
+    /// records it in the trace.
+    fn plan<R: Rpc>(&self, caller: Node, bytes: usize) -> Result<Plan, RpcError> {
+        let mut state = self.shared.state.borrow_mut();
         if state.shut_down {
             return Err(RpcError::Shutdown);
         }
@@ -527,73 +748,110 @@ impl ClientEnd {
         state.total_bytes += bytes as u64;
         sim::count(1, bytes as u64);
         let end = &state.ends[self.id];
-        let server_name = end.server.clone().filter(|_| !end.deleted);
-        let server = server_name
+        let name = end.server.clone().filter(|_| end.enabled && !end.deleted);
+        let server = name
             .as_ref()
-            .filter(|_| end.enabled)
             .and_then(|name| state.servers.get(name).cloned());
-        let why = if !end.enabled || end.deleted {
-            DropReason::EndDisabled
-        } else {
-            DropReason::NoServer
+        let route = match (server, name) {
+            (Some(server), Some(name)) => {
+                let mut delay = state.latency();
+                let mut lost = false;
+                if !state.reliable {
+                    delay += state.below_ms(27);
+                    lost = state.rng.below(1000) < 100;
+                }
+                let delay = Duration::from_nanos(delay);
+                if lost {
+                    Route::Lost { delay }
+                } else {
+                    Route::Deliver {
+                        server,
+                        name,
+                        delay,
+                    }
+                }
+            }
+            _ => {
+                let why = if !end.enabled || end.deleted {
+                    DropReason::EndDisabled
+                } else {
+                    DropReason::NoServer
+                };
+                Route::Unreachable {
+                    delay: state.failure_delay(),
+                    why,
+                }
+            }
         };
-        let delay = if server.is_some() {
-            Duration::ZERO
-        } else {
-            state.failure_delay()
-        };
-        Ok(Plan {
+        let plan = Plan {
             rpc: sim::next_id(),
-            epoch: self.shared.epoch.load(Ordering::Acquire),
-            server,
-            server_name,
+            epoch: self.shared.epoch.get(),
             reliable: state.reliable,
             long_reordering: state.long_reordering,
-            failure: (delay, why),
-        })
+            route,
+        };
+        let to = match &plan.route {
+            Route::Deliver { server, .. } => Some(server.node),
+            _ => None,
+        };
+        sim::record(
+            caller,
+            What::RpcSend {
+                rpc: plan.rpc,
+                service: R::SERVICE,
+                method: R::METHOD,
+                to,
+                bytes: bytes as u32,
+            },
+        );
+        Ok(plan)
     }
 
-    /// True if a reply from `server` can no longer be delivered on this end.
-    fn is_dead(&self, plan: &Plan, server: &Arc<Server>) -> bool {
-        if self.shared.epoch.load(Ordering::Acquire) == plan.epoch {
+    /// True if a reply from `server` (reached as `name`) can no longer be delivered on this
+    /// end.
+    fn is_dead(&self, plan: &Plan, server: &Rc<Server>, name: &Name) -> bool {
+        if self.shared.epoch.get() == plan.epoch {
             return false;
         }
-        let state = self.shared.state.lock();
+        let state = self.shared.state.borrow();
         let end = &state.ends[self.id];
-        let current = plan
-            .server_name
-            .as_ref()
-            .and_then(|name| state.servers.get(name));
         state.shut_down
             || !end.enabled
             || end.deleted
-            || !current.is_some_and(|s| Arc::ptr_eq(s, server))
+            || !state
+                .servers
+                .get(name)
+                .is_some_and(|s| Rc::ptr_eq(s, server))
     }
 
-    /// The handler's result, or `None` once it can no longer be delivered.
+    /// Waits for the handler's result, or until it can no longer be delivered.
     async fn wait_for_reply(
         &self,
         rx: oneshot::Receiver<Result<Vec<u8>, RpcError>>,
         plan: &Plan,
-        server: &Arc<Server>,
-    ) -> Option<Result<Vec<u8>, RpcError>> {
+        server: &Rc<Server>,
+        name: &Name,
+    ) -> Waited {
         let mut rx = pin!(rx);
         loop {
             let mut changed = pin!(self.shared.changed.notified());
             changed.as_mut().enable();
-            if self.is_dead(plan, server) {
-                return None;
+            if self.is_dead(plan, server, name) {
+                return Waited::Dead;
             }
             let outcome = poll_fn(|cx| {
                 if let Poll::Ready(reply) = rx.as_mut().poll(cx) {
                     // An error means the handler's task was dropped: its node crashed.
-                    return Poll::Ready(Some(reply.ok()));
+                    return Poll::Ready(Some(reply.map_or(Waited::Crashed, Waited::Reply)));
                 }
                 changed.as_mut().poll(cx).map(|()| None)
             })
             .await;
-            if let Some(reply) = outcome {
-                return reply;
+            if let Some(outcome) = outcome {
+                if self.is_dead(plan, server, name) {
+                    return Waited::Dead;
+                }
+                return outcome;
             }
         }
     }

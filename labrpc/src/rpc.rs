@@ -265,9 +265,10 @@ impl std::error::Error for RpcError {}
 /// Where a handler's encoded reply (or error) goes.
 pub(crate) type ReplySender = tokio::sync::oneshot::Sender<Result<Vec<u8>, RpcError>>;
 
-/// The server-side task of one call: decodes the arguments, runs the handler, encodes and
-/// sends the reply. (One boxed future per call: this is the RPC hot path.)
-type Handler = Box<dyn Fn(Vec<u8>, ReplySender) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+/// Makes the server-side task of one call: it decodes the arguments, runs the handler, encodes
+/// and sends the reply. Nothing runs until the task is first polled, on the server's node.
+/// (One boxed future per call: this is the RPC hot path.)
+type Handler = Box<dyn Fn(Vec<u8>, ReplySender) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 pub(crate) struct Method {
     pub(crate) service: &'static str,
@@ -299,36 +300,33 @@ impl Service {
     }
 
     /// Adds the handler of method `R`. The handler runs as a task of the server's node, so
-    /// it stops if that node crashes.
+    /// it stops if that node crashes; none of it runs if the node is down when the request
+    /// arrives.
     pub fn handle<R, F, Fut>(mut self, _method: R, handler: F) -> Service
     where
         R: Rpc,
-        F: Fn(R::Args) -> Fut + Send + Sync + 'static,
+        F: Fn(R::Args) -> Fut + 'static,
         Fut: Future<Output = R::Reply> + 'static,
     {
-        let handler =
+        let handler = std::rc::Rc::new(handler);
+        let make_task =
             move |payload: Vec<u8>, tx: ReplySender| -> Pin<Box<dyn Future<Output = ()>>> {
-                match codec::decode::<R::Args>(&payload) {
-                    Err(error) => {
-                        let _ = tx.send(Err(RpcError::codec::<R>(Side::Server, error)));
-                        Box::pin(std::future::ready(()))
-                    }
-                    Ok(args) => {
-                        let reply = handler(args);
-                        Box::pin(async move {
-                            let encoded = codec::encode(&reply.await)
-                                .map_err(|error| RpcError::codec::<R>(Side::Server, error));
-                            let _ = tx.send(encoded);
-                        })
-                    }
-                }
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let reply = match codec::decode::<R::Args>(&payload) {
+                        Err(error) => Err(RpcError::codec::<R>(Side::Server, error)),
+                        Ok(args) => codec::encode(&handler(args).await)
+                            .map_err(|error| RpcError::codec::<R>(Side::Server, error)),
+                    };
+                    let _ = tx.send(reply);
+                })
             };
         self.methods.push(Method {
             service: R::SERVICE,
             name: R::METHOD,
             args_type: std::any::type_name::<R::Args>(),
             reply_type: std::any::type_name::<R::Reply>(),
-            handler: Box::new(handler),
+            handler: Box::new(make_task),
         });
         self
     }

@@ -7,8 +7,9 @@
 //! use [`sim`](crate::sim) timers.
 //!
 //! - [`serve`] starts an [`RpcServer`]: one thread accepts connections, one thread per
-//!   connection reads requests, runs the handler (its future is driven by [`block_on`] on the
-//!   connection thread) and writes the reply.
+//!   connection reads requests and writes replies, and one dispatcher thread owns the services
+//!   and runs their handlers, one request at a time (so services, like simulated ones, need
+//!   not be `Send` or `Sync`).
 //! - [`Client::call`] is a blocking typed call with a timeout, returning the same
 //!   [`RpcError`]s as the simulated network: [`RpcError::NoReply`] when the server cannot be
 //!   reached, closes the connection or does not answer in time; the other variants when the
@@ -35,10 +36,9 @@
 //! let dir = std::env::temp_dir().join(format!("labrpc-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let address = Address::Unix(dir.join("math.sock"));
-//! let server = transport::serve(
-//!     &address,
-//!     [Service::new().handle(Add, |(a, b)| async move { a + b })],
-//! )
+//! let server = transport::serve(&address, || {
+//!     [Service::new().handle(Add, |(a, b)| async move { a + b })]
+//! })
 //! .unwrap();
 //! let client = Client::new(server.address().clone());
 //! assert_eq!(client.call::<Add>(&(2, 3)), Ok(5));
@@ -54,6 +54,7 @@ use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
+#[cfg(unix)]
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -102,6 +103,7 @@ impl fmt::Display for Address {
 
 /// A connected socket of either kind.
 enum Stream {
+    #[cfg(unix)]
     Unix(UnixStream),
     Tcp(TcpStream),
 }
@@ -109,7 +111,16 @@ enum Stream {
 impl Stream {
     fn connect(address: &Address, timeout: Duration) -> io::Result<Stream> {
         match address {
+            #[cfg(unix)]
             Address::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
+            #[cfg(not(unix))]
+            Address::Unix(path) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "unix:{}: Unix-domain sockets need a Unix system",
+                    path.display()
+                ),
+            )),
             Address::Tcp(host) => {
                 let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
                 for addr in host.to_socket_addrs()? {
@@ -128,6 +139,7 @@ impl Stream {
 
     fn try_clone(&self) -> io::Result<Stream> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.try_clone().map(Stream::Unix),
             Stream::Tcp(s) => s.try_clone().map(Stream::Tcp),
         }
@@ -135,6 +147,7 @@ impl Stream {
 
     fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => {
                 s.set_read_timeout(timeout)?;
                 s.set_write_timeout(timeout)
@@ -148,6 +161,7 @@ impl Stream {
 
     fn shutdown(&self) {
         let _ = match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
         };
@@ -157,6 +171,7 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
             Stream::Tcp(s) => s.read(buf),
         }
@@ -166,6 +181,7 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
             Stream::Tcp(s) => s.write(buf),
         }
@@ -173,6 +189,7 @@ impl Write for Stream {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.flush(),
             Stream::Tcp(s) => s.flush(),
         }
@@ -339,12 +356,21 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 enum Listener {
+    #[cfg(unix)]
     Unix(UnixListener),
     Tcp(TcpListener),
 }
 
+/// One request for the dispatcher thread, and where its outcome goes (`None` when the
+/// handler panicked).
+type Job = (
+    Request,
+    crossbeam_channel::Sender<Option<Result<Vec<u8>, WireError>>>,
+);
+
 struct Inner {
-    methods: BTreeMap<(String, String), Method>,
+    /// Requests for the dispatcher; `None` once the server stops.
+    jobs: Mutex<Option<crossbeam_channel::Sender<Job>>>,
     stopping: AtomicBool,
     count: AtomicU64,
     connections: Mutex<BTreeMap<u64, Stream>>,
@@ -356,56 +382,52 @@ pub struct RpcServer {
     inner: Arc<Inner>,
     address: Address,
     accept: Option<thread::JoinHandle<()>>,
+    dispatcher: Option<thread::JoinHandle<()>>,
 }
 
-/// Serves `services` at `address` until the returned [`RpcServer`] is dropped or
-/// [`shut down`](RpcServer::shutdown).
+/// Serves the services `make_services` returns at `address` until the returned
+/// [`RpcServer`] is dropped or [`shut down`](RpcServer::shutdown). The services are made on the
+/// server's dispatcher thread and live there; their handlers run there one request at a time,
+/// so a handler that blocks holds up every other call (as in the simulation: don't block).
 ///
 /// For a Unix socket, a stale socket file left by a dead server is removed first; if a live
-/// server answers at that path, this fails with [`io::ErrorKind::AddrInUse`]. For TCP, port 0
-/// picks a free port: [`RpcServer::address`] tells which.
-pub fn serve(
-    address: &Address,
-    services: impl IntoIterator<Item = Service>,
-) -> io::Result<RpcServer> {
-    let mut methods = BTreeMap::new();
-    for service in services {
-        for method in service.methods {
-            methods.insert(
-                (method.service.to_string(), method.name.to_string()),
-                method,
-            );
-        }
-    }
-    let (listener, address) = match address {
-        Address::Unix(path) => {
-            if path.exists() {
-                if UnixStream::connect(path).is_ok() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::AddrInUse,
-                        format!("a server is already listening on {}", path.display()),
-                    ));
-                }
-                std::fs::remove_file(path)?;
-            }
-            (
-                Listener::Unix(UnixListener::bind(path)?),
-                Address::Unix(path.clone()),
-            )
-        }
-        Address::Tcp(host) => {
-            let listener = TcpListener::bind(host.as_str())?;
-            let local = listener.local_addr()?;
-            (Listener::Tcp(listener), Address::Tcp(local.to_string()))
-        }
-    };
+/// server answers at that path, this fails with [`io::ErrorKind::AddrInUse`]; a path that is
+/// not a socket is never removed. For TCP, port 0 picks a free port: [`RpcServer::address`]
+/// tells which.
+pub fn serve<F, I>(address: &Address, make_services: F) -> io::Result<RpcServer>
+where
+    F: FnOnce() -> I + Send + 'static,
+    I: IntoIterator<Item = Service>,
+{
+    let (listener, address) = Listener::bind(address)?;
+    let (jobs, incoming) = crossbeam_channel::unbounded::<Job>();
     let inner = Arc::new(Inner {
-        methods,
+        jobs: Mutex::new(Some(jobs)),
         stopping: AtomicBool::new(false),
         count: AtomicU64::new(0),
         connections: Mutex::new(BTreeMap::new()),
         next_connection: AtomicU64::new(0),
     });
+    let dispatcher_inner = inner.clone();
+    let dispatcher = thread::Builder::new()
+        .name("labrpc-dispatch".into())
+        .spawn(move || {
+            let mut methods = BTreeMap::new();
+            for service in make_services() {
+                for method in service.methods {
+                    methods.insert(
+                        (method.service.to_string(), method.name.to_string()),
+                        method,
+                    );
+                }
+            }
+            for (request, reply) in incoming {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    dispatch(&dispatcher_inner, &methods, request)
+                }));
+                let _ = reply.send(outcome.ok());
+            }
+        })?;
     let accept_inner = inner.clone();
     let accept = thread::Builder::new()
         .name("labrpc-accept".into())
@@ -414,12 +436,69 @@ pub fn serve(
         inner,
         address,
         accept: Some(accept),
+        dispatcher: Some(dispatcher),
     })
+}
+
+impl Listener {
+    /// Binds `address`; returns the listener and the address it really listens on.
+    fn bind(address: &Address) -> io::Result<(Listener, Address)> {
+        match address {
+            #[cfg(unix)]
+            Address::Unix(path) => {
+                remove_stale_socket(path)?;
+                Ok((
+                    Listener::Unix(UnixListener::bind(path)?),
+                    Address::Unix(path.clone()),
+                ))
+            }
+            #[cfg(not(unix))]
+            Address::Unix(path) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "unix:{}: Unix-domain sockets need a Unix system; use tcp:HOST:PORT",
+                    path.display()
+                ),
+            )),
+            Address::Tcp(host) => {
+                let listener = TcpListener::bind(host.as_str())?;
+                let local = listener.local_addr()?;
+                Ok((Listener::Tcp(listener), Address::Tcp(local.to_string())))
+            }
+        }
+    }
+}
+
+/// Removes a socket file left at `path` by a dead server. Refuses if a live server answers
+/// there, and never removes anything that is not a socket.
+#[cfg(unix)]
+fn remove_stale_socket(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !metadata.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists and is not a socket: refusing to replace it",
+                path.display()
+            ),
+        ));
+    }
+    if UnixStream::connect(path).is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("a server is already listening on {}", path.display()),
+        ));
+    }
+    std::fs::remove_file(path)
 }
 
 fn accept_loop(inner: &Arc<Inner>, listener: Listener) {
     loop {
         let stream = match &listener {
+            #[cfg(unix)]
             Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
             Listener::Tcp(l) => l.accept().map(|(s, _)| {
                 let _ = s.set_nodelay(true);
@@ -455,6 +534,7 @@ fn accept_loop(inner: &Arc<Inner>, listener: Listener) {
 
 /// Answers requests on one connection until it closes or sends something malformed.
 fn serve_connection(inner: &Inner, mut stream: Stream) {
+    let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
     while let Ok(Some(body)) = read_frame(&mut stream) {
         if inner.stopping.load(Ordering::Acquire) {
             return;
@@ -463,9 +543,16 @@ fn serve_connection(inner: &Inner, mut stream: Stream) {
             return;
         };
         let id = request.id;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(inner, request)));
+        let Some(jobs) = lock(&inner.jobs).clone() else {
+            return;
+        };
+        if jobs.send((request, reply_tx.clone())).is_err() {
+            return;
+        }
         // A handler that panics gets no reply (its caller sees a dead server).
-        let Ok(result) = outcome else { return };
+        let Ok(Some(result)) = reply_rx.recv() else {
+            return;
+        };
         let Ok(body) = codec::encode(&Response { id, result }) else {
             return;
         };
@@ -475,17 +562,20 @@ fn serve_connection(inner: &Inner, mut stream: Stream) {
     }
 }
 
-fn dispatch(inner: &Inner, request: Request) -> Result<Vec<u8>, WireError> {
+fn dispatch(
+    inner: &Inner,
+    methods: &BTreeMap<(String, String), Method>,
+    request: Request,
+) -> Result<Vec<u8>, WireError> {
     let key = (request.service, request.method);
-    let Some(method) = inner.methods.get(&key) else {
-        let of_service: Vec<String> = inner
-            .methods
+    let Some(method) = methods.get(&key) else {
+        let of_service: Vec<String> = methods
             .keys()
             .filter(|(service, _)| *service == key.0)
             .map(|(_, method)| method.clone())
             .collect();
         return Err(if of_service.is_empty() {
-            let mut known: Vec<String> = inner.methods.keys().map(|(s, _)| s.clone()).collect();
+            let mut known: Vec<String> = methods.keys().map(|(s, _)| s.clone()).collect();
             known.dedup();
             WireError::UnknownService { known }
         } else {
@@ -542,6 +632,11 @@ impl RpcServer {
         for stream in lock(&self.inner.connections).values() {
             stream.shutdown();
         }
+        // Closing the job channel ends the dispatcher once the request it runs is answered.
+        lock(&self.inner.jobs).take();
+        if let Some(dispatcher) = self.dispatcher.take() {
+            let _ = dispatcher.join();
+        }
         if let Address::Unix(path) = &self.address {
             let _ = std::fs::remove_file(path);
         }
@@ -558,7 +653,7 @@ impl fmt::Debug for RpcServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcServer")
             .field("address", &self.address)
-            .field("methods", &self.inner.methods.keys().collect::<Vec<_>>())
+            .field("count", &self.count())
             .finish()
     }
 }
@@ -763,7 +858,7 @@ mod tests {
     fn round_trip_unix_and_tcp() {
         let dir = TempDir::new("round-trip");
         for address in [dir.socket(), Address::Tcp("127.0.0.1:0".into())] {
-            let server = serve(&address, [kv_service()]).unwrap();
+            let server = serve(&address, || [kv_service()]).unwrap();
             let client = Client::new(server.address().clone());
             for i in 0..20 {
                 assert_eq!(
@@ -778,7 +873,7 @@ mod tests {
     #[test]
     fn errors_match_the_simulated_network() {
         let dir = TempDir::new("errors");
-        let server = serve(&dir.socket(), [kv_service()]).unwrap();
+        let server = serve(&dir.socket(), || [kv_service()]).unwrap();
         let client = Client::new(server.address().clone());
         match client.call::<Missing>(&()) {
             Err(RpcError::UnknownService { service, known, .. }) => {
@@ -811,7 +906,7 @@ mod tests {
     #[test]
     fn server_side_decode_error_is_a_codec_error() {
         let dir = TempDir::new("codec");
-        let server = serve(&dir.socket(), [kv_service()]).unwrap();
+        let server = serve(&dir.socket(), || [kv_service()]).unwrap();
         let mut stream = raw_connect(server.address());
         let request = Request {
             id: 9,
@@ -842,7 +937,7 @@ mod tests {
     #[test]
     fn malformed_bytes_close_the_connection_not_the_server() {
         let dir = TempDir::new("malformed");
-        let server = serve(&dir.socket(), [kv_service()]).unwrap();
+        let server = serve(&dir.socket(), || [kv_service()]).unwrap();
         let garbage: [&[u8]; 4] = [
             // A length prefix far over the limit.
             &[0xff, 0xff, 0xff, 0x7f, 1, 2, 3],
@@ -879,13 +974,15 @@ mod tests {
         let why = client.last_error().unwrap();
         assert!(why.contains("connecting to unix:"), "{why}");
 
-        let server = serve(&dir.socket(), [kv_service()]).unwrap();
+        let server = serve(&dir.socket(), || [kv_service()]).unwrap();
         assert_eq!(client.call::<Echo>(&"x".into()), Ok("x".into()));
         assert_eq!(client.last_error(), None);
         let started = Instant::now();
         assert_eq!(client.call::<Slow>(&1500), Err(RpcError::NoReply));
         assert!(started.elapsed() < Duration::from_millis(1400));
-        // The late reply to the timed-out call is not mistaken for the next one's.
+        // Handlers run one at a time: once the slow one has answered, its late reply waits
+        // on the connection, and must not be mistaken for the next call's.
+        std::thread::sleep(Duration::from_millis(1500).saturating_sub(started.elapsed()) * 2);
         assert_eq!(client.call::<Slow>(&1), Ok(1));
         drop(server);
         assert_eq!(client.call::<Echo>(&"x".into()), Err(RpcError::NoReply));
@@ -897,8 +994,8 @@ mod tests {
         let path = dir.0.join("s.sock");
         drop(UnixListener::bind(&path).unwrap());
         assert!(path.exists());
-        let mut server = serve(&dir.socket(), [kv_service()]).unwrap();
-        let second = serve(&dir.socket(), [kv_service()]);
+        let mut server = serve(&dir.socket(), || [kv_service()]).unwrap();
+        let second = serve(&dir.socket(), || [kv_service()]);
         assert_eq!(second.unwrap_err().kind(), io::ErrorKind::AddrInUse);
         server.shutdown();
         assert!(!path.exists(), "shutdown removes the socket file");
@@ -907,7 +1004,7 @@ mod tests {
     #[test]
     fn concurrent_clients() {
         let dir = TempDir::new("concurrent");
-        let server = serve(&dir.socket(), [kv_service()]).unwrap();
+        let server = serve(&dir.socket(), || [kv_service()]).unwrap();
         let address = server.address().clone();
         thread::scope(|scope| {
             for t in 0..4 {

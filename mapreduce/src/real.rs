@@ -222,9 +222,11 @@ pub fn coordinator_main(inputs: &[String], settings: &Settings) -> Result<(), St
     }
     let coordinator = Arc::new(Mutex::new(Coordinator::new(inputs.to_vec(), N_REDUCE)));
     let clock = Clock::new(settings.speedup);
-    let service = coordinator_service(coordinator.clone(), move || clock.now());
-    let server = transport::serve(&settings.address, [service])
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
+    let for_service = coordinator.clone();
+    let server = transport::serve(&settings.address, move || {
+        [coordinator_service(for_service, move || clock.now())]
+    })
+    .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
     let second = Duration::from_secs(1).div_f64(settings.speedup);
     while !coordinator
         .lock()

@@ -1,18 +1,20 @@
-//! The executor: one thread, a FIFO of ready tasks, a heap of timers, virtual time.
+//! The executor: one thread, a set of ready tasks, a heap of timers, virtual time.
 //!
-//! Determinism comes from doing everything in one well-defined order: tasks run in the order
-//! they were woken, timers fire in (deadline, registration) order, and the clock only moves
-//! when no task can run.
+//! Determinism comes from doing everything in an order that is a function of the seed: the
+//! next task to run is drawn from the ready set by the scheduler's seeded generator, timers
+//! fire in (deadline, registration) order, and the clock only moves when no task can run.
+//! Drawing (rather than running tasks in the order they were woken) makes each seed explore
+//! another interleaving of the events that happen at the same virtual instant.
 
 use super::rng::DetRng;
 use super::trace::{Event, Trace, TraceMode, What};
 use super::{Instant, Node, SimError};
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::BinaryHeap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -32,6 +34,20 @@ pub(crate) enum Origin {
         service: &'static str,
         method: &'static str,
     },
+    /// The network carrying a request of this method to its server.
+    Delivery {
+        service: &'static str,
+        method: &'static str,
+    },
+}
+
+/// What identifies an origin: the address of a spawn site's `Location`, or a method's
+/// service and name (two services may both have a method `Get`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum OriginKey {
+    Spawn(usize),
+    Handler(&'static str, &'static str),
+    Delivery(&'static str, &'static str),
 }
 
 /// Identifies a task slot and the generation of its occupant (stale wakes are ignored).
@@ -110,7 +126,7 @@ impl<T> Slab<T> {
 /// Tasks woken and waiting to be polled. Shared with wakers, which may be cloned anywhere.
 #[derive(Default)]
 struct ReadyQueue {
-    queue: Mutex<VecDeque<TaskKey>>,
+    queue: Mutex<Vec<TaskKey>>,
 }
 
 struct TaskWaker {
@@ -126,7 +142,7 @@ impl Wake for TaskWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
-            self.ready.queue.lock().push_back(self.key);
+            self.ready.queue.lock().push(self.key);
         }
     }
 }
@@ -197,8 +213,10 @@ pub(crate) struct Core {
     trace: RefCell<Trace>,
     failure: RefCell<Option<SimError>>,
     pub(crate) heartbeat: Arc<Heartbeat>,
-    /// Spawn locations by address (each call site has one static `Location`).
-    locations: RefCell<HashMap<usize, u32, BuildHasherDefault<AddressHasher>>>,
+    /// Origin ids by key (each call site has one static `Location`).
+    locations: RefCell<FxHashMap<OriginKey, u32>>,
+    /// Picks the next task among the ready ones.
+    scheduler: RefCell<DetRng>,
     counters: Cell<(u64, u64)>,
     /// Wakers of finished tasks that nobody else holds, reused by later spawns.
     spare_wakers: RefCell<Vec<Arc<TaskWaker>>>,
@@ -254,7 +272,8 @@ impl Core {
             trace: RefCell::new(Trace::new(trace)),
             failure: RefCell::new(None),
             heartbeat,
-            locations: RefCell::new(HashMap::default()),
+            locations: RefCell::new(FxHashMap::default()),
+            scheduler: RefCell::new(DetRng::derive(seed, &[u64::MAX - 1])),
             counters: Cell::new((0, 0)),
             spare_wakers: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
@@ -391,15 +410,18 @@ impl Core {
     fn origin_id(&self, origin: Origin) -> u32 {
         let mut origins = self.locations.borrow_mut();
         let next = origins.len() as u32;
-        // Static data has one address: call sites have one `Location`, methods one name.
         let key = match origin {
-            Origin::Spawn(location) => std::ptr::from_ref(location) as usize,
-            Origin::Handler { method, .. } => method.as_ptr() as usize + 1,
+            Origin::Spawn(location) => OriginKey::Spawn(std::ptr::from_ref(location) as usize),
+            Origin::Handler { service, method } => OriginKey::Handler(service, method),
+            Origin::Delivery { service, method } => OriginKey::Delivery(service, method),
         };
         *origins.entry(key).or_insert_with(|| {
             let description = match origin {
                 Origin::Spawn(location) => format!("spawned at {location}"),
                 Origin::Handler { service, method } => format!("handler of {service}.{method}"),
+                Origin::Delivery { service, method } => {
+                    format!("network delivery of a {service}.{method} request")
+                }
             };
             self.heartbeat.names.lock().0.push(description);
             next
@@ -452,7 +474,7 @@ impl Core {
             waker,
         });
         debug_assert_eq!(inserted, (index, generation));
-        self.ready.queue.lock().push_back(key);
+        self.ready.queue.lock().push(key);
         true
     }
 
@@ -532,21 +554,21 @@ impl Core {
 
     /// Runs tasks and advances time until `done()` or a failure.
     pub(crate) fn run(&self, done: impl Fn() -> bool) -> Result<(), SimError> {
-        let mut batch = VecDeque::new();
+        let mut ready = Vec::new();
         loop {
             loop {
-                std::mem::swap(&mut batch, &mut *self.ready.queue.lock());
-                if batch.is_empty() {
+                ready.append(&mut self.ready.queue.lock());
+                if ready.is_empty() {
                     break;
                 }
-                while let Some(key) = batch.pop_front() {
-                    self.poll_task(key);
-                    if let Some(error) = self.failure.borrow_mut().take() {
-                        return Err(error);
-                    }
-                    if done() {
-                        return Ok(());
-                    }
+                let pick = self.scheduler.borrow_mut().below(ready.len() as u64) as usize;
+                let key = ready.swap_remove(pick);
+                self.poll_task(key);
+                if let Some(error) = self.failure.borrow_mut().take() {
+                    return Err(error);
+                }
+                if done() {
+                    return Ok(());
                 }
             }
             if done() {
@@ -674,28 +696,6 @@ impl Core {
 impl Default for Slab<Timer> {
     fn default() -> Self {
         Slab::new()
-    }
-}
-
-/// Hashes an address with one multiplication: spawn-location lookups sit on the RPC path.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(26);
     }
 }
 

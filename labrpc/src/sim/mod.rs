@@ -173,6 +173,17 @@ pub(crate) fn spawn_handler(
     with_core(|core| core.spawn(node, future, Origin::Handler { service, method }))
 }
 
+/// Starts a task of the network itself (carrying a request of `service.method` to its
+/// server). It belongs to the test node, which never crashes: a request in flight is the
+/// network's, whatever happens to its caller.
+pub(crate) fn spawn_network(
+    service: &'static str,
+    method: &'static str,
+    future: Pin<Box<dyn Future<Output = ()>>>,
+) {
+    with_core(|core| core.spawn(TEST_NODE, future, Origin::Delivery { service, method }));
+}
+
 /// Why a task produced no result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinError {
