@@ -47,7 +47,6 @@
 //! ```
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod codec;
 pub mod collections;

@@ -16,12 +16,14 @@ use std::time::Duration;
 /// A struct argument, for the `types` test.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct JunkArgs {
+    /// A number.
     pub x: i64,
 }
 
 /// A struct reply, for the `types` test.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct JunkReply {
+    /// A text.
     pub x: String,
 }
 

@@ -9,6 +9,10 @@
 //! 100 ms / 1 s, so that it measures work rather than polling). Every run's sorted output is
 //! checked against `mrsequential`'s.
 
+// A benchmark of real processes measures real time: the determinism lints are for simulated
+// code.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

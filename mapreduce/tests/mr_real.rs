@@ -7,6 +7,9 @@
 //! original's timing relations and makes the suite take seconds. Each test has a deadline;
 //! its processes are killed and its directory removed even when it fails.
 
+// Real processes, real deadlines: the determinism lints are for simulated code.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 mod checks;
 
 use mapreduce::inputs::test_inputs;

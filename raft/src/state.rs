@@ -9,9 +9,9 @@
 //! without a network or a simulation.
 
 // BEGIN SOLUTION
-use crate::ApplyMsg;
 use crate::raftlog::Log;
 use crate::rpc::*;
+use crate::{ApplyMsg, Start};
 use labrpc::sim::{DetRng, Instant};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -360,7 +360,7 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
 
     /// The service asks to replicate `command`: the index and term it will have if it is ever
     /// committed, or `None` if this peer is not the leader.
-    pub fn start(&mut self, command: C) -> Option<(u64, u64)> {
+    pub fn start(&mut self, command: C) -> Option<Start> {
         if self.role != Role::Leader {
             return None;
         }
@@ -375,7 +375,10 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         }
         // Replicate soon, batching the commands started at this same moment.
         self.replicate = true;
-        Some((index, self.term))
+        Some(Start {
+            index,
+            term: self.term,
+        })
     }
 
     /// Sends every follower what it lacks (`heartbeat`: also an empty AppendEntries to

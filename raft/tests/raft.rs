@@ -10,6 +10,7 @@ use harness::{Config, RAFT_ELECTION_TIMEOUT, SNAPSHOT_INTERVAL, rand_int, rand_s
 use labrpc::rand::RngExt;
 use labrpc::sim;
 use labtest::{Options, TestCx};
+use raft::Start;
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
@@ -178,7 +179,7 @@ fn follower_failure_3b() {
         cfg.disconnect((leader2 + 1) % servers);
         cfg.disconnect((leader2 + 2) % servers);
         // Submit a command.
-        let Some((index, _)) = cfg.start_on(leader2, 104) else {
+        let Some(Start { index, .. }) = cfg.start_on(leader2, 104) else {
             panic!("leader {leader2} rejected Start()");
         };
         assert_eq!(index, 4, "expected index 4, got {index}");
@@ -259,7 +260,7 @@ fn fail_no_agree_3b() {
         cfg.disconnect((leader + 1) % servers);
         cfg.disconnect((leader + 2) % servers);
         cfg.disconnect((leader + 3) % servers);
-        let Some((index, _)) = cfg.start_on(leader, 20) else {
+        let Some(Start { index, .. }) = cfg.start_on(leader, 20) else {
             panic!("leader {leader} rejected Start()");
         };
         assert_eq!(index, 2, "expected index 2, got {index}");
@@ -273,7 +274,7 @@ fn fail_no_agree_3b() {
         // The disconnected majority may have chosen a leader from among their own ranks,
         // forgetting index 2.
         let leader2 = cfg.check_one_leader().await;
-        let Some((index2, _)) = cfg.start_on(leader2, 30) else {
+        let Some(Start { index: index2, .. }) = cfg.start_on(leader2, 30) else {
             panic!("leader2 {leader2} rejected Start()");
         };
         assert!(
@@ -297,7 +298,7 @@ fn concurrent_starts_3b() {
                 sim::sleep(Duration::from_secs(3)).await;
             }
             let leader = cfg.check_one_leader().await;
-            let Some((_, term)) = cfg.start_on(leader, 1) else {
+            let Some(Start { term, .. }) = cfg.start_on(leader, 1) else {
                 // Leader moved on really quickly.
                 continue;
             };
@@ -307,7 +308,7 @@ fn concurrent_starts_3b() {
                 let cfg = cfg.clone();
                 starts.push(sim::spawn(async move {
                     match cfg.start_on(leader, 100 + ii) {
-                        Some((index, term1)) if term1 == term => Some(index),
+                        Some(Start { index, term: term1 }) if term1 == term => Some(index),
                         _ => None,
                     }
                 }));
@@ -456,7 +457,11 @@ fn count_3b() {
             leader = cfg.check_one_leader().await;
             total1 = rpcs();
             let iters = 10u64;
-            let Some((starti, term)) = cfg.start_on(leader, 1) else {
+            let Some(Start {
+                index: starti,
+                term,
+            }) = cfg.start_on(leader, 1)
+            else {
                 // Leader moved on really quickly.
                 continue;
             };
@@ -465,7 +470,10 @@ fn count_3b() {
                 let x = rand_below(1 << 31) as i64;
                 cmds.push(x);
                 match cfg.start_on(leader, x) {
-                    Some((index1, term1)) if term1 == term => {
+                    Some(Start {
+                        index: index1,
+                        term: term1,
+                    }) if term1 == term => {
                         assert_eq!(
                             index1,
                             starti + i,
@@ -762,7 +770,7 @@ async fn internal_churn(cx: TestCx, unreliable: bool) {
                 let x = rand_int();
                 let mut index = None;
                 for i in 0..servers {
-                    if let Some((index1, _)) = cfg.start_on(i, x) {
+                    if let Some(Start { index: index1, .. }) = cfg.start_on(i, x) {
                         index = Some(index1);
                     }
                 }

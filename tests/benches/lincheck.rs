@@ -4,6 +4,10 @@
 //! Environment: `PORCUPINE_DATA` (data folder; default `../shared/data/porcupine` beside the
 //! workspace), `LINCHECK_BENCH_REPEAT` (repetitions, default 5; medians are reported).
 
+// The peak-memory column counts allocations with a global allocator, which is unsafe to
+// implement.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -36,8 +36,8 @@ use labrpc::{ClientEnd, Name, Network, Persister, Server, Service};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// What a factory gets to start one server.
-pub struct Start {
+/// What a factory gets to start one incarnation of a server.
+pub struct Incarnation {
     /// Ends from this server to every server of the group, in index order (its own included),
     /// fresh for this incarnation.
     pub ends: Vec<ClientEnd>,
@@ -104,7 +104,7 @@ impl GroupSpec {
     }
 }
 
-type Factory<S> = dyn Fn(Start) -> Started<S>;
+type Factory<S> = dyn Fn(Incarnation) -> Started<S>;
 
 /// A started server: its handle and its kill hook.
 struct Running<S> {
@@ -149,7 +149,7 @@ impl<S: Clone + 'static> Group<S> {
     pub fn new(
         net: &Network,
         spec: GroupSpec,
-        factory: impl Fn(Start) -> Started<S> + 'static,
+        factory: impl Fn(Incarnation) -> Started<S> + 'static,
     ) -> Group<S> {
         let n = spec.n;
         let members = (0..n)
@@ -224,7 +224,7 @@ impl<S: Clone + 'static> Group<S> {
         self.0.members.borrow()[i].ends.clone()
     }
 
-    /// The generation of server `i` (see [`Start::generation`]).
+    /// The generation of server `i` (see [`Incarnation::generation`]).
     pub fn generation(&self, i: usize) -> u64 {
         self.0.members.borrow()[i].generation
     }
@@ -318,7 +318,7 @@ impl<S: Clone + 'static> Group<S> {
             (m.ends.clone(), m.saved.clone(), m.generation)
         };
         sim::note(format!("tester: start server {}", self.label(i)));
-        let start = Start {
+        let start = Incarnation {
             ends,
             index: i,
             persister,

@@ -19,7 +19,6 @@
 //! with virtual time and node.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod cluster;
 pub mod linearizability;

@@ -11,8 +11,10 @@ use labrpc::sim::{self, Node};
 use labrpc::sync::mpsc;
 use labrpc::{Network, Service};
 use labtest::TestCx;
-use labtest::cluster::{Group, GroupSpec, Start, Started};
-use raft::{AppendEntries, AppendEntriesReply, ApplyMsg, Raft, RequestVote, RequestVoteReply};
+use labtest::cluster::{Group, GroupSpec, Incarnation, Started};
+use raft::{
+    AppendEntries, AppendEntriesReply, ApplyMsg, Raft, RequestVote, RequestVoteReply, Start,
+};
 use serde::{Deserialize, Serialize};
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -164,7 +166,7 @@ impl Config {
         let test_node = Node::current();
         let factory = {
             let cfg = cfg.clone();
-            move |start: Start| cfg.start_raft(start, test_node)
+            move |start: Incarnation| cfg.start_raft(start, test_node)
         };
         let group = Group::new(&net, GroupSpec::new(n), factory);
         let _ = cfg.0.group.set(group);
@@ -201,7 +203,7 @@ impl Config {
     }
 
     /// Calls `Start(cmd)` on server `i` if it is running.
-    pub fn start_on(&self, i: usize, cmd: impl Into<Cmd>) -> Option<(u64, u64)> {
+    pub fn start_on(&self, i: usize, cmd: impl Into<Cmd>) -> Option<Start> {
         self.raft(i).and_then(|rf| rf.start(cmd.into()))
     }
 
@@ -219,7 +221,7 @@ impl Config {
 
     /// The group's factory: one Raft peer (as its node), its applier (on the test's node, so
     /// it outlives crashes and drops a dead incarnation's messages by generation) and faults.
-    fn start_raft(&self, start: Start, test_node: Node) -> Started<Raft<Cmd>> {
+    fn start_raft(&self, start: Incarnation, test_node: Node) -> Started<Raft<Cmd>> {
         let i = start.index;
         self.0.state.borrow_mut().last_applied[i] = 0;
         let snapshot = start.persister.read_snapshot();
@@ -555,7 +557,7 @@ impl Config {
             for _ in 0..self.0.n {
                 starts = (starts + 1) % self.0.n;
                 if self.is_connected(starts)
-                    && let Some((i, _)) = self.start_on(starts, cmd.clone())
+                    && let Some(Start { index: i, .. }) = self.start_on(starts, cmd.clone())
                 {
                     index = Some(i);
                     break;
