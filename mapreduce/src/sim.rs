@@ -12,7 +12,7 @@ use crate::worker::{WorkerError, worker};
 use labrpc::rand::RngExt;
 use labrpc::sim::{self, JoinHandle, Node};
 use labrpc::sync::mpsc;
-use labrpc::{ClientEnd, Network, Rpc, RpcError, Server};
+use labrpc::{ClientEnd, Network, Rpc, RpcError, Server, Service};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -229,6 +229,24 @@ impl SimJob {
         inputs: impl IntoIterator<Item = (&'a str, &'a str)>,
         n_reduce: usize,
     ) -> SimJob {
+        SimJob::start_with(inputs, |names| {
+            let coordinator = Arc::new(Mutex::new(Coordinator::new(names, n_reduce)));
+            let service = coordinator_service(coordinator.clone(), || sim::now().since_start());
+            let done = move || coordinator.lock().unwrap_or_else(|e| e.into_inner()).done();
+            (service, Box::new(done) as Box<dyn Fn() -> bool>)
+        })
+    }
+
+    /// Starts a job whose coordinator is what `coordinator` makes from the input file names:
+    /// its RPC service and its `done` check (for the suite's own tests of a broken
+    /// coordinator).
+    ///
+    /// Messages take 0.1–1 ms each way (drawn from the seed, like everything else), as on a
+    /// machine's loopback: each seed interleaves the workers' calls differently.
+    pub fn start_with<'a>(
+        inputs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        coordinator: impl FnOnce(Vec<String>) -> (Service, Box<dyn Fn() -> bool>),
+    ) -> SimJob {
         let files = SimFiles::new();
         let mut names = Vec::new();
         for (name, contents) in inputs {
@@ -236,9 +254,11 @@ impl SimJob {
             names.push(name.to_string());
         }
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
+        let net = Network::new();
+        net.set_latency(Duration::from_micros(100)..Duration::from_millis(1));
         let job = SimJob {
             inner: Rc::new(JobInner {
-                net: Network::new(),
+                net,
                 files,
                 alive: Rc::default(),
                 supervisor: Node::current(),
@@ -249,16 +269,14 @@ impl SimJob {
                 exits_rx: labrpc::sync::Mutex::new(exits_rx),
             }),
         };
-        let coordinator = Arc::new(Mutex::new(Coordinator::new(names, n_reduce)));
         let node = Node::new(COORDINATOR);
+        let (service, done) = node.enter(|| coordinator(names));
         let mut server = Server::new(node);
-        server.add_service(coordinator_service(coordinator.clone(), || {
-            sim::now().since_start()
-        }));
+        server.add_service(service);
         job.inner.net.add_server(COORDINATOR, server);
         let this = job.clone();
         node.spawn(async move {
-            while !coordinator.lock().unwrap_or_else(|e| e.into_inner()).done() {
+            while !done() {
                 sim::sleep(Duration::from_secs(1)).await;
             }
             sim::sleep(Duration::from_secs(1)).await;

@@ -168,3 +168,108 @@ fn crash_sim() {
         assert_same_output(&job.output_lines(), &want, "crash");
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// The suite's own tests: a broken coordinator must fail it, on some of the first few dozen
+// seeds, because each seed interleaves the workers' calls differently.
+
+/// A coordinator with a classic race: it hands out reduce tasks as soon as every map task has
+/// been handed out, not once every map task has finished. (No timeouts: it is only run
+/// without crashes.)
+#[derive(Default)]
+struct RacyCoordinator {
+    files: Vec<String>,
+    n_reduce: usize,
+    maps_given: usize,
+    reduces_given: usize,
+    reduces_done: std::collections::BTreeSet<usize>,
+}
+
+impl RacyCoordinator {
+    fn request_task(&mut self) -> mapreduce::Task {
+        use mapreduce::Task;
+        if self.maps_given < self.files.len() {
+            self.maps_given += 1;
+            let task = self.maps_given - 1;
+            Task::Map {
+                task,
+                file: self.files[task].clone(),
+                n_reduce: self.n_reduce,
+            }
+        } else if self.reduces_given < self.n_reduce {
+            self.reduces_given += 1;
+            Task::Reduce {
+                task: self.reduces_given - 1,
+                n_map: self.files.len(),
+            }
+        } else if self.reduces_done.len() == self.n_reduce {
+            Task::Exit
+        } else {
+            Task::Wait
+        }
+    }
+}
+
+/// `wc` with three workers and the racy coordinator.
+async fn wc_with_racy_coordinator() {
+    use mapreduce::protocol::{ReportTask, RequestTask, TaskDone, TaskKind};
+    use std::{cell::RefCell, rc::Rc};
+    let job = SimJob::start_with(input_refs(), |files| {
+        let state = Rc::new(RefCell::new(RacyCoordinator {
+            files,
+            n_reduce: mapreduce::N_REDUCE,
+            ..RacyCoordinator::default()
+        }));
+        let (for_request, for_report, for_done) = (state.clone(), state.clone(), state);
+        let service = labrpc::Service::new()
+            .handle(RequestTask, move |_| {
+                let task = for_request.borrow_mut().request_task();
+                async move { task }
+            })
+            .handle(ReportTask, move |done: TaskDone| {
+                if done.kind == TaskKind::Reduce {
+                    for_report.borrow_mut().reduces_done.insert(done.task);
+                }
+                async {}
+            });
+        let done = move || for_done.borrow().reduces_done.len() == mapreduce::N_REDUCE;
+        (service, Box::new(done) as Box<dyn Fn() -> bool>)
+    });
+    sim::sleep(Duration::from_secs(1)).await;
+    for _ in 0..3 {
+        job.spawn_worker("wc");
+    }
+    for _ in 0..=3 {
+        if let Exit::Worker {
+            id,
+            result: Err(error),
+        } = job.next_exit().await
+        {
+            panic!("worker {id} failed: {error}");
+        }
+    }
+    let want = expected_output(input_refs(), "wc").await;
+    assert_same_output(&job.output_lines(), &want, "wc");
+}
+
+#[test]
+fn a_coordinator_race_is_caught_within_a_few_dozen_seeds() {
+    let failing: Vec<(u64, String)> = (1..=40)
+        .filter_map(|seed| {
+            labtest::try_run(&Options::default(), seed, |_| wc_with_racy_coordinator())
+                .err()
+                .map(|f| (seed, f.message))
+        })
+        .collect();
+    assert!(
+        failing.len() >= 2,
+        "a coordinator that starts reduces before the maps finish failed only {} of 40 seeds",
+        failing.len()
+    );
+    let (seed, message) = &failing[0];
+    assert!(*seed <= 20, "first caught on seed {seed}");
+    assert!(
+        message.contains("wc") || message.contains("failed"),
+        "the failure should say what went wrong: {message}"
+    );
+}
