@@ -104,6 +104,22 @@ impl GroupSpec {
     }
 }
 
+/// A client's ends to every server of a group, in index order: fresh names of its own, so
+/// that connecting, partitioning or deleting one client touches no other (the original's
+/// `makeClient`). Made by [`Group::make_client`].
+#[derive(Clone, Debug)]
+pub struct Client {
+    names: Vec<Name>,
+    ends: Vec<ClientEnd>,
+}
+
+impl Client {
+    /// The client's ends, to server 0, 1, ... of the group.
+    pub fn ends(&self) -> &[ClientEnd] {
+        &self.ends
+    }
+}
+
 type Factory<S> = dyn Fn(Incarnation) -> Started<S>;
 
 /// A started server: its handle and its kill hook.
@@ -132,6 +148,7 @@ struct Inner<S> {
     factory: Box<Factory<S>>,
     members: RefCell<Vec<Member<S>>>,
     ends_made: RefCell<u64>,
+    clients_made: RefCell<u64>,
 }
 
 /// A group of servers. Cloning gives another handle to the same group.
@@ -173,6 +190,7 @@ impl<S: Clone + 'static> Group<S> {
             factory: Box::new(factory),
             members: RefCell::new(members),
             ends_made: RefCell::new(0),
+            clients_made: RefCell::new(0),
         }));
         for i in 0..n {
             group.start(i);
@@ -390,6 +408,56 @@ impl<S: Clone + 'static> Group<S> {
                 let on = members[i].connected && members[j].connected && members[i].reachable[j];
                 self.set_link(&members, i, j, on);
             }
+        }
+    }
+
+    /// A new client with fresh ends to every server, enabled to the servers in `to` (the
+    /// others stay disabled until [`connect_client`](Group::connect_client)).
+    pub fn make_client(&self, to: &[usize]) -> Client {
+        let id = {
+            let mut made = self.0.clients_made.borrow_mut();
+            *made += 1;
+            *made
+        };
+        let group = self
+            .0
+            .spec
+            .name
+            .as_deref()
+            .map_or(String::new(), |g| format!("{g}-"));
+        let names: Vec<Name> = (0..self.n())
+            .map(|j| Name::from(format!("client-{group}{id}->{}", self.label(j))))
+            .collect();
+        let ends = (0..self.n())
+            .map(|j| {
+                let end = self.0.net.make_end(names[j].clone());
+                self.0.net.connect(names[j].clone(), self.server_name(j));
+                end
+            })
+            .collect();
+        let client = Client { names, ends };
+        self.connect_client(&client, to);
+        client
+    }
+
+    /// Enables the client's ends to the servers in `to`.
+    pub fn connect_client(&self, client: &Client, to: &[usize]) {
+        for &j in to {
+            self.0.net.enable(client.names[j].clone(), true);
+        }
+    }
+
+    /// Disables the client's ends to the servers in `from`.
+    pub fn disconnect_client(&self, client: &Client, from: &[usize]) {
+        for &j in from {
+            self.0.net.enable(client.names[j].clone(), false);
+        }
+    }
+
+    /// Deletes the client's ends from the network: its calls fail from now on.
+    pub fn delete_client(&self, client: Client) {
+        for name in client.names {
+            self.0.net.delete_end(name);
         }
     }
 

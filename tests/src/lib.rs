@@ -18,9 +18,9 @@
 //! twice and names the first event where the runs differ. [`logger`] prefixes every log line
 //! with virtual time and node.
 
-#![forbid(unsafe_code)]
-
+pub mod alloc;
 pub mod cluster;
+pub mod kv;
 pub mod linearizability;
 pub mod logger;
 mod runner;

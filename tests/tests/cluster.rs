@@ -121,3 +121,53 @@ fn named_groups_share_a_network() {
         })
         .unwrap();
 }
+
+/// This binary has no counting allocator: asking to count must fail loudly, never report 0.
+#[test]
+fn counting_without_the_allocator_is_an_error() {
+    let failure = Sim::new(4)
+        .run(|| async { labtest::alloc::start_counting() })
+        .unwrap_err();
+    assert!(
+        failure.error.to_string().contains("#[global_allocator]"),
+        "{}",
+        failure.error
+    );
+}
+
+#[test]
+fn clients_have_their_own_ends() {
+    Sim::new(5)
+        .run(|| async {
+            let net = Network::new();
+            let group = probe_group(&net, GroupSpec::new(3), Rc::default());
+            group.connect_all();
+            let reaches = |client: &labtest::cluster::Client| {
+                let ends = client.ends().to_vec();
+                async move {
+                    let mut reached = Vec::new();
+                    for (j, end) in ends.iter().enumerate() {
+                        if end.call::<Who>(&()).await.is_ok() {
+                            reached.push(j);
+                        }
+                    }
+                    reached
+                }
+            };
+            let a = group.make_client(&[0, 1, 2]);
+            let b = group.make_client(&[2]);
+            assert_eq!(reaches(&a).await, vec![0, 1, 2]);
+            assert_eq!(reaches(&b).await, vec![2]);
+            group.disconnect_client(&a, &[0]);
+            group.connect_client(&b, &[0]);
+            assert_eq!(reaches(&a).await, vec![1, 2]);
+            assert_eq!(reaches(&b).await, vec![0, 2]);
+            let ends = a.ends().to_vec();
+            group.delete_client(a);
+            assert!(ends[1].call::<Who>(&()).await.is_err(), "a deleted client");
+            // Partitions are between servers: clients keep their links.
+            group.partition(&[&[0], &[1, 2]]);
+            assert_eq!(reaches(&b).await, vec![0, 2]);
+        })
+        .unwrap();
+}

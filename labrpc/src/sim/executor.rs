@@ -226,6 +226,20 @@ pub(crate) struct Core {
 
 thread_local! {
     static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The index of the node whose code runs on this thread (`u32::MAX` outside a
+    /// simulation): a copy of `Core::current_node` that can be read without touching the
+    /// simulation, e.g. from a global allocator.
+    static RUNNING_NODE: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// The index of the node whose code runs on this thread, if a simulation runs here. Reads one
+/// thread-local cell: it never allocates, never panics, and may be called from anywhere,
+/// including a global allocator (after the thread's locals are gone it answers `None`).
+pub(crate) fn running_node_index() -> Option<u32> {
+    RUNNING_NODE
+        .try_with(Cell::get)
+        .ok()
+        .filter(|&n| n != u32::MAX)
 }
 
 /// Runs `f` with the current simulation.
@@ -286,6 +300,7 @@ impl Core {
     /// Makes `core` the current simulation of this thread until the guard is dropped.
     pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
         CORE.with(|slot| *slot.borrow_mut() = Some(core.clone()));
+        RUNNING_NODE.with(|n| n.set(TEST_NODE.0));
         EnterGuard
     }
 
@@ -304,9 +319,15 @@ impl Core {
         self.current_node.get()
     }
 
+    /// Makes `node` the running node; returns the one that was.
+    fn switch_node(&self, node: Node) -> Node {
+        let _ = RUNNING_NODE.try_with(|n| n.set(node.0));
+        self.current_node.replace(node)
+    }
+
     /// Runs `f` as if `node` were the running node (spawns inside belong to it).
     pub(crate) fn as_node<R>(&self, node: Node, f: impl FnOnce() -> R) -> R {
-        let saved = self.current_node.replace(node);
+        let saved = self.switch_node(node);
         let guard = RestoreNode(self, saved);
         let result = f();
         drop(guard);
@@ -513,11 +534,11 @@ impl Core {
             Ordering::Relaxed,
         );
         beat.in_poll.store(true, Ordering::Release);
-        let saved = self.current_node.replace(node);
+        let saved = self.switch_node(node);
         let std_waker = Waker::from(waker);
         let mut cx = Context::from_waker(&std_waker);
         let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
-        self.current_node.set(saved);
+        self.switch_node(saved);
         beat.in_poll.store(false, Ordering::Release);
         beat.polls.fetch_add(1, Ordering::Relaxed);
 
@@ -709,7 +730,7 @@ struct RestoreNode<'a>(&'a Core, Node);
 
 impl Drop for RestoreNode<'_> {
     fn drop(&mut self) {
-        self.0.current_node.set(self.1);
+        self.0.switch_node(self.1);
     }
 }
 
@@ -719,5 +740,6 @@ pub(crate) struct EnterGuard;
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let _ = CORE.try_with(|slot| slot.borrow_mut().take());
+        let _ = RUNNING_NODE.try_with(|n| n.set(u32::MAX));
     }
 }

@@ -277,6 +277,13 @@ pub fn note(text: impl Into<String>) {
     })
 }
 
+/// The index ([`Node::index`]) of the node whose code runs on this thread, if a simulation
+/// runs here. It reads one thread-local cell: it never allocates or panics, so a counting
+/// global allocator may call it to attribute each allocation to a node.
+pub fn running_node_index() -> Option<u32> {
+    executor::running_node_index()
+}
+
 /// Virtual time and the current node's name, if this thread runs a simulation (for log lines).
 pub fn context() -> Option<(Instant, String)> {
     try_with_core(|core| (core.now(), core.node_name(core.current_node())))
