@@ -92,7 +92,8 @@ pub struct InstallSnapshotArgs {
     pub last_included_index: u64,
     /// The term of the entry at `last_included_index`.
     pub last_included_term: u64,
-    /// The service's snapshot.
+    /// The service's snapshot (encoded as one block of bytes, not a sequence of numbers).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     // END SOLUTION
 }

@@ -1,0 +1,372 @@
+//! The graded kvraft suite: the 23 tests of the original `test_test.go` (parts 4A and 4B), with
+//! the same scenarios, server and client counts, network settings and limits, in virtual time.
+//! Every history of client operations is checked for linearizability, and an undecided check
+//! fails (the original passes it).
+//!
+//! Run one part with `cargo test -p kvraft 4a` (or `make kvraft-4a`); replay a failure with the
+//! command it prints. `LAB_SEEDS=n` runs n seeds, `RUST_LOG=kvraft=debug` shows your log lines.
+
+mod harness;
+
+use harness::spawn_clients_and_wait;
+use harness::{Config, ELECTION_TIMEOUT, Generic, generic_test, generic_test_speed};
+use labrpc::sim;
+use labtest::kv::{append_value, check_concurrent_appends};
+use labtest::{Options, TestCx};
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Runs a test body with the original's limit of 120 s per test (virtual time here).
+fn run<F, Fut>(body: F)
+where
+    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    labtest::run(Options::default(), body);
+}
+
+/// The snapshot tests' limit on persisted Raft state (`maxraftstate`).
+const MAX_RAFT_STATE: usize = 1000;
+
+/// Runs `GenericTest` with `spec`.
+fn generic(spec: Generic) {
+    run(move |cx| async move { generic_test(&cx, spec).await });
+}
+
+// ---------------------------------------------------------------------------------------
+// 4A: the service without snapshots
+
+#[test]
+fn basic_4a() {
+    generic(Generic::basic());
+}
+
+#[test]
+fn speed_4a() {
+    run(|cx| async move { generic_test_speed(&cx, None).await });
+}
+
+#[test]
+fn concurrent_4a() {
+    generic(Generic {
+        clients: 5,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn unreliable_4a() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn unreliable_one_key_4a() {
+    run(|cx| async move {
+        const CLIENTS: usize = 5;
+        const UPTO: usize = 10;
+        let cfg = Config::new(&cx, 3, true, None);
+        let ck = cfg.make_client(&cfg.all());
+        cfg.put(&ck, "k", "", None).await;
+        let body = |me, ck| {
+            let cfg = cfg.clone();
+            async move {
+                for n in 0..UPTO {
+                    cfg.append(&ck, "k", &append_value(me, n), None).await;
+                }
+                ((), ck)
+            }
+        };
+        spawn_clients_and_wait(&cfg, CLIENTS, body).await;
+        let value = cfg.get(&ck, "k", None).await;
+        check_concurrent_appends(&value, &[UPTO; CLIENTS]);
+    });
+}
+
+/// Ops submitted with the leader in a minority don't commit; they do once the partition heals.
+#[test]
+fn one_partition_4a() {
+    run(|cx| async move {
+        let cfg = Config::new(&cx, 5, false, None);
+        let ck = cfg.make_client(&cfg.all());
+        cfg.put(&ck, "1", "13", None).await;
+
+        // Progress in the majority.
+        let (p1, p2) = cfg.make_partition();
+        cfg.partition(&p1, &p2);
+        let ckp1 = cfg.make_client(&p1);
+        let ckp2a = Rc::new(cfg.make_client(&p2));
+        let ckp2b = Rc::new(cfg.make_client(&p2));
+        cfg.put(&ckp1, "1", "14", None).await;
+        cfg.check(&ckp1, "1", "14").await;
+
+        // No progress in the minority: a Put and a Get (another clerk) must not complete.
+        let put_done = Rc::new(Cell::new(false));
+        let get_done = Rc::new(Cell::new(false));
+        let (c, ck2, done) = (cfg.clone(), ckp2a.clone(), put_done.clone());
+        sim::spawn(async move {
+            c.put(&ck2, "1", "15", None).await;
+            done.set(true);
+        });
+        let (c, ck2, done) = (cfg.clone(), ckp2b.clone(), get_done.clone());
+        sim::spawn(async move {
+            c.get(&ck2, "1", None).await;
+            done.set(true);
+        });
+        sim::sleep(Duration::from_secs(1)).await;
+        assert!(!put_done.get(), "Put in minority {p2:?} completed");
+        assert!(!get_done.get(), "Get in minority {p2:?} completed");
+        cfg.check(&ckp1, "1", "14").await;
+        cfg.put(&ckp1, "1", "16", None).await;
+        cfg.check(&ckp1, "1", "16").await;
+
+        // Completion after heal.
+        cfg.connect_all();
+        cfg.connect_client(&ckp2a, &cfg.all());
+        cfg.connect_client(&ckp2b, &cfg.all());
+        sim::sleep(ELECTION_TIMEOUT).await;
+        for (done, op) in [(&put_done, "Put"), (&get_done, "Get")] {
+            let waited = sim::timeout(Duration::from_secs(3), async {
+                while !done.get() {
+                    sim::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            assert!(
+                waited.is_ok(),
+                "{op} did not complete within 3 s after the heal"
+            );
+        }
+        cfg.check(&ck, "1", "15").await;
+    });
+}
+
+#[test]
+fn many_partitions_one_client_4a() {
+    generic(Generic {
+        partitions: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn many_partitions_many_clients_4a() {
+    generic(Generic {
+        clients: 5,
+        partitions: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_one_client_4a() {
+    generic(Generic {
+        crash: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_concurrent_4a() {
+    generic(Generic {
+        clients: 5,
+        crash: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_concurrent_unreliable_4a() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_partition_4a() {
+    generic(Generic {
+        clients: 5,
+        crash: true,
+        partitions: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_partition_unreliable_4a() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn persist_partition_unreliable_linearizable_4a() {
+    generic(Generic {
+        clients: 15,
+        servers: 7,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        random_keys: true,
+        ..Generic::basic()
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// 4B: snapshots
+
+/// A server cut off while the others snapshot must catch up through InstallSnapshot.
+#[test]
+fn snapshot_rpc_4b() {
+    run(|cx| async move {
+        let cfg = Config::new(&cx, 3, false, Some(MAX_RAFT_STATE));
+        let ck = cfg.make_client(&cfg.all());
+        cfg.put(&ck, "a", "A", None).await;
+        cfg.check(&ck, "a", "A").await;
+
+        // A bunch of puts into the majority partition.
+        cfg.partition(&[0, 1], &[2]);
+        {
+            let ck1 = cfg.make_client(&[0, 1]);
+            for i in 0..50 {
+                let i = i.to_string();
+                cfg.put(&ck1, &i, &i, None).await;
+            }
+            sim::sleep(ELECTION_TIMEOUT).await;
+            cfg.put(&ck1, "b", "B", None).await;
+        }
+        // The majority must have thrown most of its log away.
+        let size = cfg.log_size();
+        assert!(
+            size <= 8 * MAX_RAFT_STATE,
+            "logs were not trimmed ({size} > 8*{MAX_RAFT_STATE})"
+        );
+
+        // A majority that needs the lagging server: it must catch up.
+        cfg.partition(&[0, 2], &[1]);
+        {
+            let ck1 = cfg.make_client(&[0, 2]);
+            cfg.put(&ck1, "c", "C", None).await;
+            cfg.put(&ck1, "d", "D", None).await;
+            cfg.check(&ck1, "a", "A").await;
+            cfg.check(&ck1, "b", "B").await;
+            cfg.check(&ck1, "1", "1").await;
+            cfg.check(&ck1, "49", "49").await;
+        }
+
+        // Now everybody.
+        cfg.partition(&[0, 1, 2], &[]);
+        cfg.put(&ck, "e", "E", None).await;
+        cfg.check(&ck, "c", "C").await;
+        cfg.check(&ck, "e", "E").await;
+        cfg.check(&ck, "1", "1").await;
+    });
+}
+
+/// Snapshots keep the log small, and are themselves small.
+#[test]
+fn snapshot_size_4b() {
+    run(|cx| async move {
+        const MAX_SNAPSHOT_STATE: usize = 500;
+        let cfg = Config::new(&cx, 3, false, Some(MAX_RAFT_STATE));
+        let ck = cfg.make_client(&cfg.all());
+        for _ in 0..200 {
+            cfg.put(&ck, "x", "0", None).await;
+            cfg.check(&ck, "x", "0").await;
+            cfg.put(&ck, "x", "1", None).await;
+            cfg.check(&ck, "x", "1").await;
+        }
+        let size = cfg.log_size();
+        assert!(
+            size <= 8 * MAX_RAFT_STATE,
+            "logs were not trimmed ({size} > 8*{MAX_RAFT_STATE})"
+        );
+        let snapshot = cfg.snapshot_size();
+        assert!(
+            snapshot <= MAX_SNAPSHOT_STATE,
+            "snapshot too large ({snapshot} > {MAX_SNAPSHOT_STATE})"
+        );
+    });
+}
+
+#[test]
+fn speed_4b() {
+    run(|cx| async move { generic_test_speed(&cx, Some(MAX_RAFT_STATE)).await });
+}
+
+#[test]
+fn snapshot_recover_4b() {
+    generic(Generic {
+        crash: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn snapshot_recover_many_clients_4b() {
+    generic(Generic {
+        clients: 20,
+        crash: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn snapshot_unreliable_4b() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn snapshot_unreliable_recover_4b() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn snapshot_unreliable_recover_concurrent_partition_4b() {
+    generic(Generic {
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        ..Generic::basic()
+    });
+}
+
+#[test]
+fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
+    generic(Generic {
+        clients: 15,
+        servers: 7,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_state: Some(MAX_RAFT_STATE),
+        random_keys: true,
+    });
+}
