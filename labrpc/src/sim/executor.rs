@@ -153,6 +153,8 @@ struct Task {
     incarnation: u32,
     location: u32,
     waker: Arc<TaskWaker>,
+    /// Virtual time of its last poll (for the time limit's report of what was waiting).
+    last_poll: u64,
 }
 
 struct Timer {
@@ -493,6 +495,7 @@ impl Core {
             incarnation,
             location,
             waker,
+            last_poll: self.now.get(),
         });
         debug_assert_eq!(inserted, (index, generation));
         self.ready.queue.lock().push(key);
@@ -502,7 +505,9 @@ impl Core {
     fn poll_task(&self, key: TaskKey) {
         let taken = {
             let mut tasks = self.tasks.borrow_mut();
+            let now = self.now.get();
             tasks.get_mut(key.index, key.generation).and_then(|task| {
+                task.last_poll = now;
                 let future = task.future.take()?;
                 Some((
                     future,
@@ -617,6 +622,7 @@ impl Core {
                     if deadline > self.time_limit {
                         return Err(SimError::TimeLimit {
                             limit: Instant::from_nanos(self.time_limit).since_start(),
+                            waiting: self.longest_waiting(),
                         });
                     }
                     self.now.set(self.now.get().max(deadline));
@@ -636,6 +642,33 @@ impl Core {
             timer.waker.wake();
         }
         Ok(())
+    }
+
+    /// The tasks that have waited longest (at least 10 s of virtual time) without running,
+    /// longest first, at most ten, one line each: what a test stuck at its time limit was
+    /// waiting for.
+    fn longest_waiting(&self) -> Vec<String> {
+        const AT_LEAST: u64 = 10_000_000_000;
+        let now = self.now.get();
+        let tasks = self.tasks.borrow();
+        let mut waiting: Vec<(u64, String)> = tasks
+            .slots
+            .iter()
+            .filter_map(|(_, task)| task.as_ref())
+            .filter(|task| now.saturating_sub(task.last_poll) >= AT_LEAST)
+            .map(|task| {
+                let (node, location) = self
+                    .heartbeat
+                    .describe((u64::from(task.node.0) << 32) | u64::from(task.location));
+                let since = Instant::from_nanos(task.last_poll);
+                (
+                    task.last_poll,
+                    format!("task of {node} {location}, waiting since {since}"),
+                )
+            })
+            .collect();
+        waiting.sort();
+        waiting.into_iter().take(10).map(|(_, line)| line).collect()
     }
 
     /// One line per live task: its node and where it was spawned.

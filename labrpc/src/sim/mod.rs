@@ -335,6 +335,9 @@ pub enum SimError {
     TimeLimit {
         /// The limit.
         limit: Duration,
+        /// The tasks that had waited longest without running (at least 10 s), longest first:
+        /// what the run was stuck on.
+        waiting: Vec<String>,
     },
     /// One poll of a task ran too long in real time: it spins or blocks the thread.
     Stalled {
@@ -398,11 +401,18 @@ impl fmt::Display for SimError {
                 }
                 Ok(())
             }
-            SimError::TimeLimit { limit } => {
+            SimError::TimeLimit { limit, waiting } => {
                 write!(
                     f,
                     "the test ran past its limit of {limit:?} of virtual time"
-                )
+                )?;
+                if !waiting.is_empty() {
+                    write!(f, ". Tasks that waited longest without running:")?;
+                    for task in waiting {
+                        write!(f, "\n  {task}")?;
+                    }
+                }
+                Ok(())
             }
             SimError::Stalled {
                 node,
