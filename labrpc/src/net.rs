@@ -226,7 +226,7 @@ impl Network {
     /// Outside a simulation.
     pub fn new() -> Network {
         let rng = sim::derived_rng(sim::next_id());
-        Network {
+        let network = Network {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     reliable: true,
@@ -243,7 +243,17 @@ impl Network {
                 changed: Notify::new(),
                 epoch: AtomicU64::new(0),
             }),
-        }
+        };
+        // Servers hold handlers that hold ends into this network: break that cycle when the
+        // simulation ends, or every run leaks its cluster (see sim::teardown).
+        let shared = Arc::downgrade(&network.shared);
+        sim::at_end(move || {
+            if let Some(shared) = shared.upgrade() {
+                let servers = std::mem::take(&mut shared.state.lock().servers);
+                drop(servers);
+            }
+        });
+        network
     }
 
     /// Creates an end, disabled and unconnected.

@@ -358,11 +358,19 @@ pub struct RpcServer {
     accept: Option<thread::JoinHandle<()>>,
 }
 
+/// True if `metadata` describes a Unix-domain socket.
+fn is_socket(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    metadata.file_type().is_socket()
+}
+
 /// Serves `services` at `address` until the returned [`RpcServer`] is dropped or
 /// [`shut down`](RpcServer::shutdown).
 ///
 /// For a Unix socket, a stale socket file left by a dead server is removed first; if a live
-/// server answers at that path, this fails with [`io::ErrorKind::AddrInUse`]. For TCP, port 0
+/// server answers at that path, this fails with [`io::ErrorKind::AddrInUse`], and if
+/// something other than a socket is there (a regular file, a directory), it is left alone and
+/// this fails with [`io::ErrorKind::AlreadyExists`]. For TCP, port 0
 /// picks a free port: [`RpcServer::address`] tells which.
 pub fn serve(
     address: &Address,
@@ -379,7 +387,19 @@ pub fn serve(
     }
     let (listener, address) = match address {
         Address::Unix(path) => {
-            if path.exists() {
+            if let Ok(metadata) = std::fs::symlink_metadata(path) {
+                // Only ever remove a stale socket: a regular file (or directory, or link) at
+                // that path is someone's data, and a typo in a path must not delete it.
+                if !is_socket(&metadata) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} exists and is not a socket: refusing to replace it \
+                             (choose another socket path)",
+                            path.display()
+                        ),
+                    ));
+                }
                 if UnixStream::connect(path).is_ok() {
                     return Err(io::Error::new(
                         io::ErrorKind::AddrInUse,
@@ -902,6 +922,25 @@ mod tests {
         assert_eq!(second.unwrap_err().kind(), io::ErrorKind::AddrInUse);
         server.shutdown();
         assert!(!path.exists(), "shutdown removes the socket file");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_socket_is_never_removed() {
+        let dir = TempDir::new("not-a-socket");
+        let path = dir.0.join("s.sock");
+        std::fs::write(&path, "precious").unwrap();
+        let Err(error) = serve(&dir.socket(), [kv_service()]) else {
+            panic!("a regular file was replaced by a socket");
+        };
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert!(error.to_string().contains("is not a socket"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        std::fs::create_dir(dir.0.join("d")).unwrap();
+        let Err(error) = serve(&Address::Unix(dir.0.join("d")), [kv_service()]) else {
+            panic!("a directory was replaced by a socket");
+        };
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert!(dir.0.join("d").is_dir());
     }
 
     #[test]
