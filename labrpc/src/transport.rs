@@ -358,10 +358,26 @@ pub struct RpcServer {
     accept: Option<thread::JoinHandle<()>>,
 }
 
-/// True if `metadata` describes a Unix-domain socket.
-fn is_socket(metadata: &std::fs::Metadata) -> bool {
+/// Checks that [`serve`] may use `address`: a Unix socket path must be free or hold a socket.
+/// Something else at that path (a regular file, a directory, a link) is someone's data, and a
+/// typo in a path must not delete it: this fails with [`io::ErrorKind::AlreadyExists`].
+/// (A program can call it before starting anything, to fail early.)
+pub fn check_address(address: &Address) -> io::Result<()> {
     use std::os::unix::fs::FileTypeExt as _;
-    metadata.file_type().is_socket()
+    if let Address::Unix(path) = address
+        && let Ok(metadata) = std::fs::symlink_metadata(path)
+        && !metadata.file_type().is_socket()
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists and is not a socket: refusing to replace it (choose another socket \
+                 path)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Serves `services` at `address` until the returned [`RpcServer`] is dropped or
@@ -387,19 +403,8 @@ pub fn serve(
     }
     let (listener, address) = match address {
         Address::Unix(path) => {
-            if let Ok(metadata) = std::fs::symlink_metadata(path) {
-                // Only ever remove a stale socket: a regular file (or directory, or link) at
-                // that path is someone's data, and a typo in a path must not delete it.
-                if !is_socket(&metadata) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        format!(
-                            "{} exists and is not a socket: refusing to replace it \
-                             (choose another socket path)",
-                            path.display()
-                        ),
-                    ));
-                }
+            check_address(address)?;
+            if path.exists() {
                 if UnixStream::connect(path).is_ok() {
                     return Err(io::Error::new(
                         io::ErrorKind::AddrInUse,
