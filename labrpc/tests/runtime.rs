@@ -315,7 +315,10 @@ fn panic_names_node_task_and_seed() {
     );
     assert!(message.contains("index out of bounds"), "{message}");
     assert!(
-        message.contains("LAB_SEED=77 cargo test -p labrpc --test runtime"),
+        message.contains(
+            "LAB_SEED=77 LAB_SEEDS=1 cargo test -p labrpc --test runtime -- --exact \
+             panic_names_node_task_and_seed"
+        ),
         "{message}"
     );
 }

@@ -20,8 +20,10 @@ pub const DEFAULT_SEED: u64 = 1;
 pub struct Options {
     /// Virtual time after which the test fails (the original's per-test limit is 120 s).
     pub time_limit: Duration,
-    /// Real time a task may run without yielding, or virtual time may stand still, before the
-    /// watchdog fails the test (`LAB_WATCHDOG_SECS` overrides it).
+    /// Time a task may hold the simulation thread without yielding, or virtual time may stand
+    /// still, before the watchdog fails the test (`LAB_WATCHDOG_SECS` overrides it). Measured
+    /// on the simulation thread's own clock where there is one (see
+    /// [`labrpc::sim::WatchdogClock`]), so a starved process is not taken for a stuck task.
     pub watchdog: Duration,
 }
 
