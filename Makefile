@@ -6,7 +6,7 @@ SEEDS ?= 1
 .PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d
 
 help:
-	@echo "make grade          grade every graded suite (reference solutions) and print a table"
+	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
 	@echo "make grade SEEDS=N  ... with N seeds per test"
 	@echo "make test           run every test of the workspace (what CI runs)"
 	@echo "make lint           rustfmt check and clippy, warnings are errors"

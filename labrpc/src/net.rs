@@ -326,7 +326,7 @@ impl Network {
     /// Outside a simulation.
     pub fn new() -> Network {
         let rng = sim::derived_rng(sim::next_id());
-        Network {
+        let network = Network {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     reliable: true,
@@ -345,7 +345,18 @@ impl Network {
                 epoch: Cell::new(0),
                 observers: RefCell::new(Vec::new()),
             }),
-        }
+        };
+        // Servers hold handlers that hold ends into this network: break that cycle when the
+        // simulation ends, or every run leaks its cluster (see sim::teardown).
+        let shared = Rc::downgrade(&network.shared);
+        sim::at_end(move || {
+            if let Some(shared) = shared.upgrade() {
+                let servers = std::mem::take(&mut shared.state.borrow_mut().servers);
+                let observers = std::mem::take(&mut *shared.observers.borrow_mut());
+                drop((servers, observers));
+            }
+        });
+        network
     }
 
     /// Creates an end, disabled and unconnected.

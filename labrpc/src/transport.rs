@@ -385,6 +385,31 @@ pub struct RpcServer {
     dispatcher: Option<thread::JoinHandle<()>>,
 }
 
+/// Checks that [`serve`] may use `address`: a Unix socket path must be free or hold a socket.
+/// Something else at that path (a regular file, a directory, a link) is someone's data, and a
+/// typo in a path must not delete it: this fails with [`io::ErrorKind::AlreadyExists`].
+/// (A program can call it before starting anything, to fail early.)
+pub fn check_address(address: &Address) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Address::Unix(path) = address
+        && let Ok(metadata) = std::fs::symlink_metadata(path)
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if !metadata.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists and is not a socket: refusing to replace it (choose another \
+                     socket path)",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let _ = address;
+    Ok(())
+}
+
 /// Serves the services `make_services` returns at `address` until the returned
 /// [`RpcServer`] is dropped or [`shut down`](RpcServer::shutdown). The services are made on the
 /// server's dispatcher thread and live there; their handlers run there one request at a time,
@@ -470,21 +495,12 @@ impl Listener {
 }
 
 /// Removes a socket file left at `path` by a dead server. Refuses if a live server answers
-/// there, and never removes anything that is not a socket.
+/// there, and never removes anything that is not a socket (see [`check_address`]).
 #[cfg(unix)]
 fn remove_stale_socket(path: &std::path::Path) -> io::Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+    check_address(&Address::Unix(path.to_path_buf()))?;
+    if std::fs::symlink_metadata(path).is_err() {
         return Ok(());
-    };
-    if !metadata.file_type().is_socket() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "{} exists and is not a socket: refusing to replace it",
-                path.display()
-            ),
-        ));
     }
     if UnixStream::connect(path).is_ok() {
         return Err(io::Error::new(
@@ -999,6 +1015,25 @@ mod tests {
         assert_eq!(second.unwrap_err().kind(), io::ErrorKind::AddrInUse);
         server.shutdown();
         assert!(!path.exists(), "shutdown removes the socket file");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_socket_is_never_removed() {
+        let dir = TempDir::new("not-a-socket");
+        let path = dir.0.join("s.sock");
+        std::fs::write(&path, "precious").unwrap();
+        let Err(error) = serve(&dir.socket(), || [kv_service()]) else {
+            panic!("a regular file was replaced by a socket");
+        };
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert!(error.to_string().contains("is not a socket"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        std::fs::create_dir(dir.0.join("d")).unwrap();
+        let Err(error) = serve(&Address::Unix(dir.0.join("d")), || [kv_service()]) else {
+            panic!("a directory was replaced by a socket");
+        };
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert!(dir.0.join("d").is_dir());
     }
 
     #[test]

@@ -328,7 +328,10 @@ fn panic_names_node_task_and_seed() {
     );
     assert!(message.contains("index out of bounds"), "{message}");
     assert!(
-        message.contains("LAB_SEED=77 cargo test -p labrpc --test runtime"),
+        message.contains(
+            "LAB_SEED=77 LAB_SEEDS=1 cargo test -p labrpc --test runtime -- --exact \
+             panic_names_node_task_and_seed"
+        ),
         "{message}"
     );
 }
@@ -411,15 +414,25 @@ fn watchdog_reports_a_blocking_task() {
     assert!(message.contains("seed 4"), "{message}");
 }
 
+/// Set by a watchdog test once the watchdog has fired, so that the abandoned simulation
+/// thread, which spins until then, ends (with a bound in case the watchdog never fires).
+/// One per test: the tests run in parallel.
+static STOP_BUSY_LOOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STOP_SPINNING_POLL: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// A task that spins, yielding but never sleeping, freezes virtual time: reported too.
+/// (The spin ends only once the watchdog has fired: on a loaded machine the thread may need
+/// much more real time than the watchdog's limit to use that much CPU time.)
 #[test]
 fn watchdog_reports_a_busy_loop() {
     let failed = labtest::try_run(&short_watchdog(), 4, |_cx| async {
         Node::new("spinner")
             .spawn(async {
-                // Bounded in real time so the abandoned thread ends soon after the test.
                 let started = std::time::Instant::now();
-                while started.elapsed() < Duration::from_millis(1500) {
+                while !STOP_BUSY_LOOP.load(Ordering::Relaxed)
+                    && started.elapsed() < Duration::from_secs(60)
+                {
                     sim::yield_now().await;
                 }
             })
@@ -427,12 +440,146 @@ fn watchdog_reports_a_busy_loop() {
             .unwrap();
     })
     .expect_err("the watchdog must fire");
+    STOP_BUSY_LOOP.store(true, Ordering::Relaxed);
     let message = failed.message;
     assert!(
         message.contains("virtual time has stood still"),
         "{message}"
     );
     assert!(message.contains("node spinner"), "{message}");
+}
+
+/// A task that spins inside one poll, never yielding, is reported as holding the thread, and
+/// the report names the clock the watchdog used.
+#[test]
+fn watchdog_reports_a_spinning_poll() {
+    let failed = labtest::try_run(&short_watchdog(), 5, |_cx| async {
+        Node::new("hot")
+            .spawn(async {
+                sim::sleep(Duration::from_millis(3)).await;
+                // Spins until the watchdog has fired (a minute at most: a broken watchdog
+                // must not hang the suite).
+                let started = std::time::Instant::now();
+                while !STOP_SPINNING_POLL.load(Ordering::Relaxed)
+                    && started.elapsed() < Duration::from_secs(60)
+                {
+                    std::hint::spin_loop();
+                }
+            })
+            .await
+            .unwrap();
+    })
+    .expect_err("the watchdog must fire");
+    STOP_SPINNING_POLL.store(true, Ordering::Relaxed);
+    let message = failed.message;
+    assert!(message.contains("without yielding"), "{message}");
+    assert!(message.contains("node hot"), "{message}");
+    let clock = if cfg!(target_os = "linux") {
+        "of the simulation thread's own time"
+    } else {
+        "of real time"
+    };
+    assert!(message.contains(clock), "{message}");
+}
+
+/// The child half of [`a_stopped_process_is_not_a_stuck_task`]: one poll that spins for
+/// a second of real time under a 3-second watchdog. Run alone it simply passes. The parent
+/// stops this whole process (`kill -STOP`) for 4 s in the middle of that poll; the poll
+/// notices the jump in real time and spins 500 ms more, so the watchdog looks at it several
+/// times after the stop: a real-time watchdog would take it for a task stuck for over 4 s.
+#[test]
+fn starvation_child_one_long_poll() {
+    let options = Options {
+        watchdog: Duration::from_secs(3),
+        ..Options::default()
+    };
+    let passed = labtest::try_run(&options, 6, |_cx| async {
+        Node::new("worker")
+            .spawn(async {
+                sim::sleep(Duration::from_millis(5)).await;
+                {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "SPINNING {}", std::process::id());
+                    let _ = out.flush();
+                }
+                let started = std::time::Instant::now();
+                let (mut last, mut resumed) = (started, None);
+                loop {
+                    let now = std::time::Instant::now();
+                    if now - last > Duration::from_secs(1) {
+                        resumed = Some(now);
+                    }
+                    last = now;
+                    let done = match resumed {
+                        Some(at) => now - at > Duration::from_millis(500),
+                        None => now - started > Duration::from_secs(1),
+                    };
+                    if done {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+                sim::sleep(Duration::from_millis(5)).await;
+            })
+            .await
+            .unwrap();
+    });
+    if let Err(failed) = passed {
+        panic!("{}", failed.message);
+    }
+}
+
+/// A process that the machine starves (here: stopped outright with SIGSTOP for longer than
+/// the watchdog's limit, in the middle of a poll) is not reported as a stuck task, because the
+/// watchdog counts the simulation thread's own time; [`watchdog_reports_a_spinning_poll`]
+/// and [`watchdog_reports_a_blocking_task`] show real stalls are still caught.
+#[test]
+fn a_stopped_process_is_not_a_stuck_task() {
+    use std::io::BufRead as _;
+    if !cfg!(target_os = "linux") {
+        eprintln!("skipped: the watchdog measures real time on this platform");
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "starvation_child_one_long_poll", "--nocapture"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("re-run this test binary");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let pid = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("SPINNING ").map(str::to_string))
+        .expect("the child reaches its long poll");
+    let kill = |signal: &str| {
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    };
+    // Give the watchdog (which looks every 100 ms) time to see the poll start, then stop
+    // the process for longer than the watchdog's limit.
+    std::thread::sleep(Duration::from_millis(300));
+    kill("-STOP");
+    std::thread::sleep(Duration::from_secs(4));
+    kill("-CONT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "a stopped process was taken for a stuck task:\n{}\n{stderr}",
+        rest.join("\n")
+    );
+    assert!(
+        rest.iter().any(|l| l.contains("1 passed")),
+        "{}",
+        rest.join("\n")
+    );
 }
 
 proptest! {

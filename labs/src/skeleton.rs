@@ -14,9 +14,14 @@
 //! }
 //! ```
 //!
-//! Everything else is copied byte for byte, so the skeleton and the reference solution cannot
-//! drift apart. A region left open, or an END without a BEGIN, is an error naming the file and
-//! line.
+//! Where a solution region held code, the student finds a `// Your code here.` line (a region
+//! of comments only, such as a module's documentation, leaves no marker). Everything else is
+//! copied byte for byte, so the skeleton and the reference solution cannot drift apart. A
+//! region left open, or an END without a BEGIN, is an error naming the file and line.
+//!
+//! The skeleton is the student's repository, not the teacher's: the teacher's tools and notes
+//! ([`TEACHER_ONLY`]) stay out, and its `README.md` and `Makefile` are the student's
+//! ([`labs/skeleton/`](STUDENT_FILES)), not the teacher's.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -43,6 +48,19 @@ impl fmt::Display for MarkerError {
     }
 }
 
+/// What a student finds where a solution region held code.
+pub const MARKER: &str = "// Your code here.";
+
+/// Paths of the teacher's repository that the skeleton leaves out: CI, benchmarks, the
+/// teacher's tools (this program; `labs/skeleton/` provides the student's own files).
+pub const TEACHER_ONLY: &[&str] = &[".ci/", "BENCHMARKS.md", "labs/"];
+
+/// The student's own versions of files (skeleton path, template path in this repository).
+pub const STUDENT_FILES: &[(&str, &str)] = &[
+    ("README.md", "labs/skeleton/README.md"),
+    ("Makefile", "labs/skeleton/Makefile"),
+];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Region {
     Plain,
@@ -55,6 +73,8 @@ pub fn strip(source: &str) -> Result<String, MarkerError> {
     let mut out = String::with_capacity(source.len());
     let mut region = Region::Plain;
     let mut opened = 0;
+    // The solution region being removed: its indentation, and whether it held code.
+    let mut removed = (String::new(), false);
     for (i, line) in source.split_inclusive('\n').enumerate() {
         let number = i + 1;
         let marker = line.trim();
@@ -79,13 +99,23 @@ pub fn strip(source: &str) -> Result<String, MarkerError> {
             _ => None,
         };
         if let Some(next) = next {
+            if next == Region::Solution {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                removed = (indent.to_string(), false);
+            }
+            if region == Region::Solution && removed.1 {
+                out.push_str(&format!("{}{MARKER}\n", removed.0));
+            }
             region = next;
             opened = number;
             continue;
         }
         match region {
             Region::Plain => out.push_str(line),
-            Region::Solution => {}
+            Region::Solution => {
+                let code = line.trim();
+                removed.1 |= !code.is_empty() && !code.starts_with("//");
+            }
             Region::Skeleton => out.push_str(&uncomment(line)),
         }
     }
@@ -125,7 +155,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// Copies every tracked file of the workspace into `out`, stripping solution regions.
+/// Copies every tracked file of the workspace into `out`, stripping solution regions,
+/// leaving out the teacher's files and putting in the student's own.
 fn generate(out: &Path) -> Result<usize, String> {
     let root = crate::workspace_root();
     if out.exists()
@@ -148,7 +179,15 @@ fn generate(out: &Path) -> Result<usize, String> {
     let mut stripped = 0;
     for name in listed.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let name = String::from_utf8_lossy(name).into_owned();
-        let (from, to) = (root.join(&name), out.join(&name));
+        if is_teacher_only(&name) {
+            continue;
+        }
+        let template = STUDENT_FILES
+            .iter()
+            .find(|(path, _)| *path == name)
+            .map(|(_, template)| *template);
+        let from = root.join(template.unwrap_or(&name));
+        let to = out.join(&name);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
@@ -157,11 +196,47 @@ fn generate(out: &Path) -> Result<usize, String> {
             let student = strip(&source).map_err(|e| format!("{name}:{e}"))?;
             stripped += usize::from(student != source);
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
+        } else if name == "Cargo.toml" {
+            let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
+            let student = without_teacher_members(&manifest)?;
+            std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else {
             std::fs::copy(&from, &to).map_err(|e| format!("{name}: {e}"))?;
         }
     }
     Ok(stripped)
+}
+
+/// True for files of [`TEACHER_ONLY`] paths.
+fn is_teacher_only(name: &str) -> bool {
+    TEACHER_ONLY
+        .iter()
+        .any(|path| match path.strip_suffix('/') {
+            Some(dir) => name.starts_with(path) || name == dir,
+            None => name == *path,
+        })
+}
+
+/// The workspace manifest without the members that [`TEACHER_ONLY`] leaves out.
+fn without_teacher_members(manifest: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(manifest.len());
+    let mut removed = 0;
+    for line in manifest.split_inclusive('\n') {
+        let member = line.trim().trim_end_matches(',').trim_matches('"');
+        if line.trim().starts_with('"') && is_teacher_only(&format!("{member}/")) {
+            removed += 1;
+            continue;
+        }
+        out.push_str(line);
+    }
+    if removed == 0 {
+        return Err(
+            "Cargo.toml: the teacher's members (labs) were not found in the \
+                    workspace's members list, one per line"
+                .into(),
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -184,8 +259,52 @@ fn state() -> u64 {
 ";
         assert_eq!(
             strip(source).unwrap(),
-            "fn state() -> u64 {\n    0\n    \n}\n"
+            "fn state() -> u64 {\n    // Your code here.\n    0\n    \n}\n"
         );
+    }
+
+    #[test]
+    fn a_region_of_comments_only_leaves_no_marker() {
+        let source = "\
+// BEGIN SOLUTION
+//! The teacher's module documentation.
+//!
+// END SOLUTION
+// BEGIN SKELETON
+// //! The student's.
+// END SKELETON
+// BEGIN SOLUTION
+use std::fmt;
+
+struct Hidden;
+// END SOLUTION
+";
+        assert_eq!(
+            strip(source).unwrap(),
+            "//! The student's.\n// Your code here.\n"
+        );
+    }
+
+    #[test]
+    fn teacher_files_stay_out_and_members_follow() {
+        assert!(is_teacher_only(".ci/run"));
+        assert!(is_teacher_only("labs/src/main.rs"));
+        assert!(is_teacher_only("BENCHMARKS.md"));
+        assert!(!is_teacher_only("labrpc/src/lib.rs"));
+        assert!(!is_teacher_only("labs.md"));
+        let manifest =
+            "[workspace]\nmembers = [\n    \"labrpc\",\n    \"labs\",\n    \"raft\",\n]\n";
+        assert_eq!(
+            without_teacher_members(manifest).unwrap(),
+            "[workspace]\nmembers = [\n    \"labrpc\",\n    \"raft\",\n]\n"
+        );
+        assert!(without_teacher_members("[workspace]\nmembers = [\"a\"]\n").is_err());
+        let root = crate::workspace_root();
+        for (_, template) in STUDENT_FILES {
+            assert!(root.join(template).is_file(), "{template} is missing");
+        }
+        let real = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(!without_teacher_members(&real).unwrap().contains("\"labs\""));
     }
 
     #[test]

@@ -223,6 +223,9 @@ pub fn coordinator_main(inputs: &[String], settings: &Settings) -> Result<(), St
             Err(e) => return Err(format!("cannot read input file {file}: {e}")),
         }
     }
+    // Before anything else: the socket path must be free or a stale socket.
+    transport::check_address(&settings.address)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
     let coordinator = Arc::new(Mutex::new(Coordinator::new(inputs.to_vec(), N_REDUCE)));
     let clock = Clock::new(settings.speedup);
     let for_service = coordinator.clone();

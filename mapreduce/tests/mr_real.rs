@@ -484,6 +484,28 @@ fn unknown_app_real() {
     }
 }
 
+/// `MR_SOCKET` naming a regular file: the coordinator refuses, and the file is untouched
+/// (only a stale socket is ever removed).
+#[test]
+fn socket_path_of_a_regular_file_real() {
+    let mut job = Job::new("socket_file", LIMIT);
+    std::fs::write(&job.socket, "not a socket: somebody's notes").unwrap();
+    let inputs = job.inputs.clone();
+    let args: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let coordinator = job.spawn(COORDINATOR, &args);
+    let status = job.wait(coordinator);
+    let stderr = job.stderr_of(coordinator);
+    assert!(!status.success(), "mrcoordinator replaced a regular file");
+    assert!(
+        stderr.contains("is not a socket") && stderr.contains("coordinator.sock"),
+        "unclear message: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&job.socket).unwrap(),
+        "not a socket: somebody's notes"
+    );
+}
+
 /// How many of `["nosuchapp", "pg-grimm.txt"]` a program takes.
 fn program_args(program: &str) -> usize {
     if program == WORKER { 1 } else { 2 }

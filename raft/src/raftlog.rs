@@ -1,8 +1,20 @@
+// BEGIN SOLUTION
 //! The log, with the prefix a snapshot replaced.
 //!
 //! Log indices start at 1. After a snapshot through index `s`, the log keeps only entries
 //! `s+1..`; index `s` itself is remembered by its term alone, so that the consistency check
 //! of AppendEntries still works for the entry just before the first one kept.
+// END SOLUTION
+// BEGIN SKELETON
+// //! A home for your log, if you want one (`lib.rs` declares this module; delete it if you
+// //! keep the log elsewhere).
+// //!
+// //! Log indices start at 1. In part 3D the service snapshots a prefix of the log and you
+// //! drop those entries; index arithmetic (the entry at index `i` is no longer at position
+// //! `i - 1`) is then easier to get right in one small type than all over the code. Keep the
+// //! index and term of the last entry the snapshot replaced: the consistency check of the
+// //! next AppendEntries needs them.
+// END SKELETON
 
 // BEGIN SOLUTION
 use crate::rpc::LogEntry;

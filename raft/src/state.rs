@@ -1,3 +1,4 @@
+// BEGIN SOLUTION
 //! The Raft state machine: Figure 2 of the extended Raft paper, without any I/O.
 //!
 //! [`RaftCore`] holds a peer's state and reacts to events: a clock tick, an incoming RPC (it
@@ -7,6 +8,19 @@
 //! and carries out (persist first, then apply, then send). Time is a parameter (`now`), and
 //! randomness comes from a generator seeded at creation, so the logic can be unit-tested
 //! without a network or a simulation.
+// END SOLUTION
+// BEGIN SKELETON
+// //! A home for your Raft's state, if you want one (`lib.rs` declares this module; delete it
+// //! if you keep everything in `lib.rs`).
+// //!
+// //! Figure 2 of the extended Raft paper lists what each peer keeps: persistent state
+// //! (current term, vote, log) and volatile state (commit index, last applied; on a leader,
+// //! next and match index per peer). One design that works well keeps all of it here, in a
+// //! plain struct with methods for each event (a timeout, an RPC, an RPC's reply, a command
+// //! from the service), with the current time passed in as a parameter and no I/O: the
+// //! methods say what to send, persist and apply, and the async code in `lib.rs` does it.
+// //! Such a struct can be unit-tested without a network.
+// END SKELETON
 
 // BEGIN SOLUTION
 use crate::raftlog::Log;

@@ -34,7 +34,9 @@ where
         failed.virtual_time
     );
     assert!(
-        failed.message.contains("LAB_SEED=1 cargo test"),
+        failed
+            .message
+            .contains("LAB_SEED=1 LAB_SEEDS=1 cargo test -p raft --test tester -- --exact"),
         "the failure should print the replay command:\n{}",
         failed.message
     );

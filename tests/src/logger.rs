@@ -4,8 +4,87 @@
 //! `RUST_LOG` filters as with env_logger: a default level and per-module levels, comma
 //! separated (`RUST_LOG=debug`, `RUST_LOG=warn,raft=trace`). Without it, warnings and errors
 //! are shown.
+//!
+//! When a test runs several seeds at once, each simulation's lines go to a [`Tail`] of its
+//! own, tagged with the seed, instead of being printed as they happen: the runner prints the
+//! tails of failed seeds and forgets those of passed ones.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Lines a [`Tail`] keeps: the last ones of a run (the end of a failing run is what explains
+/// it), bounded so that a chatty `RUST_LOG=trace` run cannot exhaust memory.
+pub const TAIL_LINES: usize = 20_000;
+
+/// The most recent log lines of one seed's simulation, shared between the simulation's
+/// thread (which writes) and the runner (which prints them if the seed fails).
+#[derive(Clone, Debug)]
+pub struct Tail {
+    inner: Arc<parking_lot::Mutex<TailInner>>,
+}
+
+#[derive(Debug)]
+struct TailInner {
+    seed: u64,
+    lines: VecDeque<String>,
+    dropped: u64,
+}
+
+impl Tail {
+    /// An empty tail for the simulation of `seed`.
+    pub fn new(seed: u64) -> Tail {
+        Tail {
+            inner: Arc::new(parking_lot::Mutex::new(TailInner {
+                seed,
+                lines: VecDeque::new(),
+                dropped: 0,
+            })),
+        }
+    }
+
+    fn push(&self, line: String) {
+        let mut inner = self.inner.lock();
+        if inner.lines.len() == TAIL_LINES {
+            inner.lines.pop_front();
+            inner.dropped += 1;
+        }
+        inner.lines.push_back(line);
+    }
+
+    /// The seed the lines belong to.
+    pub fn seed(&self) -> u64 {
+        self.inner.lock().seed
+    }
+
+    /// Takes the lines kept so far (with a first line saying how many earlier ones were
+    /// dropped, if any), leaving the tail empty.
+    pub fn take(&self) -> Vec<String> {
+        let mut inner = self.inner.lock();
+        let mut lines = Vec::with_capacity(inner.lines.len() + 1);
+        if inner.dropped > 0 {
+            lines.push(format!(
+                "[seed={}] ... {} earlier lines not kept (replay this seed alone to see them)",
+                inner.seed, inner.dropped
+            ));
+        }
+        lines.extend(inner.lines.drain(..));
+        inner.dropped = 0;
+        lines
+    }
+}
+
+thread_local! {
+    /// Where this thread's log lines go instead of standard error.
+    static CAPTURE: RefCell<Option<Tail>> = const { RefCell::new(None) };
+}
+
+/// Sends the log lines of the calling thread (a simulation's thread) to `tail`, each tagged
+/// with its seed.
+pub fn capture_this_thread(tail: Tail) {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(tail));
+}
 
 struct SimLogger {
     default: LevelFilter,
@@ -71,21 +150,29 @@ impl Log for SimLogger {
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
         };
-        // eprintln! goes through the test harness's output capture: a passing test stays
-        // quiet, a failing one shows its log.
-        match labrpc::sim::context() {
-            Some((at, node)) => eprintln!(
+        let (at, node) = labrpc::sim::context().map_or_else(
+            || ("-".to_string(), "-".to_string()),
+            |(at, n)| (at.to_string(), n),
+        );
+        let captured = CAPTURE.with(|c| {
+            let capture = c.borrow();
+            let tail = capture.as_ref()?;
+            let seed = tail.seed();
+            tail.push(format!(
+                "[seed={seed} {at:>12} {node:<8}] {level} {}: {}",
+                record.target(),
+                record.args()
+            ));
+            Some(())
+        });
+        if captured.is_none() {
+            // eprintln! goes through the test harness's output capture: a passing test stays
+            // quiet, a failing one shows its log.
+            eprintln!(
                 "[{at:>12} {node:<8}] {level} {}: {}",
                 record.target(),
                 record.args()
-            ),
-            None => eprintln!(
-                "[{:>13} {:<8}] {level} {}: {}",
-                "-",
-                "-",
-                record.target(),
-                record.args()
-            ),
+            );
         }
     }
 

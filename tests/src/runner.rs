@@ -6,6 +6,8 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write as _;
+use std::panic::Location;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,21 +20,28 @@ pub const DEFAULT_SEED: u64 = 1;
 pub struct Options {
     /// Virtual time after which the test fails (the original's per-test limit is 120 s).
     pub time_limit: Duration,
-    /// Real time a task may run without yielding, or virtual time may stand still, before the
-    /// watchdog fails the test (`LAB_WATCHDOG_SECS` overrides it).
+    /// Time a task may hold the simulation thread without yielding, or virtual time may stand
+    /// still, before the watchdog fails the test (`LAB_WATCHDOG_SECS` overrides it). Measured
+    /// on the simulation thread's own clock where there is one (see
+    /// [`labrpc::sim::WatchdogClock`]), so a starved process is not taken for a stuck task.
     pub watchdog: Duration,
 }
 
 impl Default for Options {
+    /// 120 s of virtual time; a 10 s watchdog, or `LAB_WATCHDOG_SECS`.
+    ///
+    /// Reads the environment's switches, so a bad one stops the test process here with its
+    /// message (see [`run`]).
     fn default() -> Options {
         Options {
             time_limit: Duration::from_secs(120),
-            watchdog: Duration::from_secs(
-                env_u64("LAB_WATCHDOG_SECS").ok().flatten().unwrap_or(10),
-            ),
+            watchdog: settings().watchdog.unwrap_or(DEFAULT_WATCHDOG),
         }
     }
 }
+
+/// The watchdog's limit when `LAB_WATCHDOG_SECS` is not set.
+const DEFAULT_WATCHDOG: Duration = Duration::from_secs(10);
 
 /// What a test tells the harness for its summary line.
 #[derive(Clone, Debug, Default)]
@@ -97,6 +106,9 @@ pub struct Failed {
     pub message: String,
     /// Virtual time when the run failed (how quickly a broken solution is caught).
     pub virtual_time: Duration,
+    /// The seed's log lines, each tagged with the seed (kept only when several seeds ran:
+    /// a single seed's log is printed as it happens).
+    pub log: Vec<String>,
 }
 
 type Body<Fut> = dyn Fn(TestCx) -> Fut + Send + Sync;
@@ -106,8 +118,15 @@ type Body<Fut> = dyn Fn(TestCx) -> Fut + Send + Sync;
 ///
 /// - `LAB_SEED=n`: run seed `n` (default [`DEFAULT_SEED`]).
 /// - `LAB_SEEDS=k`: run `k` consecutive seeds from there, in parallel on the machine's cores.
+///   Each seed's log lines are kept apart and printed, tagged with their seed, only if that
+///   seed fails; a passed seed keeps nothing but its summary line.
 /// - `LAB_CHECK_DETERMINISM=1`: run each seed twice and fail, naming the first event where
-///   the runs differ, unless both produce the same trace.
+///   the runs differ, unless both produce the same trace; a line confirms the check.
+/// - `LAB_WATCHDOG_SECS=s`: the watchdog's limit (see [`Options::watchdog`]).
+///
+/// The switches are checked once per process: a bad value (`LAB_SEEDS=0`, a seed range
+/// past the largest seed, `LAB_CHECK_DETERMINISM=maybe`, ...) stops the test process with one
+/// message naming the switch, before any test runs its simulation.
 ///
 /// ```no_run
 /// labtest::run(labtest::Options::default(), |cx| async move {
@@ -121,58 +140,138 @@ where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let caller = Location::caller();
     crate::logger::init();
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => panic!("{message}"),
-    };
+    let settings = settings();
     let body: Arc<Body<Fut>> = Arc::new(body);
-    let seeds: Vec<u64> = (settings.first_seed..)
-        .take(settings.seeds as usize)
-        .collect();
     let name = test_name();
-    let results = run_seeds(&seeds, &name, |seed| {
+    let replay = Replay::new(caller, &name, settings.check_determinism);
+    let count = settings.seeds;
+    let capture_logs = count > 1;
+    let mut failures: Vec<Failed> = Vec::new();
+    let mut failed_seeds: Vec<u64> = Vec::new();
+    let mut passed = 0u64;
+    run_seeds(
+        settings.first_seed,
+        count,
+        &name,
+        |seed| {
+            let logs = capture_logs.then(|| crate::logger::Tail::new(seed));
+            let result = if settings.check_determinism {
+                check_determinism(&options, seed, &body, logs.as_ref(), &replay)
+            } else {
+                run_seed_with(&options, seed, TraceMode::Recent, &body, logs.as_ref())
+                    .map_err(|f| failed(seed, &f, &replay))
+            };
+            let result = match result {
+                Ok(_) if settings.induce_failure => Err(induced_failure(seed, &replay)),
+                other => other,
+            };
+            // A passed seed keeps only its summary line; a failed one its report and log.
+            match result {
+                Ok(passed) => SeedResult::Passed(format!("{}  {name}", passed.summary())),
+                Err(mut failed) => {
+                    if let Some(logs) = logs {
+                        failed.log = logs.take();
+                    }
+                    SeedResult::Failed(Box::new(failed))
+                }
+            }
+        },
+        |result| match result {
+            SeedResult::Passed(line) => {
+                passed += 1;
+                print_uncaptured(&line);
+            }
+            SeedResult::Failed(failed) => {
+                failed_seeds.push(failed.seed);
+                if failures.len() < KEPT_FAILURES {
+                    failures.push(*failed);
+                }
+            }
+        },
+    );
+    if failures.is_empty() {
         if settings.check_determinism {
-            check_determinism(&options, seed, &body)
-        } else {
-            run_seed_with(&options, seed, TraceMode::Recent, &body).map_err(|f| failed(seed, &f))
+            print_uncaptured(&format!(
+                "Determinism checked: {passed} seed{} of {name} ran twice each with identical \
+                 traces",
+                if passed == 1 { "" } else { "s" }
+            ));
         }
-    });
-    let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(passed) => print_uncaptured(&format!("{}  {name}", passed.summary())),
-            Err(failed) => failures.push(failed),
+        return;
+    }
+    // The logs of failing seeds go to the test's captured output, each line with its seed.
+    for failed in &failures {
+        if !failed.log.is_empty() {
+            eprintln!("---- log of seed {} ----", failed.seed);
+            for line in &failed.log {
+                eprintln!("{line}");
+            }
         }
     }
-    if let Some(first) = failures.first() {
-        let mut message = first.message.clone();
-        if failures.len() > 1 {
-            let seeds: Vec<String> = failures.iter().map(|f| f.seed.to_string()).collect();
+    let mut message = failures[0].message.clone();
+    if failed_seeds.len() > 1 {
+        let seeds: Vec<String> = failed_seeds.iter().map(u64::to_string).collect();
+        let _ = write!(
+            message,
+            "\n{} of {} seeds failed: {}",
+            failed_seeds.len(),
+            count,
+            seeds.join(" ")
+        );
+        if failed_seeds.len() > failures.len() {
             let _ = write!(
                 message,
-                "\n{} of {} seeds failed: {}",
-                failures.len(),
-                seeds.len().max(settings.seeds as usize),
-                seeds.join(" ")
+                "\n(the logs of the first {} are shown; replay the others one by one)",
+                failures.len()
             );
         }
-        panic!("{message}");
+    }
+    panic!("{message}");
+}
+
+/// How many failed seeds of one test keep their report and log (the others only their
+/// number), so that memory stays flat however many seeds fail.
+const KEPT_FAILURES: usize = 3;
+
+/// What one seed of [`run`] leaves behind.
+enum SeedResult {
+    Passed(String),
+    Failed(Box<Failed>),
+}
+
+/// The failure `LABTEST_INDUCE_FAILURE` asks for: the kit's own test of the replay command
+/// makes a passing test fail, to see what a student would see.
+fn induced_failure(seed: u64, replay: &Replay) -> Failed {
+    Failed {
+        seed,
+        message: format!(
+            "FAILED with seed {seed}: induced failure (LABTEST_INDUCE_FAILURE is set; the kit's \
+             own test of the replay command sets it; unset it)\n{}",
+            replay.command(seed)
+        ),
+        virtual_time: Duration::ZERO,
+        log: Vec::new(),
     }
 }
 
 /// Runs one seed and returns the outcome instead of panicking (for the harness's own tests).
+#[track_caller]
 pub fn try_run<F, Fut>(options: &Options, seed: u64, body: F) -> Result<Passed, Failed>
 where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let replay = Replay::new(Location::caller(), &test_name(), false);
     crate::logger::init();
     let body: Arc<Body<Fut>> = Arc::new(body);
-    run_seed_with(options, seed, TraceMode::Recent, &body).map_err(|f| failed(seed, &f))
+    run_seed_with(options, seed, TraceMode::Recent, &body, None)
+        .map_err(|f| failed(seed, &f, &replay))
 }
 
 /// Runs one seed twice with full traces and compares them (for the harness's own tests).
+#[track_caller]
 pub fn try_check_determinism<F, Fut>(
     options: &Options,
     seed: u64,
@@ -182,9 +281,10 @@ where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let replay = Replay::new(Location::caller(), &test_name(), true);
     crate::logger::init();
     let body: Arc<Body<Fut>> = Arc::new(body);
-    check_determinism(options, seed, &body)
+    check_determinism(options, seed, &body, None, &replay)
 }
 
 fn run_seed_with<Fut>(
@@ -192,16 +292,22 @@ fn run_seed_with<Fut>(
     seed: u64,
     trace: TraceMode,
     body: &Arc<Body<Fut>>,
+    logs: Option<&crate::logger::Tail>,
 ) -> Result<Passed, Box<Failure>>
 where
     Fut: Future<Output = ()> + 'static,
 {
     let body = body.clone();
+    let logs = logs.cloned();
     let outcome = Sim::new(seed)
         .time_limit(options.time_limit)
         .watchdog(options.watchdog)
         .trace(trace)
         .run(move || {
+            // This runs on the simulation's thread: its log lines go to the seed's tail.
+            if let Some(logs) = logs {
+                crate::logger::capture_this_thread(logs);
+            }
             let cx = TestCx {
                 seed,
                 ..TestCx::default()
@@ -224,19 +330,24 @@ fn check_determinism<Fut>(
     options: &Options,
     seed: u64,
     body: &Arc<Body<Fut>>,
+    logs: Option<&crate::logger::Tail>,
+    replay: &Replay,
 ) -> Result<Passed, Failed>
 where
     Fut: Future<Output = ()> + 'static,
 {
-    let first = run_seed_with(options, seed, TraceMode::Full, body);
-    let second = run_seed_with(options, seed, TraceMode::Full, body);
+    let first = run_seed_with(options, seed, TraceMode::Full, body, logs);
+    if let Some(logs) = logs {
+        logs.take(); // the second run logs the same lines again
+    }
+    let second = run_seed_with(options, seed, TraceMode::Full, body, logs);
     let (a, b) = match (first, second) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(a), Err(b)) if a.report.trace_hash == b.report.trace_hash => {
-            return Err(failed(seed, &a));
+            return Err(failed(seed, &a, replay));
         }
         (Err(failure), _) | (_, Err(failure)) => {
-            let mut failure = failed(seed, &failure);
+            let mut failure = failed(seed, &failure, replay);
             failure.message = format!(
                 "NONDETERMINISM: seed {seed} failed in only one of two runs:\n{}",
                 failure.message
@@ -284,15 +395,16 @@ where
         "Something in the code depends on more than the seed: std::time, thread_rng, \
          iteration over a std HashMap, threads. See labrpc::sim's determinism rules.\n",
     );
-    let _ = write!(message, "{}", replay_command(seed));
+    let _ = write!(message, "{}", replay.command(seed));
     Err(Failed {
         seed,
         message,
         virtual_time: a.report.virtual_time.max(b.report.virtual_time),
+        log: Vec::new(),
     })
 }
 
-fn failed(seed: u64, failure: &Failure) -> Failed {
+fn failed(seed: u64, failure: &Failure, replay: &Replay) -> Failed {
     let report = &failure.report;
     let mut message = format!(
         "FAILED with seed {seed} at virtual time {:.6}s: {}\n",
@@ -307,31 +419,137 @@ fn failed(seed: u64, failure: &Failure) -> Failed {
             let _ = writeln!(message, "  {}", event.display(&report.nodes));
         }
     }
-    let _ = write!(message, "{}", replay_command(seed));
+    let _ = write!(message, "{}", replay.command(seed));
     Failed {
         seed,
         message,
         virtual_time: report.virtual_time,
+        log: Vec::new(),
     }
 }
 
-/// The one command that replays this test with this seed.
-fn replay_command(seed: u64) -> String {
-    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<package>".into());
-    let target = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .and_then(|stem| stem.rsplit_once('-').map(|(name, _)| name.to_string()));
-    let target = match target {
-        Some(name) if name == package.replace('-', "_") => " --lib".to_string(),
-        Some(name) => format!(" --test {name}"),
-        None => String::new(),
-    };
-    format!(
-        "Replay exactly this run (add RUST_LOG=debug to see log lines):\n  \
-         LAB_SEED={seed} cargo test -p {package}{target} -- --exact {}\n",
-        test_name()
-    )
+/// How to rerun one test: the cargo command line that selects its target, and the test.
+#[derive(Clone, Debug)]
+struct Replay {
+    /// `-p raft --test raft` (or `--lib`, `--bin x`, ...; no target if it cannot be told).
+    selection: String,
+    test: String,
+    check_determinism: bool,
+}
+
+impl Replay {
+    fn new(caller: &Location<'_>, test: &str, check_determinism: bool) -> Replay {
+        let package = std::env::var("CARGO_PKG_NAME").ok();
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let exe = std::env::current_exe().ok();
+        let mut selection = format!("-p {}", package.as_deref().unwrap_or("<package>"));
+        if let Some(profile) = exe.as_deref().and_then(profile_flag) {
+            selection.push(' ');
+            selection.push_str(&profile);
+        }
+        if let Some(target) = target_flag(
+            Path::new(caller.file()),
+            manifest_dir.as_deref(),
+            package.as_deref(),
+            exe.as_deref(),
+        ) {
+            selection.push(' ');
+            selection.push_str(&target);
+        }
+        Replay {
+            selection,
+            test: test.to_string(),
+            check_determinism,
+        }
+    }
+
+    /// The one command that replays this test with this seed, with an introduction.
+    fn command(&self, seed: u64) -> String {
+        let check = if self.check_determinism {
+            "LAB_CHECK_DETERMINISM=1 "
+        } else {
+            ""
+        };
+        format!(
+            "Replay exactly this run (add RUST_LOG=debug to see log lines):\n  \
+             {check}LAB_SEED={seed} LAB_SEEDS=1 cargo test {} -- --exact {}\n",
+            self.selection, self.test
+        )
+    }
+}
+
+/// Which cargo target a test is in, from the source file of the code that called the harness
+/// (`tests/raft.rs` is the integration test `raft`, even in the package `raft`, whose library
+/// has the same crate name), relative to the package's directory.
+///
+/// `None` if it cannot be told: the command then names no target, and cargo runs the test in
+/// whichever target has it (slower, never wrong).
+fn target_flag(
+    caller: &Path,
+    manifest_dir: Option<&Path>,
+    package: Option<&str>,
+    exe: Option<&Path>,
+) -> Option<String> {
+    let relative = package_relative(caller, manifest_dir)?;
+    let parts: Vec<&str> = relative.iter().filter_map(|c| c.to_str()).collect();
+    let stem = |file: &str| file.strip_suffix(".rs").map(str::to_string);
+    match parts.as_slice() {
+        ["tests", file] => Some(format!("--test {}", stem(file)?)),
+        ["tests", dir, "main.rs"] => Some(format!("--test {dir}")),
+        // A module shared by several test files: the running binary says which one.
+        ["tests", ..] => {
+            let crate_name = exe?.file_stem()?.to_str()?.rsplit_once('-')?.0.to_string();
+            let dir = manifest_dir?.join("tests");
+            let target = std::fs::read_dir(dir)
+                .ok()?
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_string();
+                    Some(name.strip_suffix(".rs").unwrap_or(&name).to_string())
+                })
+                .find(|name| name.replace('-', "_") == crate_name)?;
+            Some(format!("--test {target}"))
+        }
+        ["src", "bin", file] => Some(format!("--bin {}", stem(file)?)),
+        ["src", "bin", dir, ..] => Some(format!("--bin {dir}")),
+        ["src", "main.rs"] => Some(format!("--bin {}", package?)),
+        ["src", ..] => Some("--lib".to_string()),
+        ["benches", file] => Some(format!("--bench {}", stem(file)?)),
+        ["examples", file] => Some(format!("--example {}", stem(file)?)),
+        _ => None,
+    }
+}
+
+/// `caller` relative to the package's directory. The compiler names files relative to the
+/// workspace's root (`raft/tests/raft.rs`), or absolutely for packages outside it: find the
+/// part that is a file of this package.
+fn package_relative(caller: &Path, manifest_dir: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = manifest_dir
+        && let Ok(relative) = caller.strip_prefix(dir)
+    {
+        return Some(relative.to_path_buf());
+    }
+    let components: Vec<_> = caller.components().collect();
+    (0..components.len()).find_map(|i| {
+        let candidate: PathBuf = components[i..].iter().collect();
+        let first = candidate.iter().next()?.to_str()?;
+        let is_source_dir = matches!(first, "src" | "tests" | "benches" | "examples");
+        let exists = manifest_dir.is_none_or(|dir| dir.join(&candidate).is_file());
+        (is_source_dir && exists).then_some(candidate)
+    })
+}
+
+/// `--release` (or `--profile NAME`) if the test binary was not built in the dev profile.
+fn profile_flag(exe: &Path) -> Option<String> {
+    let mut dir = exe.parent()?;
+    if dir.file_name()? == "deps" {
+        dir = dir.parent()?;
+    }
+    match dir.file_name()?.to_str()? {
+        "debug" => None,
+        "release" => Some("--release".to_string()),
+        other => Some(format!("--profile {other}")),
+    }
 }
 
 /// The running test's name (libtest names each test's thread after it).
@@ -348,27 +566,51 @@ fn print_uncaptured(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-/// Runs `f` for each seed, on up to one thread per core, keeping the seeds' order. The
-/// threads carry the test's name, which reports and the replay command use.
-fn run_seeds<T: Send>(seeds: &[u64], name: &str, f: impl Fn(u64) -> T + Sync) -> Vec<T> {
-    if seeds.len() <= 1 {
-        return seeds.iter().map(|&s| f(s)).collect();
+/// Runs `f` for each of `count` seeds from `first`, on up to one thread per core, and hands
+/// each result to `report` in the seeds' order as soon as every earlier seed has been
+/// reported: nothing is kept for a seed once it is reported, so memory stays flat in the
+/// number of seeds. The threads carry the test's name, which reports and the replay command
+/// use.
+fn run_seeds<T: Send>(
+    first: u64,
+    count: u64,
+    name: &str,
+    f: impl Fn(u64) -> T + Sync,
+    mut report: impl FnMut(T) + Send,
+) {
+    if count <= 1 {
+        report(f(first));
+        return;
     }
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(seeds.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<parking_lot::Mutex<Option<T>>> = seeds
-        .iter()
-        .map(|_| parking_lot::Mutex::new(None))
-        .collect();
+        .min(usize::try_from(count).unwrap_or(usize::MAX));
+    let next = std::sync::atomic::AtomicU64::new(0);
+    // Results not yet reported, by index, and the index to report next.
+    let pending: parking_lot::Mutex<(std::collections::BTreeMap<u64, T>, u64)> =
+        parking_lot::Mutex::new((std::collections::BTreeMap::new(), 0));
+    let report = parking_lot::Mutex::new(&mut report);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let worker = || {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&seed) = seeds.get(i) else { break };
-                    *results[i].lock() = Some(f(seed));
+                    if i >= count {
+                        break;
+                    }
+                    let result = f(first + i);
+                    // Report every result that is next in order (one reporter at a time).
+                    let mut report = report.lock();
+                    let mut pending = pending.lock();
+                    pending.0.insert(i, result);
+                    loop {
+                        let index = pending.1;
+                        let Some(result) = pending.0.remove(&index) else {
+                            break;
+                        };
+                        pending.1 += 1;
+                        (*report)(result);
+                    }
                 }
             };
             std::thread::Builder::new()
@@ -377,37 +619,274 @@ fn run_seeds<T: Send>(seeds: &[u64], name: &str, f: impl Fn(u64) -> T + Sync) ->
                 .expect("cannot start a thread for the seeds");
         }
     });
-    results
-        .into_iter()
-        .map(|r| r.into_inner().expect("every seed ran"))
-        .collect()
 }
 
+/// The switches of the environment, validated.
+#[derive(Debug, PartialEq, Eq)]
 struct Settings {
     first_seed: u64,
     seeds: u64,
     check_determinism: bool,
+    watchdog: Option<Duration>,
+    induce_failure: bool,
+}
+
+/// The environment's switches, read and checked once per process. A bad switch stops the
+/// process with one message (written past the test harness's output capture), instead of
+/// failing every test with the same message.
+fn settings() -> &'static Settings {
+    static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+    SETTINGS.get_or_init(|| match Settings::parse(|name| std::env::var(name).ok()) {
+        Ok(settings) => settings,
+        Err(message) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\nerror: {message}\n(no test was run: fix or unset the variable)\n"
+            );
+            std::process::exit(2);
+        }
+    })
 }
 
 impl Settings {
-    fn from_env() -> Result<Settings, String> {
+    /// Reads and checks the switches from `var` (the environment, or a test's map).
+    fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let number = |name: &str| -> Result<Option<u64>, String> {
+            match var(name) {
+                None => Ok(None),
+                Some(value) if value.trim().is_empty() => Ok(None),
+                Some(value) => value.trim().parse().map(Some).map_err(|_| {
+                    format!(
+                        "{name}={value:?} is not a whole number from 0 to {}",
+                        u64::MAX
+                    )
+                }),
+            }
+        };
+        let first_seed = number("LAB_SEED")?.unwrap_or(DEFAULT_SEED);
+        let seeds = match number("LAB_SEEDS")? {
+            None => 1,
+            Some(0) => {
+                return Err("LAB_SEEDS=0: the number of seeds to run must be at least 1".into());
+            }
+            Some(n) => n,
+        };
+        if first_seed.checked_add(seeds - 1).is_none() {
+            return Err(format!(
+                "LAB_SEED={first_seed} with LAB_SEEDS={seeds} runs past the largest seed, {}: \
+                 start lower or run fewer seeds",
+                u64::MAX
+            ));
+        }
+        let check_determinism = switch("LAB_CHECK_DETERMINISM", var("LAB_CHECK_DETERMINISM"))?;
+        let watchdog = match number("LAB_WATCHDOG_SECS") {
+            Err(_) | Ok(Some(0)) => {
+                return Err(format!(
+                    "LAB_WATCHDOG_SECS={:?}: the watchdog's limit is a whole number of seconds, \
+                     at least 1 (the default is {})",
+                    var("LAB_WATCHDOG_SECS").unwrap_or_default(),
+                    DEFAULT_WATCHDOG.as_secs()
+                ));
+            }
+            Ok(secs) => secs.map(Duration::from_secs),
+        };
+        let induce_failure = switch("LABTEST_INDUCE_FAILURE", var("LABTEST_INDUCE_FAILURE"))?;
         Ok(Settings {
-            first_seed: env_u64("LAB_SEED")?.unwrap_or(DEFAULT_SEED),
-            seeds: env_u64("LAB_SEEDS")?.unwrap_or(1).max(1),
-            check_determinism: std::env::var("LAB_CHECK_DETERMINISM")
-                .is_ok_and(|v| !v.is_empty() && v != "0"),
+            first_seed,
+            seeds,
+            check_determinism,
+            watchdog,
+            induce_failure,
         })
     }
 }
 
-fn env_u64(name: &str) -> Result<Option<u64>, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(None),
-        Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{name}={value:?} is not a number")),
+/// An on/off switch: `1`/`true` or `0`/`false` (unset or empty is off); anything else is an
+/// error, so that `=no` or a typo cannot turn a check on or off silently.
+fn switch(name: &str, value: Option<String>) -> Result<bool, String> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(false),
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!(
+            "{name}={v:?}: write {name}=1 to turn it on, {name}=0 (or unset it) to turn it off"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::parse(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn switches_have_defaults() {
+        assert_eq!(
+            parse(&[]),
+            Ok(Settings {
+                first_seed: DEFAULT_SEED,
+                seeds: 1,
+                check_determinism: false,
+                watchdog: None,
+                induce_failure: false,
+            })
+        );
+        let s = parse(&[
+            ("LAB_SEED", "7"),
+            ("LAB_SEEDS", " 20 "),
+            ("LAB_CHECK_DETERMINISM", "true"),
+            ("LAB_WATCHDOG_SECS", "30"),
+        ])
+        .unwrap();
+        assert_eq!((s.first_seed, s.seeds), (7, 20));
+        assert!(s.check_determinism);
+        assert_eq!(s.watchdog, Some(Duration::from_secs(30)));
+        // The largest seed itself is fine.
+        assert_eq!(
+            parse(&[("LAB_SEED", "18446744073709551615")])
+                .unwrap()
+                .first_seed,
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn bad_switches_are_errors_that_name_them() {
+        let error = |vars: &[(&str, &str)]| parse(vars).unwrap_err();
+        assert!(error(&[("LAB_SEEDS", "0")]).contains("LAB_SEEDS=0"));
+        assert!(error(&[("LAB_SEEDS", "-3")]).contains("LAB_SEEDS=\"-3\""));
+        assert!(
+            error(&[("LAB_SEED", "18446744073709551615"), ("LAB_SEEDS", "2")])
+                .contains("past the largest seed")
+        );
+        assert!(error(&[("LAB_SEED", "1e3")]).contains("LAB_SEED=\"1e3\""));
+        for bad in ["no", "yes", "2", "on"] {
+            let message = error(&[("LAB_CHECK_DETERMINISM", bad)]);
+            assert!(message.contains("LAB_CHECK_DETERMINISM=1"), "{message}");
+        }
+        assert!(
+            !parse(&[("LAB_CHECK_DETERMINISM", "0")])
+                .unwrap()
+                .check_determinism
+        );
+        assert!(
+            !parse(&[("LAB_CHECK_DETERMINISM", "FALSE")])
+                .unwrap()
+                .check_determinism
+        );
+        for bad in ["abc", "0", "1.5"] {
+            let message = error(&[("LAB_WATCHDOG_SECS", bad)]);
+            assert!(message.contains("LAB_WATCHDOG_SECS"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_test_file_named_like_its_package_is_a_test_target() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let target =
+            |file: &str, package: &str| target_flag(Path::new(file), None, Some(package), None);
+        assert_eq!(
+            target("raft/tests/raft.rs", "raft").as_deref(),
+            Some("--test raft")
+        );
+        assert_eq!(
+            target("/home/s/labs/raft/tests/raft.rs", "raft").as_deref(),
+            Some("--test raft")
+        );
+        assert_eq!(
+            target("raft/src/state.rs", "raft").as_deref(),
+            Some("--lib")
+        );
+        assert_eq!(target("raft/src/lib.rs", "raft").as_deref(), Some("--lib"));
+        assert_eq!(
+            target("kv/tests/suite/main.rs", "kv").as_deref(),
+            Some("--test suite")
+        );
+        assert_eq!(
+            target("m/src/bin/mrworker.rs", "m").as_deref(),
+            Some("--bin mrworker")
+        );
+        assert_eq!(target("m/src/main.rs", "m").as_deref(), Some("--bin m"));
+        assert_eq!(target("elsewhere.rs", "m"), None);
+        // With the package's directory known, only its own files match.
+        assert_eq!(
+            target_flag(
+                Path::new("tests/tests/linearizability_cli.rs"),
+                Some(&dir),
+                Some("labtest"),
+                None
+            )
+            .as_deref(),
+            Some("--test linearizability_cli")
+        );
+        assert_eq!(
+            target_flag(
+                Path::new("tests/src/runner.rs"),
+                Some(&dir),
+                Some("labtest"),
+                None
+            )
+            .as_deref(),
+            Some("--lib")
+        );
+    }
+
+    #[test]
+    fn a_shared_test_module_is_told_apart_by_the_running_binary() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let exe = dir.join("../target/debug/deps/linearizability_cli-0123abcd");
+        assert_eq!(
+            target_flag(
+                Path::new("tests/tests/linearizability_common/mod.rs"),
+                Some(&dir),
+                Some("labtest"),
+                Some(&exe)
+            )
+            .as_deref(),
+            Some("--test linearizability_cli")
+        );
+    }
+
+    #[test]
+    fn the_profile_comes_from_the_binary_path() {
+        assert_eq!(profile_flag(Path::new("/t/debug/deps/raft-1")), None);
+        assert_eq!(
+            profile_flag(Path::new("/t/release/deps/raft-1")).as_deref(),
+            Some("--release")
+        );
+        assert_eq!(
+            profile_flag(Path::new("/t/fast/deps/raft-1")).as_deref(),
+            Some("--profile fast")
+        );
+    }
+
+    #[test]
+    fn seeds_are_reported_in_order_whatever_order_they_finish() {
+        let mut seen = Vec::new();
+        run_seeds(
+            10,
+            40,
+            "order",
+            |seed| {
+                // Later seeds finish first.
+                std::thread::sleep(Duration::from_micros(200 * (50 - (seed - 10))));
+                seed
+            },
+            |seed| seen.push(seed),
+        );
+        assert_eq!(seen, (10..50).collect::<Vec<_>>());
+        let mut last = Vec::new();
+        run_seeds(u64::MAX, 1, "last", |seed| seed, |seed| last.push(seed));
+        assert_eq!(last, vec![u64::MAX]);
     }
 }

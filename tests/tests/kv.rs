@@ -119,7 +119,7 @@ fn a_stale_read_fails_with_the_report() {
         "{path}"
     );
     assert!(
-        failed.message.contains("LAB_SEED=1 cargo test"),
+        failed.message.contains("LAB_SEED=1 ") && failed.message.contains("cargo test"),
         "{}",
         failed.message
     );

@@ -41,10 +41,14 @@
 
 mod executor;
 mod rng;
+mod teardown;
+mod thread_clock;
 mod time;
 pub mod trace;
 
 pub use rng::DetRng;
+pub(crate) use teardown::at_end;
+pub use thread_clock::WatchdogClock;
 pub use time::yield_now;
 pub use time::{Elapsed, Instant, Interval, Sleep, interval, now, sleep, sleep_until, timeout};
 pub use trace::{Trace, TraceMode};
@@ -339,7 +343,7 @@ pub enum SimError {
         /// what the run was stuck on.
         waiting: Vec<String>,
     },
-    /// One poll of a task ran too long in real time: it spins or blocks the thread.
+    /// One poll of a task ran too long: it spins or blocks the thread.
     Stalled {
         /// The task's node.
         node: String,
@@ -347,8 +351,10 @@ pub enum SimError {
         task: String,
         /// Virtual time when it stalled.
         at: Instant,
-        /// Real time it had been running.
-        wall: Duration,
+        /// How long the poll had held the thread, measured with `clock`.
+        time: Duration,
+        /// The clock the watchdog measured with.
+        clock: WatchdogClock,
     },
     /// Tasks kept running but virtual time stood still: a task busy-waits (yields in a loop
     /// without sleeping).
@@ -359,8 +365,10 @@ pub enum SimError {
         task: String,
         /// Virtual time that stood still.
         at: Instant,
-        /// Real time it stood still.
-        wall: Duration,
+        /// How long it stood still, measured with `clock`.
+        time: Duration,
+        /// The clock the watchdog measured with.
+        clock: WatchdogClock,
     },
     /// The simulation thread itself failed (a bug in labrpc).
     Internal(String),
@@ -418,25 +426,26 @@ impl fmt::Display for SimError {
                 node,
                 task,
                 at,
-                wall,
+                time,
+                clock,
             } => write!(
                 f,
-                "watchdog: a task of node {node} ({task}) has run for {wall:.1?} of \
-                 real time without yielding, at virtual time {at}. It spins in a loop or blocks \
-                 the thread (std::thread::sleep, a std Mutex held across .await, a blocking \
-                 channel receive). Use labrpc::sim::sleep and async primitives."
+                "watchdog: a task of node {node} ({task}) has held the simulation thread for \
+                 {time:.1?} {clock} without yielding, at virtual time {at}. It spins in a loop \
+                 or blocks the thread (std::thread::sleep, a std Mutex held across .await, a \
+                 blocking channel receive). Use labrpc::sim::sleep and async primitives."
             ),
             SimError::BusyLoop {
                 node,
                 task,
                 at,
-                wall,
+                time,
+                clock,
             } => write!(
                 f,
-                "watchdog: virtual time has stood still at {at} for {wall:.1?} of real time while \
-                 tasks keep running (last: node {node}, task {task}). Something \
-                 busy-waits: wait with labrpc::sim::sleep or a channel instead of yielding in a \
-                 loop."
+                "watchdog: virtual time has stood still at {at} for {time:.1?} {clock} while \
+                 tasks keep running (last: node {node}, task {task}). Something busy-waits: \
+                 wait with labrpc::sim::sleep or a channel instead of yielding in a loop."
             ),
             SimError::Internal(message) => write!(f, "internal error in the simulator: {message}"),
         }
@@ -571,8 +580,10 @@ impl Sim {
         self
     }
 
-    /// Real time after which a task that does not yield, or virtual time that does not
-    /// advance, fails the run.
+    /// Time after which a task that does not yield, or virtual time that does not advance,
+    /// fails the run. On Linux it is measured on the simulation thread's own clock (CPU time
+    /// plus time blocked), so a starved or stopped process is not mistaken for a stuck task;
+    /// elsewhere in real time (see [`WatchdogClock`]).
     pub fn watchdog(mut self, limit: Duration) -> Sim {
         self.watchdog = limit;
         self
@@ -598,6 +609,7 @@ impl Sim {
         let spawned = std::thread::Builder::new()
             .name(thread_name)
             .spawn(move || {
+                let _ = tx.send(Message::Clock(thread_clock::ThreadClock::current()));
                 let result = config.run_here(main, &tx, started);
                 let _ = tx.send(Message::Finished(result));
             });
@@ -634,6 +646,7 @@ impl Sim {
         );
         let result = core.run(|| output.borrow().is_some());
         core.shut_down();
+        teardown::run_all();
         let (rpcs, bytes) = core.counters();
         let (trace_hash, events) = core.trace_hash();
         let report = Report {
@@ -658,6 +671,9 @@ impl Sim {
     }
 
     /// Waits for the simulation thread, failing the run if it stops making progress.
+    ///
+    /// Progress is judged on the simulation thread's own clock ([`thread_clock`]): time it
+    /// waited for a core, or was stopped, does not count against it.
     fn watch<T>(
         &self,
         rx: std::sync::mpsc::Receiver<Message<T>>,
@@ -665,48 +681,60 @@ impl Sim {
     ) -> Result<Outcome<T>, Box<Failure>> {
         let tick = (self.watchdog / 10).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let mut heartbeat = None;
-        let (mut polls, mut polls_changed) = (0, std::time::Instant::now());
-        let (mut now, mut now_changed) = (0, std::time::Instant::now());
+        let mut meter = None;
+        // Time charged to the thread when the poll count and virtual time last changed.
+        let (mut polls, mut polls_changed) = (0, Duration::ZERO);
+        let (mut now, mut now_changed) = (0, Duration::ZERO);
+        // Real time of the last poll-count change: a busy loop keeps polling.
+        let mut polled_at = std::time::Instant::now();
         loop {
             match rx.recv_timeout(tick) {
                 Ok(Message::Finished(result)) => return result,
                 Ok(Message::Started(beat)) => heartbeat = Some(beat),
+                Ok(Message::Clock(clock)) => meter = Some(thread_clock::Meter::new(clock)),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     let error = SimError::Internal("the simulation thread died".into());
                     return Err(self.abandoned(error, started, heartbeat.as_deref()));
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
-            let Some(beat) = &heartbeat else { continue };
+            let (Some(beat), Some(meter)) = (&heartbeat, &mut meter) else {
+                continue;
+            };
             let wall = std::time::Instant::now();
+            let charged = meter.look(wall);
             let current_polls = beat.polls.load(Ordering::Relaxed);
             if current_polls != polls {
-                (polls, polls_changed) = (current_polls, wall);
+                (polls, polls_changed, polled_at) = (current_polls, charged, wall);
             }
             let current_now = beat.now.load(Ordering::Relaxed);
             if current_now != now {
-                (now, now_changed) = (current_now, wall);
+                (now, now_changed) = (current_now, charged);
             }
             let (node, task) = beat.describe(beat.current.load(Ordering::Relaxed));
             let at = Instant::from_nanos(now);
-            let error =
-                if beat.in_poll.load(Ordering::Acquire) && wall - polls_changed > self.watchdog {
-                    SimError::Stalled {
-                        node,
-                        task,
-                        at,
-                        wall: wall - polls_changed,
-                    }
-                } else if wall - now_changed > self.watchdog && wall - polls_changed < tick * 2 {
-                    SimError::BusyLoop {
-                        node,
-                        task,
-                        at,
-                        wall: wall - now_changed,
-                    }
-                } else {
-                    continue;
-                };
+            let clock = meter.kind();
+            let error = if beat.in_poll.load(Ordering::Acquire)
+                && charged - polls_changed > self.watchdog
+            {
+                SimError::Stalled {
+                    node,
+                    task,
+                    at,
+                    time: charged - polls_changed,
+                    clock,
+                }
+            } else if charged - now_changed > self.watchdog && wall - polled_at < tick * 2 {
+                SimError::BusyLoop {
+                    node,
+                    task,
+                    at,
+                    time: charged - now_changed,
+                    clock,
+                }
+            } else {
+                continue;
+            };
             return Err(self.abandoned(error, started, Some(beat)));
         }
     }
@@ -737,6 +765,8 @@ impl Sim {
 }
 
 enum Message<T> {
+    /// The simulation thread's clock, for the watchdog.
+    Clock(thread_clock::ThreadClock),
     Started(Arc<executor::Heartbeat>),
     Finished(Result<Outcome<T>, Box<Failure>>),
 }
