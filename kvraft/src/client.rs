@@ -1,8 +1,9 @@
 //! The clerk: the library a client links to reach the key/value service.
 
-use crate::rpc::{Append, Get, GetArgs, KvError, Put, PutAppendArgs, RequestId};
+use crate::rpc::{GetArgs, PutAppendArgs, RequestId};
 use labrpc::ClientEnd;
 // BEGIN SOLUTION
+use crate::rpc::{Append, Get, KvError, Put};
 use labrpc::rand::RngExt;
 use labrpc::sim;
 use labrpc::{Rpc, RpcError};

@@ -103,6 +103,9 @@ impl<C: Command> Debug for Raft<C> {
 }
 
 /// The peer's state, shared by its handle, its RPC handlers and its background tasks.
+// BEGIN SKELETON
+// #[allow(dead_code)] // Remove once your code uses every field.
+// END SKELETON
 struct Inner<C: Command> {
     /// One end per peer, the same order on every peer; `peers[me]` is this peer.
     peers: Vec<ClientEnd>,
