@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -15,6 +15,7 @@ help:
 	@echo "make labrpc         the labrpc suite"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
+	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -55,3 +56,10 @@ raft:
 
 raft-3a raft-3b raft-3c raft-3d: raft-%:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- $*
+
+# Lab 4: fault-tolerant key/value service. `make kvraft-4a` runs one part; SEEDS=N runs N seeds.
+kvraft:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft
+
+kvraft-4a kvraft-4b: kvraft-%:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- $*

@@ -25,7 +25,7 @@ pub struct Args {
     /// First seed (LAB_SEED).
     #[arg(long)]
     seed: Option<u64>,
-    /// Grade only these labs (package names: labrpc, mapreduce, raft).
+    /// Grade only these labs (package names: labrpc, mapreduce, raft, kvraft).
     #[arg(long = "lab")]
     labs: Vec<String>,
     /// Build in debug mode instead of release.
@@ -106,7 +106,13 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "kvraft",
-        targets: &[],
+        targets: &[Target {
+            name: "kvraft",
+            title: "Lab 4: fault-tolerant key/value",
+            scored: Scored::Yes,
+            kit_tests: &[],
+            kit_title: "",
+        }],
     },
     Lab {
         package: "shardctrler",
@@ -738,11 +744,11 @@ the coordinator exited early
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let error = select_labs(&names(&["nonsense"])).unwrap_err();
         assert!(error.contains("unknown lab \"nonsense\""), "{error}");
-        let error = select_labs(&names(&["kvraft"])).unwrap_err();
-        assert!(error.contains("kvraft has no graded suite yet"), "{error}");
+        let error = select_labs(&names(&["shardkv"])).unwrap_err();
+        assert!(error.contains("shardkv has no graded suite yet"), "{error}");
         let all = select_labs(&[]).unwrap();
         let packages: Vec<&str> = all.iter().map(|l| l.package).collect();
-        assert_eq!(packages, ["labrpc", "mapreduce", "raft"]);
+        assert_eq!(packages, ["labrpc", "mapreduce", "raft", "kvraft"]);
         let one = select_labs(&names(&["raft", "raft"])).unwrap();
         assert_eq!(one.len(), 1);
     }

@@ -28,9 +28,9 @@ fn an_unknown_lab_is_an_error() {
 
 #[test]
 fn a_lab_without_a_suite_is_an_error() {
-    let (code, text) = grade(&["--lab", "kvraft"]);
+    let (code, text) = grade(&["--lab", "shardkv"]);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("kvraft has no graded suite yet"), "{text}");
+    assert!(text.contains("shardkv has no graded suite yet"), "{text}");
 }
 
 #[test]

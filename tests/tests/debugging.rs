@@ -112,10 +112,11 @@ fn replay_reruns(package: &str, target: &str, test: &str) {
 
 #[test]
 fn replay_command_reruns_the_same_test_and_seed_in_every_suite() {
-    // The three graded suites whose test file is named like its package, or not.
+    // The graded suites, whose test file is named like its package, or not.
     replay_reruns("labrpc", "labrpc", "basic");
     replay_reruns("mapreduce", "mr_sim", "wc_sim");
     replay_reruns("raft", "raft", "initial_election_3a");
+    replay_reruns("kvraft", "kvraft", "basic_4a");
 }
 
 /// Runs the labrpc suite (small and quick) with these switches; returns success and output.
