@@ -9,12 +9,36 @@
 //! in log order, whether or not it submitted it; with a size limit, the layer snapshots the
 //! state machine when Raft's persisted state grows near it, and restores it on restart.
 //!
-//! ```ignore
+//! ```no_run
+//! use kvraft::rsm::{NotLeader, Rsm, StateMachine};
+//! # use labrpc::{ClientEnd, Persister};
+//!
+//! /// A counter that every server agrees on.
+//! #[derive(Default)]
+//! struct Counter(u64);
+//!
+//! impl StateMachine for Counter {
+//!     type Command = u64; // add this much
+//!     type Output = u64; // the total after it
+//!     fn apply(&mut self, add: u64) -> u64 {
+//!         self.0 += add;
+//!         self.0
+//!     }
+//!     fn snapshot(&self) -> Vec<u8> {
+//!         self.0.to_le_bytes().to_vec()
+//!     }
+//!     fn restore(&mut self, snapshot: &[u8]) {
+//!         self.0 = u64::from_le_bytes(snapshot.try_into().unwrap());
+//!     }
+//! }
+//!
+//! # async fn example(servers: Vec<ClientEnd>, me: usize, persister: Persister) {
 //! let rsm = Rsm::new(servers, me, persister, Some(1000), Counter::default());
-//! match rsm.submit(Add(2)).await {
+//! match rsm.submit(2).await {
 //!     Ok(total) => println!("committed; the counter is now {total}"),
 //!     Err(NotLeader) => println!("ask another server"),
 //! }
+//! # }
 //! ```
 
 use labrpc::{ClientEnd, Persister};

@@ -8,8 +8,8 @@
 
 mod harness;
 
-use harness::spawn_clients_and_wait;
-use harness::{Config, ELECTION_TIMEOUT, Generic, generic_test, generic_test_speed};
+use harness::{Config, ELECTION_TIMEOUT, Generic, MAX_RAFT_STATE, generic_test};
+use harness::{generic_test_speed, kv_server, snapshot_size_test, spawn_clients_and_wait};
 use labrpc::sim;
 use labtest::kv::{append_value, check_concurrent_appends};
 use labtest::{Options, TestCx};
@@ -27,9 +27,6 @@ where
     labtest::run(Options::default(), body);
 }
 
-/// The snapshot tests' limit on persisted Raft state (`maxraftstate`).
-const MAX_RAFT_STATE: usize = 1000;
-
 /// Runs `GenericTest` with `spec`.
 fn generic(spec: Generic) {
     run(move |cx| async move { generic_test(&cx, spec).await });
@@ -45,7 +42,7 @@ fn basic_4a() {
 
 #[test]
 fn speed_4a() {
-    run(|cx| async move { generic_test_speed(&cx, None).await });
+    run(|cx| async move { generic_test_speed(&cx, None, kv_server).await });
 }
 
 #[test]
@@ -278,32 +275,12 @@ fn snapshot_rpc_4b() {
 /// Snapshots keep the log small, and are themselves small.
 #[test]
 fn snapshot_size_4b() {
-    run(|cx| async move {
-        const MAX_SNAPSHOT_STATE: usize = 500;
-        let cfg = Config::new(&cx, 3, false, Some(MAX_RAFT_STATE));
-        let ck = cfg.make_client(&cfg.all());
-        for _ in 0..200 {
-            cfg.put(&ck, "x", "0", None).await;
-            cfg.check(&ck, "x", "0").await;
-            cfg.put(&ck, "x", "1", None).await;
-            cfg.check(&ck, "x", "1").await;
-        }
-        let size = cfg.log_size();
-        assert!(
-            size <= 8 * MAX_RAFT_STATE,
-            "logs were not trimmed ({size} > 8*{MAX_RAFT_STATE})"
-        );
-        let snapshot = cfg.snapshot_size();
-        assert!(
-            snapshot <= MAX_SNAPSHOT_STATE,
-            "snapshot too large ({snapshot} > {MAX_SNAPSHOT_STATE})"
-        );
-    });
+    run(|cx| async move { snapshot_size_test(&cx, kv_server).await });
 }
 
 #[test]
 fn speed_4b() {
-    run(|cx| async move { generic_test_speed(&cx, Some(MAX_RAFT_STATE)).await });
+    run(|cx| async move { generic_test_speed(&cx, Some(MAX_RAFT_STATE), kv_server).await });
 }
 
 #[test]
@@ -368,5 +345,6 @@ fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
         partitions: true,
         max_raft_state: Some(MAX_RAFT_STATE),
         random_keys: true,
+        ..Generic::basic()
     });
 }

@@ -9,12 +9,17 @@
 //! bytes charged to a node are still allocated. Allocations of other threads and of code
 //! outside a simulation are charged to nobody.
 //!
-//! ```ignore
+//! ```no_run
 //! #[global_allocator]
 //! static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
 //!
-//! // In a test's body: what the server node keeps after the work is done.
+//! # async fn body(server_node: labrpc::sim::Node) {
+//! // At the start of a test's body, inside the simulation:
+//! labtest::alloc::start_counting();
+//! // ... start the server on `server_node`, run the clients ...
+//! // What the server node keeps after the work is done:
 //! let kept = labtest::alloc::live_bytes(server_node);
+//! # }
 //! ```
 
 // A global allocator is `unsafe` to implement: this module is the workspace's one exception

@@ -3,7 +3,8 @@
 //! `GenericTest`, and the judgement of a history (with the checker's HTML report on failure).
 
 use crate::TestCx;
-use crate::linearizability::{CheckResult, Model, Options, PartitionOutcome, Recorder, Verdict};
+use crate::linearizability::{CheckResult, History, Model, Options, PartitionOutcome};
+use crate::linearizability::{Recorder, Verdict};
 use crate::linearizability::{Ticket, check, html};
 use labrpc::sim;
 use std::fmt::Debug;
@@ -158,7 +159,7 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
                 panic!(
                     "history is not linearizable ({} operations): {}\n{saved}",
                     history.len(),
-                    first_failure(&result)
+                    first_failure(&history, &result)
                 );
             }
             Verdict::Unknown => panic!(
@@ -166,30 +167,53 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
                  {}",
                 history.len(),
                 result.steps(),
-                first_failure(&result)
+                first_failure(&history, &result)
             ),
         }
     }
 }
 
-/// What the first undecided or failing partition says.
-fn first_failure(result: &CheckResult) -> String {
-    for (index, partition) in result.partitions.iter().enumerate() {
+/// What the first undecided or failing partition says, naming the operations that could not
+/// come next.
+fn first_failure<I: Debug, O: Debug>(history: &History<I, O>, result: &CheckResult) -> String {
+    let describe = |index: usize| {
+        let op = &history.operations()[index];
+        let output = op
+            .output
+            .as_ref()
+            .map_or_else(|| "(no reply)".to_string(), |o| format!("{o:?}"));
+        let text = format!("#{index} client {}: {:?} -> {output}", op.client, op.input);
+        if text.len() > 200 {
+            let mut end = 200;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}...", &text[..end])
+        } else {
+            text
+        }
+    };
+    for partition in &result.partitions {
         match &partition.outcome {
             PartitionOutcome::Linearizable { .. } => {}
             PartitionOutcome::NotLinearizable {
                 longest_prefix,
                 stuck,
             } => {
+                let stuck: Vec<String> = stuck.iter().map(|&i| describe(i)).collect();
                 return format!(
-                    "partition {index} ({} operations): the longest linearizable prefix has {} \
-                     operations; none of operations {stuck:?} can come next",
+                    "of {} operations on the same data, the longest linearizable prefix has {}; \
+                     none of these can come next:\n  {}",
                     partition.ops.len(),
-                    longest_prefix.len()
+                    longest_prefix.len(),
+                    stuck.join("\n  ")
                 );
             }
             PartitionOutcome::Unknown { reason, .. } => {
-                return format!("partition {index}: gave up ({reason:?})");
+                return format!(
+                    "the check of {} operations on the same data gave up ({reason:?})",
+                    partition.ops.len()
+                );
             }
         }
     }

@@ -22,6 +22,35 @@ use std::time::Duration;
 /// The tester's election timeout: how long a new leader may take.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// What the tester keeps of a running server: a way to ask its Raft peer for its state.
+#[derive(Clone)]
+pub struct ServerHandle {
+    raft_state: Rc<dyn Fn() -> (u64, bool)>,
+}
+
+impl ServerHandle {
+    /// A handle that asks `raft_state` for (term, is leader).
+    pub fn new(raft_state: impl Fn() -> (u64, bool) + 'static) -> ServerHandle {
+        ServerHandle {
+            raft_state: Rc::new(raft_state),
+        }
+    }
+}
+
+/// How the tester starts one server: from its incarnation (ends, index, persister) and the
+/// snapshot limit, the handle, the services to serve (key/value and Raft) and the kill hook.
+pub type MakeServer = fn(Incarnation, Option<usize>) -> Started<ServerHandle>;
+
+/// The student's key/value server.
+pub fn kv_server(start: Incarnation, max_raft_state: Option<usize>) -> Started<ServerHandle> {
+    let kv = KvServer::new(start.ends, start.index, start.persister, max_raft_state);
+    let (state, killed) = (kv.clone(), kv.clone());
+    Started::new(ServerHandle::new(move || state.raft().get_state()))
+        .service(kv.service())
+        .service(kv.raft().service())
+        .on_kill(move || killed.kill())
+}
+
 /// A clerk made by the tester: the student's [`Clerk`] and the tester's handle on its ends.
 pub struct TestClerk {
     clerk: Clerk,
@@ -32,7 +61,7 @@ pub struct TestClerk {
 #[derive(Clone)]
 pub struct Config {
     cx: TestCx,
-    group: Group<KvServer>,
+    group: Group<ServerHandle>,
     max_raft_state: Option<usize>,
     log: OpLog<KvInput, KvOutput>,
 }
@@ -41,17 +70,24 @@ impl Config {
     /// `make_config`: `n` servers on a network that is reliable or not, snapshotting at
     /// `max_raft_state` bytes (`None`: never); starts and connects them all.
     pub fn new(cx: &TestCx, n: usize, unreliable: bool, max_raft_state: Option<usize>) -> Config {
+        Config::with_servers(cx, n, unreliable, max_raft_state, kv_server)
+    }
+
+    /// Like [`Config::new`], with servers made by `server` (the suite's own tests run planted
+    /// bugs this way).
+    pub fn with_servers(
+        cx: &TestCx,
+        n: usize,
+        unreliable: bool,
+        max_raft_state: Option<usize>,
+        server: MakeServer,
+    ) -> Config {
         cx.set_peers(n);
         let net = Network::new();
         net.set_reliable(!unreliable);
         net.set_latency(LATENCY);
         let group = Group::new(&net, GroupSpec::new(n), move |start: Incarnation| {
-            let kv = KvServer::new(start.ends, start.index, start.persister, max_raft_state);
-            let killed = kv.clone();
-            Started::new(kv.clone())
-                .service(kv.service())
-                .service(kv.raft().service())
-                .on_kill(move || killed.kill())
+            server(start, max_raft_state)
         });
         group.connect_all();
         Config {
@@ -124,11 +160,7 @@ impl Config {
 
     /// A server that believes it leads, if any (the lowest such index).
     pub fn leader(&self) -> Option<usize> {
-        (0..self.n()).find(|&i| {
-            self.group
-                .server(i)
-                .is_some_and(|kv| kv.raft().get_state().1)
-        })
+        (0..self.n()).find(|&i| self.group.server(i).is_some_and(|s| (s.raft_state)().1))
     }
 
     /// `make_partition`: a majority without the current leader, and a minority with it (as
@@ -294,6 +326,8 @@ pub struct Generic {
     /// Clients use random keys (their Gets are then checked by the linearizability checker
     /// only).
     pub random_keys: bool,
+    /// How servers are started (the student's server, or a planted bug).
+    pub server: MakeServer,
 }
 
 impl Generic {
@@ -307,6 +341,7 @@ impl Generic {
             partitions: false,
             max_raft_state: None,
             random_keys: false,
+            server: kv_server,
         }
     }
 }
@@ -390,7 +425,13 @@ async fn partitioner(cfg: Config, stop: Rc<Cell<bool>>) {
 /// for, each round checked (every append present once and in order, log and snapshot sizes),
 /// then the whole history checked for linearizability.
 pub async fn generic_test(cx: &TestCx, spec: Generic) {
-    let cfg = Config::new(cx, spec.servers, spec.unreliable, spec.max_raft_state);
+    let cfg = Config::with_servers(
+        cx,
+        spec.servers,
+        spec.unreliable,
+        spec.max_raft_state,
+        spec.server,
+    );
     let ck = cfg.make_client(&cfg.all());
     for _round in 0..3 {
         let stop_clients = Rc::new(Cell::new(false));
@@ -448,12 +489,12 @@ pub async fn generic_test(cx: &TestCx, spec: Generic) {
 /// `GenericTestSpeed`: one clerk, three servers; 1000 appends must take at most a third of a
 /// heartbeat interval each on average (a leader must not wait for the next heartbeat to
 /// replicate a new entry).
-pub async fn generic_test_speed(cx: &TestCx, max_raft_state: Option<usize>) {
+pub async fn generic_test_speed(cx: &TestCx, max_raft_state: Option<usize>, server: MakeServer) {
     const OPS: usize = 1000;
     const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
     const OPS_PER_INTERVAL: u32 = 3;
     let time_per_op = HEARTBEAT_INTERVAL / OPS_PER_INTERVAL;
-    let cfg = Config::new(cx, 3, false, max_raft_state);
+    let cfg = Config::with_servers(cx, 3, false, max_raft_state, server);
     let ck = cfg.make_client(&cfg.all());
     // Wait for a leader: the first operation completes once one is elected.
     cfg.get(&ck, "x", None).await;
@@ -469,5 +510,33 @@ pub async fn generic_test_speed(cx: &TestCx, max_raft_state: Option<usize>) {
         per_op <= time_per_op,
         "Operations completed too slowly {per_op:?}/op > {time_per_op:?}/op: does the leader wait \
          for the next heartbeat to replicate a new entry?"
+    );
+}
+
+/// The snapshot tests' limit on persisted Raft state (`maxraftstate`).
+pub const MAX_RAFT_STATE: usize = 1000;
+
+/// `TestSnapshotSize`: 800 operations on one key; the log must stay trimmed and the snapshot
+/// small.
+pub async fn snapshot_size_test(cx: &TestCx, server: MakeServer) {
+    const MAX_SNAPSHOT_STATE: usize = 500;
+    let cfg = Config::with_servers(cx, 3, false, Some(MAX_RAFT_STATE), server);
+    let ck = cfg.make_client(&cfg.all());
+    for _ in 0..200 {
+        cfg.put(&ck, "x", "0", None).await;
+        cfg.check(&ck, "x", "0").await;
+        cfg.put(&ck, "x", "1", None).await;
+        cfg.check(&ck, "x", "1").await;
+    }
+    let size = cfg.log_size();
+    assert!(
+        size <= 8 * MAX_RAFT_STATE,
+        "logs were not trimmed ({size} > 8*{MAX_RAFT_STATE}): does the server snapshot when \
+         Raft's state nears max_raft_state?"
+    );
+    let snapshot = cfg.snapshot_size();
+    assert!(
+        snapshot <= MAX_SNAPSHOT_STATE,
+        "snapshot too large ({snapshot} > {MAX_SNAPSHOT_STATE})"
     );
 }

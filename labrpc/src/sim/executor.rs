@@ -646,12 +646,13 @@ impl Core {
 
     /// The tasks that have waited longest (at least 10 s of virtual time) without running,
     /// longest first, at most ten, one line each: what a test stuck at its time limit was
-    /// waiting for.
+    /// waiting for. The servers' and clients' tasks come before the test node's, which mostly
+    /// wait for them.
     fn longest_waiting(&self) -> Vec<String> {
         const AT_LEAST: u64 = 10_000_000_000;
         let now = self.now.get();
         let tasks = self.tasks.borrow();
-        let mut waiting: Vec<(u64, String)> = tasks
+        let mut waiting: Vec<((bool, u64), String)> = tasks
             .slots
             .iter()
             .filter_map(|(_, task)| task.as_ref())
@@ -662,7 +663,7 @@ impl Core {
                     .describe((u64::from(task.node.0) << 32) | u64::from(task.location));
                 let since = Instant::from_nanos(task.last_poll);
                 (
-                    task.last_poll,
+                    (task.node == TEST_NODE, task.last_poll),
                     format!("task of {node} {location}, waiting since {since}"),
                 )
             })
