@@ -309,9 +309,11 @@ impl<S: Clone + 'static> Group<S> {
     /// fresh ends so that the old incarnation's ends cannot send. It starts disconnected: call
     /// [`connect`](Group::connect).
     pub fn start(&self, i: usize) {
-        self.shutdown(i);
         let node = self.node(i);
-        node.restart();
+        if self.generation(i) > 0 {
+            self.shutdown(i);
+            node.restart();
+        }
         let (ends, persister, generation) = {
             let mut members = self.0.members.borrow_mut();
             let m = &mut members[i];

@@ -385,10 +385,17 @@ impl fmt::Display for SimError {
                 at,
                 in_test,
             } => {
-                if *in_test {
+                // The test node runs the tester's checks, but also the code they call (a
+                // clerk): only a panic in a test file is a failed check.
+                if *in_test && location.contains("tests/") {
                     write!(
                         f,
                         "{message}\n  (check failed at {location}, virtual time {at})"
+                    )
+                } else if *in_test {
+                    write!(
+                        f,
+                        "{message}\n  (panicked at {location}, virtual time {at})"
                     )
                 } else {
                     write!(
