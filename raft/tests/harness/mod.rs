@@ -32,6 +32,11 @@ pub const SNAPSHOT_INTERVAL: u64 = 10;
 /// Upper bound on the persisted Raft state in the snapshot tests, in bytes.
 pub const MAX_LOG_SIZE: usize = 2000;
 
+/// How often the tester samples every server's `get_state` for the safety rules it checks
+/// all the time (one leader per term, terms never going back, a leader stepping down when
+/// its term rises).
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(10);
+
 /// The commands the tests replicate: integers, and long strings for the byte-count test.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cmd {
@@ -92,6 +97,17 @@ pub enum Fault {
     },
 }
 
+/// What the watcher remembers of the servers' `get_state` samples.
+#[derive(Default)]
+struct Watched {
+    /// The highest term each server reported, across its incarnations.
+    max_term: Vec<u64>,
+    /// The leader of each term seen so far.
+    leaders: BTreeMap<u64, usize>,
+    /// Each server's last sample: its generation, term and whether it led.
+    last: Vec<Option<(u64, u64, bool)>>,
+}
+
 struct State {
     /// The commands each server applied, by index.
     logs: Vec<BTreeMap<u64, Cmd>>,
@@ -99,6 +115,7 @@ struct State {
     last_applied: Vec<u64>,
     max_index: u64,
     max_index0: u64,
+    watched: Watched,
 }
 
 struct Inner {
@@ -161,6 +178,11 @@ impl Config {
                 last_applied: vec![0; n],
                 max_index: 0,
                 max_index0: 0,
+                watched: Watched {
+                    max_term: vec![0; n],
+                    last: vec![None; n],
+                    ..Watched::default()
+                },
             }),
         }));
         let test_node = Node::current();
@@ -171,7 +193,69 @@ impl Config {
         let group = Group::new(&net, GroupSpec::new(n), factory);
         let _ = cfg.0.group.set(group);
         cfg.group().connect_all();
+        let watcher = cfg.clone();
+        sim::spawn(async move {
+            loop {
+                sim::sleep(WATCH_INTERVAL).await;
+                watcher.watch();
+            }
+        });
         cfg
+    }
+
+    /// Samples every running server's `get_state` and checks the safety rules that must hold
+    /// at every moment, whether a server is connected or not; panics naming the rule, the
+    /// servers and the terms.
+    fn watch(&self) {
+        for i in 0..self.0.n {
+            if let Some(rf) = self.raft(i) {
+                let (term, leader) = rf.get_state();
+                self.check_sample(i, self.group().generation(i), term, leader);
+            }
+        }
+    }
+
+    fn check_sample(&self, i: usize, generation: u64, term: u64, leader: bool) {
+        let mut st = self.0.state.borrow_mut();
+        let w = &mut st.watched;
+        let previous = w.last[i].replace((generation, term, leader));
+        let restarted = previous.is_some_and(|(g, _, _)| g != generation);
+        if term < w.max_term[i] {
+            panic!(
+                "server {i}'s term went backwards from {} to {term}{}: a server's current term \
+                 never decreases (Figure 2: currentTerm is persistent state)",
+                w.max_term[i],
+                if restarted || previous.is_none() {
+                    " across a restart; does it persist currentTerm before using it?"
+                } else {
+                    ""
+                }
+            );
+        }
+        w.max_term[i] = term;
+        if let Some((g, old_term, true)) = previous
+            && g == generation
+            && leader
+            && term > old_term
+        {
+            panic!(
+                "server {i} stayed leader while its term rose from {old_term} to {term}: a leader \
+                 that learns of a higher term must step down to follower (§5.1), and can lead \
+                 the new term only by winning an election in it"
+            );
+        }
+        if leader {
+            match w.leaders.get(&term) {
+                Some(&other) if other != i => panic!(
+                    "Election Safety violated: servers {other} and {i} were both leader in term \
+                     {term} (at most one leader can be elected in a term, §5.2): does every \
+                     server persist votedFor, and vote at most once per term?"
+                ),
+                _ => {
+                    w.leaders.insert(term, i);
+                }
+            }
+        }
     }
 
     fn group(&self) -> &Group<Raft<Cmd>> {
@@ -270,6 +354,34 @@ impl Config {
     /// Detaches server `i`: disables its ends to and from every server. It keeps running.
     pub fn disconnect(&self, i: usize) {
         self.group().disconnect(i);
+    }
+
+    /// Heals every partition and connects every server.
+    pub fn connect_all(&self) {
+        self.group().connect_all();
+    }
+
+    /// Splits the servers: those in the same part reach each other, no others. Every server
+    /// listed is connected.
+    pub fn partition(&self, parts: &[&[usize]]) {
+        self.group().partition(parts);
+    }
+
+    /// Waits (up to 5 s) until one of `servers` leads a term above `above`; returns it and
+    /// its term. Panics, naming the servers, if none does.
+    pub async fn wait_for_leader_among(&self, servers: &[usize], above: u64) -> (usize, u64) {
+        for _ in 0..100 {
+            for &i in servers {
+                if let Some(rf) = self.raft(i) {
+                    let (term, leader) = rf.get_state();
+                    if leader && term > above {
+                        return (i, term);
+                    }
+                }
+            }
+            sim::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no leader elected among servers {servers:?} (in a term above {above}) in 5 s");
     }
 
     /// Makes the network reliable or not.
