@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
+	@echo "make mutants        plant each known bug (mutants/) and see which tests catch it (SEEDS=20)"
 	@echo "make labrpc         the labrpc suite"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
@@ -32,6 +33,11 @@ fmt:
 
 skeleton-check:
 	.ci/skeleton-check
+
+# Suite strength: every planted bug of mutants/ must be caught (docs/suite-strength.md).
+MUTANT_SEEDS ?= 20
+mutants:
+	$(CARGO) run --release --quiet -p labs -- mutants --seeds $(MUTANT_SEEDS) --markdown target/mutants/table.md
 
 bench:
 	$(CARGO) bench -p labrpc --bench rpc

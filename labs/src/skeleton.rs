@@ -25,7 +25,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 /// Options of `labs skeleton`.
 #[derive(clap::Args)]
@@ -53,7 +53,7 @@ pub const MARKER: &str = "// Your code here.";
 
 /// Paths of the teacher's repository that the skeleton leaves out: CI, benchmarks, the
 /// teacher's tools (this program; `labs/skeleton/` provides the student's own files).
-pub const TEACHER_ONLY: &[&str] = &[".ci/", "BENCHMARKS.md", "labs/"];
+pub const TEACHER_ONLY: &[&str] = &[".ci/", "BENCHMARKS.md", "labs/", "mutants/"];
 
 /// The student's own versions of files (skeleton path, template path in this repository).
 pub const STUDENT_FILES: &[(&str, &str)] = &[
@@ -168,17 +168,8 @@ fn generate(out: &Path) -> Result<usize, String> {
     {
         return Err(format!("{} exists and is not empty", out.display()));
     }
-    let listed = Command::new("git")
-        .current_dir(&root)
-        .args(["ls-files", "-z"])
-        .output()
-        .map_err(|e| format!("cannot run git ls-files: {e}"))?;
-    if !listed.status.success() {
-        return Err("git ls-files failed: is this a git checkout?".into());
-    }
     let mut stripped = 0;
-    for name in listed.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name).into_owned();
+    for name in crate::tracked_files(&root)? {
         if is_teacher_only(&name) {
             continue;
         }

@@ -23,12 +23,20 @@ use std::time::Duration;
 /// The name of the coordinator's server on the simulated network.
 pub const COORDINATOR: &str = "coordinator";
 
-/// A flat, in-memory file store shared by the nodes of a simulation. Writes are instantaneous
-/// and rename is atomic. Cloning gives another handle to the same store.
+/// A flat, in-memory file store shared by the nodes of a simulation. Rename is atomic; a
+/// write is instantaneous unless the store tears writes (see [`SimFiles::tear_writes`]).
+/// Cloning gives another handle to the same store.
 #[derive(Clone, Debug, Default)]
 pub struct SimFiles {
     files: Rc<RefCell<BTreeMap<String, Rc<[u8]>>>>,
+    /// Per mille of writes to output files (`mr-out-` in the name) torn by a crash.
+    tear_per_mille: Rc<Cell<u64>>,
+    /// Every content each output file has had, in order, when recorded.
+    versions: Rc<RefCell<Option<Vec<FileVersion>>>>,
 }
+
+/// A file's name and one content it had.
+pub type FileVersion = (String, Rc<[u8]>);
 
 fn not_found(name: &str) -> io::Error {
     io::Error::new(
@@ -45,9 +53,37 @@ impl SimFiles {
 
     /// Creates or replaces a file.
     pub fn write(&self, name: &str, data: &[u8]) {
-        self.files
-            .borrow_mut()
-            .insert(name.to_string(), data.into());
+        let data: Rc<[u8]> = data.into();
+        self.record(name, &data);
+        self.files.borrow_mut().insert(name.to_string(), data);
+    }
+
+    /// Makes `per_mille` of the writes to output files (names with `mr-out-` in them,
+    /// temporary ones included) crash their worker halfway: a prefix of the data is written,
+    /// the worker's node crashes, and the write fails. A worker that writes its output in place
+    /// then leaves a partial `mr-out-*` file for a while; one that writes a temporary file
+    /// and renames it never does.
+    pub fn tear_writes(&self, per_mille: u64) {
+        self.tear_per_mille.set(per_mille);
+    }
+
+    /// Starts recording every content each final output file (`mr-out-*`) takes, by write or
+    /// rename (see [`SimFiles::output_versions`]).
+    pub fn record_output_versions(&self) {
+        self.versions.replace(Some(Vec::new()));
+    }
+
+    /// Every (name, content) an `mr-out-*` file has had since recording started, in order.
+    pub fn output_versions(&self) -> Vec<FileVersion> {
+        self.versions.borrow().clone().unwrap_or_default()
+    }
+
+    fn record(&self, name: &str, data: &Rc<[u8]>) {
+        if name.starts_with("mr-out-")
+            && let Some(versions) = self.versions.borrow_mut().as_mut()
+        {
+            versions.push((name.to_string(), data.clone()));
+        }
     }
 
     /// A file's contents.
@@ -63,6 +99,7 @@ impl SimFiles {
     pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         let mut files = self.files.borrow_mut();
         let data = files.remove(from).ok_or_else(|| not_found(from))?;
+        self.record(to, &data);
         files.insert(to.to_string(), data);
         Ok(())
     }
@@ -144,10 +181,7 @@ impl Env for SimEnv {
     }
 
     fn crash(&self) -> LocalBoxFuture<'_, ()> {
-        let node = Node::current();
-        // A task cannot drop itself mid-poll: the supervisor crashes the node a moment later,
-        // and until then this worker waits forever.
-        self.supervisor.spawn(async move { node.crash() });
+        self.crash_soon();
         Box::pin(std::future::pending())
     }
 
@@ -160,6 +194,16 @@ impl Env for SimEnv {
     }
 
     fn write_file(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        let tear = self.files.tear_per_mille.get();
+        if tear > 0 && name.contains("mr-out-") && self.random_below(1000) < tear {
+            let prefix = self.random_below(data.len() as u64) as usize;
+            self.files.write(name, &data[..prefix]);
+            self.crash_soon();
+            return Err(io::Error::other(format!(
+                "the worker crashed while writing {name} ({prefix} of {} bytes written)",
+                data.len()
+            )));
+        }
         self.files.write(name, data);
         Ok(())
     }
@@ -174,6 +218,15 @@ impl Env for SimEnv {
 
     fn list_files(&self) -> io::Result<Vec<String>> {
         Ok(self.files.names())
+    }
+}
+
+impl SimEnv {
+    /// Crashes this worker's node. A task cannot drop itself mid-poll: the supervisor crashes
+    /// the node a moment later.
+    fn crash_soon(&self) {
+        let node = Node::current();
+        self.supervisor.spawn(async move { node.crash() });
     }
 }
 

@@ -169,6 +169,44 @@ fn crash_sim() {
     });
 }
 
+/// Workers crash in the middle of writing output (the store tears one in ten writes of output
+/// files). Output files must appear whole: no reader may ever see a partial `mr-out-*` file.
+/// (An extra test, beyond the original script, which cannot catch this bug.)
+#[test]
+fn torn_writes_sim() {
+    labtest::run(Options::default(), |cx| async move {
+        cx.set_peers(4);
+        let job = SimJob::start(input_refs(), mapreduce::N_REDUCE);
+        job.files().tear_writes(100);
+        job.files().record_output_versions();
+        sim::sleep(Duration::from_secs(1)).await;
+        for slot in 0..3 {
+            let job = job.clone();
+            sim::spawn(async move {
+                let node = Node::new(format!("restart-loop-{slot}"));
+                while !job.coordinator_exited() {
+                    let _ = job.run_worker(node, "nocrash").await;
+                    sim::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        job.wait_for_coordinator().await;
+        let want = expected_output(input_refs(), "nocrash").await;
+        assert_same_output(&job.output_lines(), &want, "torn writes");
+        for (name, seen) in job.files().output_versions() {
+            let last = job.files().read(&name).unwrap_or_default();
+            assert!(
+                *seen == *last,
+                "{name} was visible with {} bytes that are not its final content ({} bytes): a \
+                 reader could see a partial output file. Write output to a temporary file and \
+                 rename it into place once complete.",
+                seen.len(),
+                last.len()
+            );
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // The suite's own tests: a broken coordinator must fail it, on some of the first few dozen
 // seeds, because each seed interleaves the workers' calls differently.

@@ -1,0 +1,421 @@
+//! `labs mutants`: how strong is a graded suite? Each patch in `mutants/<lab>/` plants one
+//! classic student bug in the reference solution. For each, in a scratch copy of this
+//! checkout, the patch is applied, the lab's suite runs on seeds 1..=N (release), and a table
+//! says which tests caught the bug, the first seed that did, and the message a student would
+//! read. A bug no test catches is a hole in the suite.
+//!
+//! The scratch copy and its build live in `target/mutants/` (kept between runs, so only the
+//! mutated crate rebuilds). Exit status: 0 if every mutant was caught, 1 if some survived, 2
+//! for bad input or a suite that fails without any mutant.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Options of `labs mutants`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only these labs (each has a folder `mutants/<lab>/`); default: all of them.
+    #[arg(long = "lab", value_name = "LAB")]
+    labs: Vec<String>,
+    /// Seeds per test: each suite runs with seeds 1..=N.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Only the mutants whose name contains this text.
+    #[arg(long)]
+    only: Option<String>,
+    /// Also write the table, as Markdown, to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+/// A lab's suites: (cargo package, test target, whether it takes seeds).
+fn suites(lab: &str) -> Option<&'static [(&'static str, &'static str, bool)]> {
+    match lab {
+        "raft" => Some(&[("raft", "raft", true)]),
+        "mapreduce" => Some(&[
+            ("mapreduce", "mr_sim", true),
+            ("mapreduce", "mr_real", false),
+        ]),
+        "kvraft" => Some(&[("kvraft", "kvraft", true)]),
+        _ => None,
+    }
+}
+
+/// What one suite run said.
+#[derive(Debug, Default, PartialEq)]
+struct Outcome {
+    /// The tests that failed, in the order they were reported.
+    failed_tests: Vec<String>,
+    /// The lowest seed that failed, if the messages say.
+    first_seed: Option<u64>,
+    /// The first line of the first failure's message.
+    message: Option<String>,
+    /// The build failed (the patch does not compile).
+    build_failed: bool,
+}
+
+impl Outcome {
+    fn caught(&self) -> bool {
+        !self.failed_tests.is_empty() || self.build_failed
+    }
+}
+
+/// Reads libtest's output: failed tests, the seeds their messages name, the first message.
+fn parse(output: &str) -> Outcome {
+    let mut outcome = Outcome::default();
+    for line in output.lines() {
+        if let Some(test) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            outcome.failed_tests.push(test.to_string());
+        }
+        let mut seeds = Vec::new();
+        if let Some(rest) = line.split_once("FAILED with seed ").map(|(_, r)| r) {
+            let digits = rest.split(|c: char| !c.is_ascii_digit()).next();
+            seeds.extend(digits.and_then(|d| d.parse::<u64>().ok()));
+            if outcome.message.is_none() {
+                let text = rest.split_once(": ").map_or(rest, |(_, m)| m);
+                outcome.message = Some(shorten(text, 160));
+            }
+        }
+        if let Some((_, list)) = line.split_once(" seeds failed: ") {
+            seeds.extend(
+                list.split_whitespace()
+                    .filter_map(|s| s.parse::<u64>().ok()),
+            );
+        }
+        if let Some(&seed) = seeds.iter().min() {
+            outcome.first_seed = Some(outcome.first_seed.map_or(seed, |s| s.min(seed)));
+        }
+    }
+    outcome
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// A mutant: its lab, name, what bug it plants, and its patch file.
+struct Mutant {
+    lab: String,
+    name: String,
+    description: String,
+    patch: PathBuf,
+}
+
+/// The mutants of `labs` (all labs if empty), sorted by lab and name.
+fn find_mutants(root: &Path, labs: &[String], only: Option<&str>) -> Result<Vec<Mutant>, String> {
+    let dir = root.join("mutants");
+    let mut available: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    available.sort();
+    for lab in labs {
+        if !available.contains(lab) {
+            return Err(format!(
+                "no mutants for lab {lab:?} (there are: {})",
+                available.join(", ")
+            ));
+        }
+    }
+    let mut mutants = Vec::new();
+    for lab in available
+        .iter()
+        .filter(|l| labs.is_empty() || labs.contains(l))
+    {
+        if suites(lab).is_none() {
+            return Err(format!(
+                "mutants/{lab}: labs mutants does not know that lab's suites"
+            ));
+        }
+        let mut patches: Vec<PathBuf> = std::fs::read_dir(dir.join(lab))
+            .map_err(|e| format!("mutants/{lab}: {e}"))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+            .collect();
+        patches.sort();
+        for patch in patches {
+            let name = patch
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            if only.is_some_and(|o| !name.contains(o)) {
+                continue;
+            }
+            let text =
+                std::fs::read_to_string(&patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+            let description = text
+                .lines()
+                .next()
+                .and_then(|l| l.split_once(": ").map(|(_, d)| d.to_string()))
+                .unwrap_or_default();
+            mutants.push(Mutant {
+                lab: lab.clone(),
+                name,
+                description,
+                patch,
+            });
+        }
+    }
+    if mutants.is_empty() {
+        return Err("no mutant matches: nothing to run".into());
+    }
+    Ok(mutants)
+}
+
+/// Copies the workspace's tracked files into `scratch`, rewriting only files that differ (so
+/// that cargo's incremental builds survive between runs).
+fn refresh_scratch(root: &Path, scratch: &Path) -> Result<(), String> {
+    for name in crate::tracked_files(root)? {
+        let (from, to) = (root.join(&name), scratch.join(&name));
+        let data = std::fs::read(&from).map_err(|e| format!("{name}: {e}"))?;
+        if std::fs::read(&to).ok().as_deref() == Some(&data[..]) {
+            continue;
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&to, data).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    Ok(())
+}
+
+/// `git apply` (or with `reverse`, `git apply -R`) of `patch` in `dir`.
+fn apply(dir: &Path, patch: &Path, reverse: bool) -> Result<(), String> {
+    let mut command = Command::new("git");
+    command.current_dir(dir).arg("apply");
+    if reverse {
+        command.arg("-R");
+    }
+    let output = command
+        .arg(patch)
+        .output()
+        .map_err(|e| format!("cannot run git apply: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not apply: {}",
+            patch.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Runs one lab's suites in `scratch`; returns what they said, merged.
+fn run_suites(scratch: &Path, target: &Path, lab: &str, seeds: u64) -> Outcome {
+    let mut merged = Outcome::default();
+    for &(package, test, seeded) in suites(lab).unwrap_or(&[]) {
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(scratch)
+            .env("CARGO_TARGET_DIR", target)
+            .env(
+                "LAB_SEEDS",
+                if seeded {
+                    seeds.to_string()
+                } else {
+                    "1".into()
+                },
+            )
+            .env_remove("LAB_SEED")
+            .env_remove("LAB_CHECK_DETERMINISM")
+            .env_remove("RUST_LOG")
+            .args([
+                "test",
+                "--release",
+                "--no-fail-fast",
+                "-p",
+                package,
+                "--test",
+                test,
+            ])
+            .output();
+        let Ok(output) = output else {
+            merged.build_failed = true;
+            continue;
+        };
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let outcome = parse(&text);
+        if !output.status.success() && outcome.failed_tests.is_empty() {
+            merged.build_failed = true;
+            merged.message.get_or_insert_with(|| {
+                let error = text.lines().find(|l| l.starts_with("error")).unwrap_or("");
+                format!("does not build: {}", shorten(error, 140))
+            });
+        }
+        merged.failed_tests.extend(outcome.failed_tests);
+        merged.first_seed = match (merged.first_seed, outcome.first_seed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if merged.message.is_none() {
+            merged.message = outcome.message;
+        }
+    }
+    merged
+}
+
+/// The results as a Markdown table.
+fn table(results: &[(Mutant, Outcome)], seeds: u64) -> String {
+    let mut text = format!(
+        "| mutant | bug | caught by (of seeds 1-{seeds}) | first seed | message |\n|---|---|---|---|---|\n"
+    );
+    for (mutant, outcome) in results {
+        let by = if outcome.build_failed && outcome.failed_tests.is_empty() {
+            "does not build".to_string()
+        } else if outcome.failed_tests.is_empty() {
+            "**survived**".to_string()
+        } else {
+            let mut tests = outcome.failed_tests.clone();
+            tests.sort();
+            let shown: Vec<&str> = tests.iter().take(3).map(String::as_str).collect();
+            let more = tests.len().saturating_sub(3);
+            let mut by = format!("{} tests: {}", tests.len(), shown.join(", "));
+            if more > 0 {
+                let _ = write!(by, ", +{more}");
+            }
+            by
+        };
+        let _ = writeln!(
+            text,
+            "| {}/{} | {} | {by} | {} | {} |",
+            mutant.lab,
+            mutant.name,
+            mutant.description,
+            outcome.first_seed.map_or("-".into(), |s| s.to_string()),
+            outcome.message.as_deref().unwrap_or("").replace('|', "\\|")
+        );
+    }
+    text
+}
+
+/// `labs mutants`.
+pub fn run(args: &Args) -> ExitCode {
+    match mutate(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("labs mutants: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs every selected mutant; true if all were caught.
+fn mutate(args: &Args) -> Result<bool, String> {
+    let root = crate::workspace_root();
+    let mutants = find_mutants(&root, &args.labs, args.only.as_deref())?;
+    let work = root.join("target").join("mutants");
+    let (scratch, target) = (work.join("workspace"), work.join("target"));
+    refresh_scratch(&root, &scratch)?;
+    let mut labs: Vec<&str> = mutants.iter().map(|m| m.lab.as_str()).collect();
+    labs.dedup();
+    for lab in labs {
+        eprintln!("labs mutants: the {lab} suite without mutants (it must pass)...");
+        let baseline = run_suites(&scratch, &target, lab, 1);
+        if baseline.caught() {
+            return Err(format!(
+                "the {lab} suite fails without any mutant ({}): fix that first",
+                baseline.message.unwrap_or_default()
+            ));
+        }
+    }
+    let mut results = Vec::new();
+    for mutant in mutants {
+        eprintln!("labs mutants: {}/{}...", mutant.lab, mutant.name);
+        apply(&scratch, &mutant.patch, false)?;
+        let outcome = run_suites(&scratch, &target, &mutant.lab, args.seeds);
+        apply(&scratch, &mutant.patch, true)?;
+        eprintln!(
+            "  {}",
+            if outcome.caught() {
+                "caught"
+            } else {
+                "SURVIVED"
+            }
+        );
+        results.push((mutant, outcome));
+    }
+    let text = table(&results, args.seeds);
+    println!("{text}");
+    let caught = results.iter().filter(|(_, o)| o.caught()).count();
+    println!("{caught} of {} mutants caught", results.len());
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(caught == results.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_failures_seeds_and_the_first_message() {
+        let output = "\
+test a_3a ... ok
+test b_3b ... FAILED
+test c_3c ... FAILED
+
+---- b_3b stdout ----
+thread 'b_3b' panicked at raft/tests/raft.rs:25:5:
+FAILED with seed 7 at virtual time 1.5s: term 3 has 2 (>1) leaders: servers [0, 1]
+3 of 20 seeds failed: 7 9 12
+---- c_3c stdout ----
+FAILED with seed 4 at virtual time 2.0s: one(5) failed to reach agreement
+";
+        let outcome = parse(output);
+        assert_eq!(outcome.failed_tests, ["b_3b", "c_3c"]);
+        assert_eq!(outcome.first_seed, Some(4));
+        assert_eq!(
+            outcome.message.as_deref(),
+            Some("term 3 has 2 (>1) leaders: servers [0, 1]")
+        );
+        assert!(outcome.caught());
+        assert!(!parse("test a_3a ... ok\n").caught());
+    }
+
+    /// Every patch must still apply to this checkout (CI runs `git apply --check` too).
+    #[test]
+    fn every_mutant_is_known_and_applies() {
+        let root = crate::workspace_root();
+        let mutants = find_mutants(&root, &[], None).unwrap();
+        assert!(mutants.len() >= 20, "{} mutants", mutants.len());
+        for mutant in &mutants {
+            assert!(
+                !mutant.description.is_empty(),
+                "{} has no description",
+                mutant.name
+            );
+            let status = Command::new("git")
+                .current_dir(&root)
+                .args(["apply", "--check"])
+                .arg(&mutant.patch)
+                .status()
+                .unwrap();
+            assert!(
+                status.success(),
+                "{} does not apply",
+                mutant.patch.display()
+            );
+        }
+        assert!(find_mutants(&root, &["nonsense".into()], None).is_err());
+        assert!(find_mutants(&root, &[], Some("no such mutant")).is_err());
+    }
+}
