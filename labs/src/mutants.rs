@@ -192,12 +192,29 @@ fn refresh_scratch(root: &Path, scratch: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `git apply` (or with `reverse`, `git apply -R`) of `patch` in `dir`.
+/// Applies `patch` in `dir` (or with `reverse`, takes it out), and checks that it took effect.
 fn apply(dir: &Path, patch: &Path, reverse: bool) -> Result<(), String> {
+    git_apply(dir, patch, reverse, false)?;
+    // Applied, the patch must now take out cleanly (and taken out, go in again).
+    git_apply(dir, patch, !reverse, true)
+        .map_err(|e| format!("{} had no effect ({e})", patch.display()))
+}
+
+/// `git apply [-R] [--check] patch` in `dir`.
+fn git_apply(dir: &Path, patch: &Path, reverse: bool, check: bool) -> Result<(), String> {
     let mut command = Command::new("git");
-    command.current_dir(dir).arg("apply");
+    // The scratch copy lives inside this repository's target/: without a ceiling, git would
+    // find the repository above it and silently skip every path outside the scratch folder.
+    let ceiling = dir.parent().unwrap_or(dir);
+    command
+        .current_dir(dir)
+        .env("GIT_CEILING_DIRECTORIES", ceiling)
+        .arg("apply");
     if reverse {
         command.arg("-R");
+    }
+    if check {
+        command.arg("--check");
     }
     let output = command
         .arg(patch)
