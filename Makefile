@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d
+.PHONY: help grade test lint fmt bench skeleton-check labrpc lincheck mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d
 
 help:
 	@echo "make grade          grade every graded suite (reference solutions) and print a table"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make labrpc         the labrpc suite"
+	@echo "make lincheck       the linearizability checker's tests"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 
@@ -35,9 +36,13 @@ skeleton-check:
 bench:
 	$(CARGO) bench -p labrpc --bench rpc
 	$(CARGO) bench -p mapreduce --bench wordcount
+	$(CARGO) bench -p lincheck --bench lincheck
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc
+
+lincheck:
+	$(CARGO) test -p lincheck
 
 # Lab 1: MapReduce, in the simulation and as real processes.
 mapreduce: mr-sim mr-real

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use labtest::linearizability::generate::{KvHistorySpec, kv_history, versioned_kv_history};
-use labtest::linearizability::models::{
+use lincheck::generate::{KvHistorySpec, kv_history, versioned_kv_history};
+use lincheck::models::{
     KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
     VersionedKvModel, VersionedKvOutput,
 };
-use labtest::linearizability::{
+use lincheck::{
     Event, History, HistoryError, Model, Operation, Options, PartitionOutcome, PowerSet, Recorder,
     UnknownReason, Verdict, check,
 };
@@ -694,7 +694,7 @@ fn threads_and_stop_on_failure() {
 /// A model where writes are nondeterministic: `inc` adds 1 or 2.
 struct Fuzzy;
 
-impl labtest::linearizability::NondeterministicModel for Fuzzy {
+impl lincheck::NondeterministicModel for Fuzzy {
     type State = u32;
     type Input = Option<u32>; // None: inc; Some: read expecting the value
     type Output = ();

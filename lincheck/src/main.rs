@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use labtest::linearizability::formats::{self, Format};
-use labtest::linearizability::models::{KvModel, RegisterModel, VersionedKvModel};
-use labtest::linearizability::{
+use lincheck::formats::{self, Format};
+use lincheck::models::{KvModel, RegisterModel, VersionedKvModel};
+use lincheck::{
     CheckResult, History, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
 };
 use serde::de::DeserializeOwned;

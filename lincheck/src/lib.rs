@@ -20,8 +20,8 @@
 //!   [`html`] renders a self-contained report of a check.
 //!
 //! ```
-//! use labtest::linearizability::{check, History, Operation, Options, Verdict};
-//! use labtest::linearizability::models::{KvInput, KvModel, KvOutput};
+//! use lincheck::{check, History, Operation, Options, Verdict};
+//! use lincheck::models::{KvInput, KvModel, KvOutput};
 //!
 //! let put = KvInput::Put { key: "k".into(), value: "a".into() };
 //! let get = KvInput::Get { key: "k".into() };
@@ -33,6 +33,7 @@
 //! assert_eq!(check(&KvModel, &history, &Options::default()).verdict, Verdict::Linearizable);
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod checker;

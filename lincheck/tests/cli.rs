@@ -1,18 +1,16 @@
 //! The `lincheck` command line and the parsers: verdict lines, exit codes, errors naming the
 //! line, and no panic on malformed input.
 
-mod linearizability_common;
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use labtest::linearizability::formats::{
-    Format, parse_etcd, parse_jsonl, parse_porcupine_kv, to_jsonl,
-};
-use labtest::linearizability::generate::{KvHistorySpec, kv_history};
-use labtest::linearizability::models::{KvInput, KvOutput, RegisterInput, RegisterOutput};
-use labtest::linearizability::{History, Operation};
-use linearizability_common::porcupine_data;
+use common::porcupine_data;
+use lincheck::formats::{Format, parse_etcd, parse_jsonl, parse_porcupine_kv, to_jsonl};
+use lincheck::generate::{KvHistorySpec, kv_history};
+use lincheck::models::{KvInput, KvOutput, RegisterInput, RegisterOutput};
+use lincheck::{History, Operation};
 use proptest::prelude::*;
 
 fn tmp(name: &str, content: &str) -> PathBuf {
@@ -335,8 +333,8 @@ proptest! {
         etcd in proptest::collection::vec(etcd_line(), 0..12),
         js in proptest::collection::vec(jsonl_line(), 0..12),
     ) {
-        use labtest::linearizability::{check, Options};
-        use labtest::linearizability::models::{KvModel, RegisterModel};
+        use lincheck::{check, Options};
+        use lincheck::models::{KvModel, RegisterModel};
         if let Ok(h) = parse_porcupine_kv(&kv.join("\n")) {
             let _ = check(&KvModel, &h, &Options::default());
         }
