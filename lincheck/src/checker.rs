@@ -84,6 +84,16 @@ pub enum UnknownReason {
     Stopped,
 }
 
+impl std::fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnknownReason::Timeout => "timeout",
+            UnknownReason::MemoryBudget => "memory budget reached",
+            UnknownReason::Stopped => "stopped: another partition is not linearizable",
+        })
+    }
+}
+
 /// The outcome of one partition. Operation numbers are indices into the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PartitionOutcome {

@@ -14,7 +14,11 @@ use lincheck::models::{KvModel, RegisterModel, VersionedKvModel};
 use lincheck::{
     CheckResult, History, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// Seconds a check may take when `--timeout` is not given.
+const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelArg {
@@ -24,6 +28,17 @@ enum ModelArg {
     Register,
     /// 6.5840 versioned key/value server (get, put with version), split by key.
     VersionedKv,
+}
+
+impl ModelArg {
+    /// The model's name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            ModelArg::Kv => "kv",
+            ModelArg::Register => "register",
+            ModelArg::VersionedKv => "versioned-kv",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,9 +63,9 @@ struct Cli {
     /// The file format (default: detected from the content).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// Give up with `unknown` after this many seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    /// Give up with `unknown` after this many seconds (more than 0).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = positive_seconds, allow_negative_numbers = true)]
+    timeout: f64,
     /// Write an HTML report here.
     #[arg(long, value_name = "OUT.html")]
     html: Option<PathBuf>,
@@ -69,6 +84,15 @@ struct Cli {
     /// Print statistics of every partition.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// Parses `--timeout`: a number of seconds, more than zero (zero would answer by timing luck).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(secs),
+        Ok(_) => Err("the timeout must be a number of seconds more than 0".into()),
+        Err(_) => Err(format!("{text:?} is not a number of seconds")),
+    }
 }
 
 /// Prints a line on standard output, ignoring a closed pipe.
@@ -136,18 +160,23 @@ fn run(cli: &Cli) -> Result<Verdict, String> {
         },
     };
     let options = Options {
-        timeout: match cli.timeout {
-            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t.min(1e9))),
-            Some(t) => return Err(format!("bad --timeout {t}")),
-            None => None,
-        },
+        timeout: Some(Duration::from_secs_f64(cli.timeout.min(1e9))),
         memory_budget: cli.memory_budget.map(|m| m.saturating_mul(1 << 20)),
         threads: cli.threads,
         partition: !cli.no_partition,
         stop_on_failure: !cli.all_partitions,
     };
-    let mismatch =
-        || format!("{name}: the {format:?} format cannot be checked with the {model:?} model",);
+    let mismatch = || {
+        let fits = match format {
+            Format::PorcupineKv => "kv",
+            Format::Etcd => "register",
+            Format::Jsonl => "kv, register or versioned-kv",
+        };
+        format!(
+            "{name}: the {format} format cannot be checked with the {} model (it takes {fits})",
+            model.name()
+        )
+    };
     let perr = |e: formats::ParseError| {
         if e.line > 0 {
             format!("{name}:{}: {}", e.line, e.message)
@@ -181,8 +210,8 @@ fn jsonl<M: Model>(
     perr: impl Fn(formats::ParseError) -> String,
 ) -> Result<Verdict, String>
 where
-    M::Input: DeserializeOwned,
-    M::Output: DeserializeOwned,
+    M::Input: DeserializeOwned + Serialize,
+    M::Output: DeserializeOwned + Serialize,
 {
     let h = formats::parse_jsonl::<M::Input, M::Output>(text).map_err(perr)?;
     finish(cli, model, &h, options)
@@ -194,6 +223,12 @@ fn finish<M: Model>(
     history: &History<M::Input, M::Output>,
     options: &Options,
 ) -> Result<Verdict, String> {
+    if history.is_empty() {
+        return Err(format!(
+            "{}: no operations: an empty history proves nothing",
+            cli.file.display()
+        ));
+    }
     let result = check(model, history, options);
     summarize(&result, history.len(), cli.verbose);
     if let Some(path) = &cli.html {
@@ -245,7 +280,7 @@ fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
                 reason,
                 longest_prefix,
             } => say!(
-                "partition {i} ({} operations): gave up ({reason:?}) after a prefix of {} operations",
+                "partition {i} ({} operations): gave up ({reason}) after a prefix of {} operations",
                 p.ops.len(),
                 longest_prefix.len()
             ),

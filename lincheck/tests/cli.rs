@@ -93,9 +93,11 @@ fn cli_jsonl_round_trip_and_unknown() {
     assert_eq!((code, last_line(&out)), (0, "linearizable"), "{err}");
     // Exponential history + tiny timeout: unknown, exit 2.
     let mut lines = vec![r#"{"model":"kv"}"#.to_string()];
+    // Appended values repeat (a and b), so that only the general search can decide it.
     for i in 0..24 {
+        let value = if i % 2 == 0 { "a" } else { "b" };
         lines.push(format!(
-            r#"{{"client":{i},"call":0,"return":100,"input":{{"op":"append","key":"k","value":"<{i}>"}},"output":{{}}}}"#
+            r#"{{"client":{i},"call":0,"return":100,"input":{{"op":"append","key":"k","value":"{value}"}},"output":{{}}}}"#
         ));
     }
     lines.push(r#"{"client":99,"call":101,"return":102,"input":{"op":"get","key":"k"},"output":{"value":"impossible"}}"#.into());
@@ -178,6 +180,166 @@ fn cli_malformed_input_names_the_line() {
     assert!(err.contains(":2: not valid UTF-8"), "{err}");
     let (code, _, _) = lincheck(&["--no-such-flag", "x"]);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn cli_rejects_unknown_jsonl_fields_naming_the_line() {
+    let header = r#"{"model":"kv"}"#;
+    let put = r#"{"client":0,"call":0,"return":1,"input":{"op":"put","key":"k","value":"a"},"output":{}}"#;
+    for (bad, field) in [
+        // The misspelling that used to turn a wrong read into an unknown one.
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k"},"outptu":{"value":"b"}}"#,
+            "outptu",
+        ),
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k","vale":"b"},"output":{"value":"a"}}"#,
+            "vale",
+        ),
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k"},"output":{"valeu":"a"}}"#,
+            "valeu",
+        ),
+        (
+            r#"{"client":1,"call":2,"retrun":3,"input":{"op":"get","key":"k"},"output":{"value":"a"}}"#,
+            "retrun",
+        ),
+    ] {
+        let p = tmp("fields.jsonl", &format!("{header}\n{put}\n{bad}\n"));
+        let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{bad}: {out}");
+        assert!(
+            err.contains("fields.jsonl:3:") && err.contains(&format!("unknown field \"{field}\"")),
+            "{bad}: {err}"
+        );
+    }
+    // In the header, in events, and inside a register's input without fields.
+    for (text, line) in [
+        ("{\"model\":\"kv\",\"mode\":1}\n", 1),
+        (
+            "{\"event\":\"call\",\"id\":1,\"client\":0,\"input\":{\"op\":\"get\",\"key\":\"k\"}}\n{\"event\":\"return\",\"id\":1,\"client\":0,\"output\":{\"value\":\"\"}}\n",
+            2,
+        ),
+        (
+            "{\"model\":\"register\"}\n{\"client\":0,\"call\":0,\"return\":1,\"input\":{\"op\":\"read\",\"value\":3},\"output\":{\"op\":\"read\",\"value\":null}}\n",
+            2,
+        ),
+    ] {
+        let p = tmp("fields2.jsonl", text);
+        let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{text}");
+        assert!(
+            err.contains(&format!("fields2.jsonl:{line}:")) && err.contains("unknown field"),
+            "{text}: {err}"
+        );
+    }
+    let e = parse_jsonl::<KvInput, KvOutput>(
+        "{\"client\":0,\"call\":0,\"return\":1,\"input\":{\"op\":\"get\",\"key\":\"k\"},\"outptu\":{\"value\":\"b\"}}\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("unknown field \"outptu\""), "{e}");
+}
+
+#[test]
+fn cli_history_without_operations_is_bad_input() {
+    for (name, text) in [
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n  \n\t\n"),
+        ("header.jsonl", "{\"model\":\"register\"}\n"),
+        ("empty.log", ""),
+        // Only an operation that did not happen.
+        (
+            "failed.txt",
+            "{:process 0, :type :invoke, :f :put, :key \"1\", :value \"a\"}\n{:process 0, :type :fail, :f :put, :key \"1\", :value \"a\"}\n",
+        ),
+    ] {
+        let p = tmp(name, text);
+        let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{name}: {out}");
+        assert!(err.contains("no operations"), "{name}: {err}");
+        assert!(!out.contains("linearizable"), "{name}: {out}");
+    }
+    let (code, _, err) = lincheck(&["--format", "etcd", tmp("empty2.log", "").to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn cli_timeout_must_be_positive_and_has_a_default() {
+    let p = tmp(
+        "one.jsonl",
+        r#"{"client":0,"call":0,"return":1,"input":{"op":"put","key":"k","value":"a"},"output":{}}"#,
+    );
+    for bad in ["0", "0.0", "-1", "nan", "inf", "soon"] {
+        let (code, out, err) = lincheck(&["--timeout", bad, p.to_str().unwrap()]);
+        assert_eq!(code, 3, "--timeout {bad}: {out}");
+        assert!(err.contains("--timeout"), "--timeout {bad}: {err}");
+    }
+    let (code, out, _) = lincheck(&["--timeout", "2.5", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (0, "linearizable"));
+    let (code, out, _) = lincheck(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[default: 60]"), "{out}");
+}
+
+#[test]
+fn cli_errors_use_command_line_names() {
+    let p = tmp(
+        "names.log",
+        "INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 0\t:ok\t:write\t1\n",
+    );
+    let (code, _, err) = lincheck(&["--model", "kv", p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("the etcd format") && err.contains("the kv model"),
+        "{err}"
+    );
+    let p = tmp(
+        "names.txt",
+        "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n",
+    );
+    let (code, _, err) = lincheck(&["--model", "versioned-kv", p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("the porcupine-kv format") && err.contains("the versioned-kv model"),
+        "{err}"
+    );
+    let p = tmp(
+        "names2.txt",
+        "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n{:process 0, :type :ok, :f :put, :key \"1\", :value \"a\"}\n",
+    );
+    let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("(:get \"1\")"), "{err}");
+    let p = tmp(
+        "names3.log",
+        "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:ok\t:read\t1\n",
+    );
+    let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("(:cas [1 2])"), "{err}");
+    for (_, _, err) in [
+        lincheck(&[
+            "--model",
+            "kv",
+            tmp("n.log", "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n")
+                .to_str()
+                .unwrap(),
+        ]),
+        lincheck(&[p.to_str().unwrap()]),
+    ] {
+        for internal in [
+            "PorcupineKv",
+            "Register",
+            "Etcd",
+            "Jsonl",
+            "VersionedKv",
+            "Cas {",
+            "Get {",
+        ] {
+            assert!(!err.contains(internal), "{internal} in {err}");
+        }
+    }
 }
 
 #[test]
