@@ -43,6 +43,7 @@ pub fn render<M: Model>(
                 Some(match reason {
                     UnknownReason::Timeout => "timeout",
                     UnknownReason::MemoryBudget => "memory budget exceeded",
+                    UnknownReason::StepBudget => "step budget used up",
                     UnknownReason::Stopped => "not finished: another partition failed first",
                 }),
             ),

@@ -41,13 +41,16 @@ pub mod formats;
 pub mod generate;
 mod history;
 pub mod html;
+mod log_analysis;
 mod model;
 pub mod models;
 mod recorder;
 
 pub use checker::{
-    CheckResult, Options, PartitionOutcome, PartitionResult, UnknownReason, Verdict, check,
+    CheckResult, DEFAULT_STEP_BUDGET, Method, Options, PartitionOutcome, PartitionResult,
+    UnknownReason, Verdict, check, default_memory_budget,
 };
 pub use history::{Event, EventKind, History, HistoryError, Operation};
-pub use model::{FxBuild, FxHasher, Model, NondeterministicModel, PowerSet, StateSet};
+pub use log_analysis::LogSummary;
+pub use model::{FxBuild, FxHasher, LogAccess, Model, NondeterministicModel, PowerSet, StateSet};
 pub use recorder::{Recorder, Ticket};

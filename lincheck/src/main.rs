@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 use lincheck::formats::{self, Format};
 use lincheck::models::{KvModel, RegisterModel, VersionedKvModel};
 use lincheck::{
-    CheckResult, History, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
+    CheckResult, History, Method, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -75,9 +75,17 @@ struct Cli {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Give up with `unknown` when the search caches exceed this many MiB.
-    #[arg(long, value_name = "MIB")]
-    memory_budget: Option<usize>,
+    /// Give up with `unknown` before the search caches exceed this many MiB (default: a
+    /// quarter of the machine's memory, at most 1024).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    memory_budget: Option<u64>,
+    /// Give up on a partition with `unknown` after this many model steps in it (the
+    /// deterministic budget of graded tests).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps: Option<u64>,
+    /// Always use the general search, never the log analysis (for comparisons).
+    #[arg(long)]
+    no_log_analysis: bool,
     /// Keep checking the other partitions after one fails (complete report; may be slow).
     #[arg(long)]
     all_partitions: bool,
@@ -159,12 +167,18 @@ fn run(cli: &Cli) -> Result<Verdict, String> {
             },
         },
     };
+    let defaults = Options::default();
     let options = Options {
         timeout: Some(Duration::from_secs_f64(cli.timeout.min(1e9))),
-        memory_budget: cli.memory_budget.map(|m| m.saturating_mul(1 << 20)),
+        memory_budget: match cli.memory_budget {
+            Some(mib) => Some(usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
+            None => defaults.memory_budget,
+        },
+        max_steps: cli.max_steps,
         threads: cli.threads,
         partition: !cli.no_partition,
         stop_on_failure: !cli.all_partitions,
+        log_analysis: !cli.no_log_analysis,
     };
     let mismatch = || {
         let fits = match format {
@@ -230,7 +244,7 @@ fn finish<M: Model>(
         ));
     }
     let result = check(model, history, options);
-    summarize(&result, history.len(), cli.verbose);
+    summarize(model, history, &result, cli.verbose);
     if let Some(path) = &cli.html {
         let title = format!("lincheck: {}", cli.file.display());
         let page = html::render(model, history, &result, &title);
@@ -240,10 +254,15 @@ fn finish<M: Model>(
     Ok(result.verdict)
 }
 
-fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
+fn summarize<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    verbose: bool,
+) {
     say!(
         "{} operations, {} partition(s), {} model steps, {} cache entries, {:.3} ms",
-        n_ops,
+        history.len(),
         result.partitions.len(),
         result.steps(),
         result
@@ -253,17 +272,49 @@ fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
             .sum::<usize>(),
         result.elapsed.as_secs_f64() * 1e3
     );
+    let by_log = result
+        .partitions
+        .iter()
+        .filter(|p| matches!(p.method, Method::LogAnalysis(_)))
+        .count();
+    if verbose {
+        say!(
+            "decided by: log analysis {by_log} partition(s), general search {}",
+            result.partitions.len() - by_log
+        );
+    }
     for (i, p) in result.partitions.iter().enumerate() {
         if verbose {
+            let first = &history.operations()[p.ops[0]];
             say!(
-                "partition {i}: {} operations, {}, {} model steps, {} cache entries, ~{:.1} MB, {:.3} ms",
+                "partition {i}: {} operations (first: {}), {}, {} model steps, {} cache entries, ~{:.1} MB, {:.3} ms",
                 p.ops.len(),
+                model.describe_operation(&first.input, first.output.as_ref()),
                 p.verdict(),
                 p.steps,
                 p.cache_entries,
                 p.cache_bytes as f64 / 1e6,
                 p.elapsed.as_secs_f64() * 1e3
             );
+            match &p.method {
+                Method::LogAnalysis(s) => {
+                    say!(
+                        "  decided by the log analysis: {} epoch(s), {} reads fix the state, {} appends ordered by them, {} unseen writes, {} impossible reads",
+                        s.epochs,
+                        s.reads,
+                        s.ordered_appends,
+                        s.unseen_writes,
+                        s.impossible_reads
+                    );
+                    for finding in &s.findings {
+                        say!("  impossible: {finding}");
+                    }
+                }
+                Method::Search {
+                    log_analysis_skipped: Some(why),
+                } => say!("  decided by the general search; no log analysis: {why}"),
+                Method::Search { .. } => say!("  decided by the general search"),
+            }
         }
         match &p.outcome {
             PartitionOutcome::Linearizable { .. } => {}

@@ -92,18 +92,88 @@ fn cli_jsonl_round_trip_and_unknown() {
     let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
     assert_eq!((code, last_line(&out)), (0, "linearizable"), "{err}");
     // Exponential history + tiny timeout: unknown, exit 2.
+    let p = tmp("hard.jsonl", &hard_jsonl());
+    let (code, out, _) = lincheck(&["--timeout", "0.05", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (2, "unknown"));
+    assert!(out.contains("gave up (timeout)"), "{out}");
+}
+
+/// A jsonl history only the general search can decide, in exponential time: concurrent
+/// appends of repeated values, then a read no order explains.
+fn hard_jsonl() -> String {
     let mut lines = vec![r#"{"model":"kv"}"#.to_string()];
-    // Appended values repeat (a and b), so that only the general search can decide it.
     for i in 0..24 {
         let value = if i % 2 == 0 { "a" } else { "b" };
         lines.push(format!(
             r#"{{"client":{i},"call":0,"return":100,"input":{{"op":"append","key":"k","value":"{value}"}},"output":{{}}}}"#
         ));
     }
-    lines.push(r#"{"client":99,"call":101,"return":102,"input":{"op":"get","key":"k"},"output":{"value":"impossible"}}"#.into());
-    let p = tmp("hard.jsonl", &lines.join("\n"));
-    let (code, out, _) = lincheck(&["--timeout", "0.05", p.to_str().unwrap()]);
-    assert_eq!((code, last_line(&out)), (2, "unknown"));
+    lines.push(r#"{"client":99,"call":101,"return":102,"input":{"op":"get","key":"k"},"output":{"value":"c"}}"#.into());
+    lines.join("\n")
+}
+
+#[test]
+fn cli_budgets_give_unknown_with_the_reason() {
+    let p = tmp("budget.jsonl", &hard_jsonl());
+    let (code, out, err) = lincheck(&["--memory-budget", "8", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (2, "unknown"), "{err}");
+    assert!(out.contains("gave up (memory budget reached)"), "{out}");
+    let (code, out, err) = lincheck(&["--max-steps", "5000", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (2, "unknown"), "{err}");
+    assert!(out.contains("gave up (step budget used up)"), "{out}");
+    assert!(out.contains("5000 model steps"), "{out}");
+    for bad in [
+        ["--memory-budget", "0"],
+        ["--max-steps", "0"],
+        ["--memory-budget", "lots"],
+    ] {
+        let (code, _, err) = lincheck(&[bad[0], bad[1], p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn cli_verbose_says_what_decided() {
+    // Unique values: the log analysis; a repeated value: the general search, and why.
+    let unique = r#"{"client":0,"call":0,"return":10,"input":{"op":"append","key":"k","value":"x 0 0 y"},"output":{}}
+{"client":1,"call":2,"return":12,"input":{"op":"append","key":"k","value":"x 1 0 y"},"output":{}}
+{"client":2,"call":20,"return":30,"input":{"op":"get","key":"k"},"output":{"value":"x 1 0 yx 0 0 y"}}
+"#;
+    let p = tmp("unique.jsonl", unique);
+    let (code, out, err) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (0, "linearizable"), "{err}");
+    assert!(
+        out.contains("decided by: log analysis 1 partition(s), general search 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("decided by the log analysis: 1 epoch(s), 1 reads fix the state, 2 appends ordered by them"),
+        "{out}"
+    );
+    let repeated = unique.replace("x 1 0 y", "x 0 0 y");
+    let p = tmp("repeated.jsonl", &repeated);
+    let (code, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("decided by the general search; no log analysis:")
+            && out.contains("write the same value"),
+        "{out}"
+    );
+    // A refutation names what the analysis found.
+    let lost = r#"{"client":0,"call":0,"return":10,"input":{"op":"append","key":"k","value":"x 0 0 y"},"output":{}}
+{"client":1,"call":2,"return":12,"input":{"op":"append","key":"k","value":"x 1 0 y"},"output":{}}
+{"client":2,"call":20,"return":30,"input":{"op":"get","key":"k"},"output":{"value":"x 1 0 y"}}
+"#;
+    let p = tmp("lost.jsonl", lost);
+    let (code, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("impossible:") && out.contains("no read sees append(\"k\", \"x 0 0 y\")"),
+        "{out}"
+    );
+    let (code, out, _) = lincheck(&["-v", "--no-log-analysis", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("decided by the general search\n"), "{out}");
 }
 
 #[test]
