@@ -47,8 +47,8 @@ pub mod models;
 mod recorder;
 
 pub use checker::{
-    CheckResult, DEFAULT_STEP_BUDGET, Method, Options, PartitionOutcome, PartitionResult,
-    UnknownReason, Verdict, check, default_memory_budget,
+    CheckResult, DEFAULT_STEP_BUDGET, GRADED_MEMORY_BUDGET, Method, Options, PartitionOutcome,
+    PartitionResult, UnknownReason, Verdict, check, default_memory_budget,
 };
 pub use history::{Event, EventKind, History, HistoryError, Operation};
 pub use log_analysis::LogSummary;

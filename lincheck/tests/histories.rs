@@ -887,3 +887,29 @@ proptest! {
         prop_assert_eq!(check(&RegisterModel, &h, &Options::default()).verdict, Verdict::Linearizable);
     }
 }
+
+#[test]
+fn kv_states_equal_whatever_pieces_built_them() {
+    let m = KvModel;
+    let after = |steps: &[KvInput]| {
+        steps.iter().fold(m.init(), |s, input| {
+            m.step(&s, input, Some(&ok()))
+                .expect("a write always applies")
+        })
+    };
+    let a = after(&[put("k", "ab"), append("k", "c"), append("k", "de")]);
+    let b = after(&[put("k", "a"), append("k", "bcd"), append("k", "e")]);
+    let c = after(&[append("k", "abcde")]);
+    let d = after(&[put("k", "abcdx")]);
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    assert_ne!(a, d);
+    assert_eq!(m.describe_state(&a), "\"k\" = \"abcde\"");
+    assert!(m.step(&a, &get("k"), Some(&val("abcde"))).is_some());
+    assert!(m.step(&a, &get("k"), Some(&val("abcdf"))).is_none());
+    assert!(m.step(&a, &get("k"), Some(&val("abcd"))).is_none());
+    // A put of "" empties the key again.
+    let e = after(&[append("k", "x"), put("k", "")]);
+    assert_eq!(e, m.init());
+    assert!(m.step(&e, &get("k"), Some(&val(""))).is_some());
+}
