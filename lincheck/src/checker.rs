@@ -82,7 +82,7 @@ impl Options {
 }
 
 /// A step budget per partition for graded tests ([`Options::with_step_budget`]). What the
-/// log analysis needs grows with operations times concurrent clients: 14,000 steps for a
+/// log analysis needs grows with operations times concurrent clients: 7,000 steps for a
 /// 2,000-operation partition of 20 clients, 2 million for 50,000 operations of 100 clients on
 /// one key; a general search that cannot decide reaches it within about a second, holding
 /// at most about 450 MB (see `BENCHMARKS.md`), well inside [`GRADED_MEMORY_BUDGET`].

@@ -10,9 +10,14 @@
 //!   instant after their call, or never.
 //! - [`Recorder`] collects a history from concurrent test clients.
 //! - [`check`] runs the search (Wing & Gong with Lowe's just-in-time linearization and a cache
-//!   of (linearized set, state) pairs), partitions checked in parallel, with a timeout and a
-//!   memory budget ([`Options`]), and reports per partition a linearization or the longest
-//!   linearizable prefix ([`CheckResult`]).
+//!   of (linearized set, state) pairs), partitions checked in parallel, with a timeout, a
+//!   memory budget (on by default) and a deterministic step budget ([`Options`]), and reports
+//!   per partition a linearization or the longest linearizable prefix, and what decided it
+//!   ([`CheckResult`]).
+//! - Partitions of log-like models ([`Model::log_access`]: the key/value store per key, a
+//!   register) whose written values are unique go through the log analysis first: reads name
+//!   the writes before them, order checks refute most broken histories at once, and a search
+//!   on a summary of the state decides the rest in near-linear time ([`Method`]).
 //! - [`models`] has the 6.824 key/value store, the 6.5840 versioned key/value server and a
 //!   compare-and-set register; [`NondeterministicModel`] + [`PowerSet`] for models where one
 //!   operation may lead to several states.
