@@ -37,6 +37,7 @@ bench:
 	$(CARGO) bench -p labrpc --bench rpc
 	$(CARGO) bench -p mapreduce --bench wordcount
 	$(CARGO) bench -p lincheck --bench lincheck
+	$(CARGO) bench -p lincheck --bench kv_targets
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc

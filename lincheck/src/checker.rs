@@ -524,9 +524,21 @@ fn check_partition<M: Model>(
                     }
                     PartitionOutcome::Linearizable { .. } => None,
                     PartitionOutcome::Unknown { longest_prefix, .. } if refuted => {
+                        // No search found where it gets stuck within its budget: name the
+                        // operations of the proof that are not in the prefix.
+                        let mut in_prefix = vec![false; ops.len()];
+                        for &o in &longest_prefix {
+                            in_prefix[o] = true;
+                        }
+                        let stuck = plan
+                            .culprits
+                            .iter()
+                            .copied()
+                            .filter(|&o| !in_prefix[o])
+                            .collect();
                         Some(PartitionOutcome::NotLinearizable {
                             longest_prefix,
-                            stuck: plan.culprits.clone(),
+                            stuck,
                         })
                     }
                     other => Some(other),
