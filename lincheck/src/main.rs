@@ -307,7 +307,7 @@ fn summarize<M: Model>(
                         s.impossible_reads
                     );
                     for finding in &s.findings {
-                        say!("  impossible: {finding}");
+                        say!("  proof: {finding}");
                     }
                 }
                 Method::Search {

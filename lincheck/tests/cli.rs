@@ -168,7 +168,7 @@ fn cli_verbose_says_what_decided() {
     let (code, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("impossible:") && out.contains("no read sees append(\"k\", \"x 0 0 y\")"),
+        out.contains("proof:") && out.contains("no read sees append(\"k\", \"x 0 0 y\")"),
         "{out}"
     );
     let (code, out, _) = lincheck(&["-v", "--no-log-analysis", p.to_str().unwrap()]);
