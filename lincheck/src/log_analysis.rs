@@ -43,7 +43,8 @@ pub struct LogSummary {
     /// Orders the reads fix against real time (each one proves the partition not
     /// linearizable).
     pub order_conflicts: usize,
-    /// Why reads are impossible, in words (the first few).
+    /// The proofs found, in words (the first few): why reads are impossible, which orders
+    /// contradict real time.
     pub findings: Vec<String>,
 }
 
