@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -14,6 +14,7 @@ help:
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make mutants        plant each known bug (mutants/) and see which tests catch it (SEEDS=20)"
 	@echo "make labrpc         the labrpc suite"
+	@echo "make lincheck       the linearizability checker's tests"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
@@ -42,9 +43,14 @@ mutants:
 bench:
 	$(CARGO) bench -p labrpc --bench rpc
 	$(CARGO) bench -p mapreduce --bench wordcount
+	$(CARGO) bench -p lincheck --bench lincheck
+	$(CARGO) bench -p lincheck --bench kv_targets
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc
+
+lincheck:
+	$(CARGO) test -p lincheck
 
 # Lab 1: MapReduce, in the simulation and as real processes.
 mapreduce: mr-sim mr-real

@@ -4,7 +4,7 @@
 
 use crate::TestCx;
 use crate::linearizability::{CheckResult, History, Model, Options, PartitionOutcome};
-use crate::linearizability::{Recorder, Verdict};
+use crate::linearizability::{DEFAULT_STEP_BUDGET, Recorder, Verdict};
 use crate::linearizability::{Ticket, check, html};
 use labrpc::sim;
 use std::fmt::Debug;
@@ -150,7 +150,12 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
             .recorder
             .history()
             .unwrap_or_else(|e| panic!("the operation log is malformed: {e}"));
-        let result = check(model, &history, &Options::default());
+        // Budgeted in model steps, never seconds: a seed's verdict is the same on every machine.
+        let result = check(
+            model,
+            &history,
+            &Options::with_step_budget(DEFAULT_STEP_BUDGET),
+        );
         match result.verdict {
             Verdict::Linearizable => {}
             Verdict::NotLinearizable => {
@@ -163,8 +168,8 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
                 );
             }
             Verdict::Unknown => panic!(
-                "the linearizability check could not decide ({} operations, {} model steps): \
-                 {}",
+                "the linearizability check could not decide within its budget of \
+                 {DEFAULT_STEP_BUDGET} model steps per partition ({} operations, {} steps): {}",
                 history.len(),
                 result.steps(),
                 first_failure(&history, &result)
@@ -211,7 +216,7 @@ fn first_failure<I: Debug, O: Debug>(history: &History<I, O>, result: &CheckResu
             }
             PartitionOutcome::Unknown { reason, .. } => {
                 return format!(
-                    "the check of {} operations on the same data gave up ({reason:?})",
+                    "the check of {} operations on the same data gave up ({reason})",
                     partition.ops.len()
                 );
             }

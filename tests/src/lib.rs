@@ -21,7 +21,9 @@
 pub mod alloc;
 pub mod cluster;
 pub mod kv;
-pub mod linearizability;
+/// The linearizability checker (the `lincheck` crate), re-exported so that a graded suite
+/// needs `labtest` alone to record and check a history.
+pub use lincheck as linearizability;
 pub mod logger;
 mod runner;
 

@@ -821,13 +821,13 @@ mod tests {
         // With the package's directory known, only its own files match.
         assert_eq!(
             target_flag(
-                Path::new("tests/tests/linearizability_cli.rs"),
+                Path::new("tests/tests/kv.rs"),
                 Some(&dir),
                 Some("labtest"),
                 None
             )
             .as_deref(),
-            Some("--test linearizability_cli")
+            Some("--test kv")
         );
         assert_eq!(
             target_flag(
@@ -843,17 +843,18 @@ mod tests {
 
     #[test]
     fn a_shared_test_module_is_told_apart_by_the_running_binary() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let exe = dir.join("../target/debug/deps/linearizability_cli-0123abcd");
+        // The Raft suite's harness module, shared by raft/tests/raft.rs and tester.rs.
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../raft");
+        let exe = dir.join("../target/debug/deps/tester-0123abcd");
         assert_eq!(
             target_flag(
-                Path::new("tests/tests/linearizability_common/mod.rs"),
+                Path::new("raft/tests/harness/mod.rs"),
                 Some(&dir),
-                Some("labtest"),
+                Some("raft"),
                 Some(&exe)
             )
             .as_deref(),
-            Some("--test linearizability_cli")
+            Some("--test tester")
         );
     }
 

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use labtest::linearizability::models::{KvInput, KvModel, KvOutput};
-use labtest::linearizability::{History, Operation, Options, check, html};
+use lincheck::models::{KvInput, KvModel, KvOutput};
+use lincheck::{History, Operation, Options, check, html};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -60,7 +60,7 @@ fn chromium(args: &[&str], page: &Path) -> Option<String> {
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr().lock(),
-            "NOTE: {CHROMIUM} not found: the browser test was SKIPPED (install it with tests/ci/install-chromium.sh)"
+            "NOTE: {CHROMIUM} not found: the browser test was SKIPPED (install it with lincheck/ci/install-chromium.sh)"
         );
         return None;
     }

@@ -1,18 +1,16 @@
 //! The `lincheck` command line and the parsers: verdict lines, exit codes, errors naming the
 //! line, and no panic on malformed input.
 
-mod linearizability_common;
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use labtest::linearizability::formats::{
-    Format, parse_etcd, parse_jsonl, parse_porcupine_kv, to_jsonl,
-};
-use labtest::linearizability::generate::{KvHistorySpec, kv_history};
-use labtest::linearizability::models::{KvInput, KvOutput, RegisterInput, RegisterOutput};
-use labtest::linearizability::{History, Operation};
-use linearizability_common::porcupine_data;
+use common::porcupine_data;
+use lincheck::formats::{Format, parse_etcd, parse_jsonl, parse_porcupine_kv, to_jsonl};
+use lincheck::generate::{KvHistorySpec, kv_history};
+use lincheck::models::{KvInput, KvOutput, RegisterInput, RegisterOutput};
+use lincheck::{History, Operation};
 use proptest::prelude::*;
 
 fn tmp(name: &str, content: &str) -> PathBuf {
@@ -94,16 +92,88 @@ fn cli_jsonl_round_trip_and_unknown() {
     let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
     assert_eq!((code, last_line(&out)), (0, "linearizable"), "{err}");
     // Exponential history + tiny timeout: unknown, exit 2.
-    let mut lines = vec![r#"{"model":"kv"}"#.to_string()];
-    for i in 0..24 {
-        lines.push(format!(
-            r#"{{"client":{i},"call":0,"return":100,"input":{{"op":"append","key":"k","value":"<{i}>"}},"output":{{}}}}"#
-        ));
-    }
-    lines.push(r#"{"client":99,"call":101,"return":102,"input":{"op":"get","key":"k"},"output":{"value":"impossible"}}"#.into());
-    let p = tmp("hard.jsonl", &lines.join("\n"));
+    let p = tmp("hard.jsonl", &hard_jsonl());
     let (code, out, _) = lincheck(&["--timeout", "0.05", p.to_str().unwrap()]);
     assert_eq!((code, last_line(&out)), (2, "unknown"));
+    assert!(out.contains("gave up (timeout)"), "{out}");
+}
+
+/// A jsonl history only the general search can decide, in exponential time: concurrent
+/// appends of repeated values, then a read no order explains.
+fn hard_jsonl() -> String {
+    let mut lines = vec![r#"{"model":"kv"}"#.to_string()];
+    for i in 0..24 {
+        let value = if i % 2 == 0 { "a" } else { "b" };
+        lines.push(format!(
+            r#"{{"client":{i},"call":0,"return":100,"input":{{"op":"append","key":"k","value":"{value}"}},"output":{{}}}}"#
+        ));
+    }
+    lines.push(r#"{"client":99,"call":101,"return":102,"input":{"op":"get","key":"k"},"output":{"value":"c"}}"#.into());
+    lines.join("\n")
+}
+
+#[test]
+fn cli_budgets_give_unknown_with_the_reason() {
+    let p = tmp("budget.jsonl", &hard_jsonl());
+    let (code, out, err) = lincheck(&["--memory-budget", "8", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (2, "unknown"), "{err}");
+    assert!(out.contains("gave up (memory budget reached)"), "{out}");
+    let (code, out, err) = lincheck(&["--max-steps", "5000", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (2, "unknown"), "{err}");
+    assert!(out.contains("gave up (step budget used up)"), "{out}");
+    assert!(out.contains("5000 model steps"), "{out}");
+    for bad in [
+        ["--memory-budget", "0"],
+        ["--max-steps", "0"],
+        ["--memory-budget", "lots"],
+    ] {
+        let (code, _, err) = lincheck(&[bad[0], bad[1], p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn cli_verbose_says_what_decided() {
+    // Unique values: the log analysis; a repeated value: the general search, and why.
+    let unique = r#"{"client":0,"call":0,"return":10,"input":{"op":"append","key":"k","value":"x 0 0 y"},"output":{}}
+{"client":1,"call":2,"return":12,"input":{"op":"append","key":"k","value":"x 1 0 y"},"output":{}}
+{"client":2,"call":20,"return":30,"input":{"op":"get","key":"k"},"output":{"value":"x 1 0 yx 0 0 y"}}
+"#;
+    let p = tmp("unique.jsonl", unique);
+    let (code, out, err) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (0, "linearizable"), "{err}");
+    assert!(
+        out.contains("decided by: log analysis 1 partition(s), general search 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("decided by the log analysis: 1 epoch(s), 1 reads fix the state, 2 appends ordered by them"),
+        "{out}"
+    );
+    let repeated = unique.replace("x 1 0 y", "x 0 0 y");
+    let p = tmp("repeated.jsonl", &repeated);
+    let (code, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("decided by the general search; no log analysis:")
+            && out.contains("write the same value"),
+        "{out}"
+    );
+    // A refutation names what the analysis found.
+    let lost = r#"{"client":0,"call":0,"return":10,"input":{"op":"append","key":"k","value":"x 0 0 y"},"output":{}}
+{"client":1,"call":2,"return":12,"input":{"op":"append","key":"k","value":"x 1 0 y"},"output":{}}
+{"client":2,"call":20,"return":30,"input":{"op":"get","key":"k"},"output":{"value":"x 1 0 y"}}
+"#;
+    let p = tmp("lost.jsonl", lost);
+    let (code, out, _) = lincheck(&["-v", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("proof:") && out.contains("no read sees append(\"k\", \"x 0 0 y\")"),
+        "{out}"
+    );
+    let (code, out, _) = lincheck(&["-v", "--no-log-analysis", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("decided by the general search\n"), "{out}");
 }
 
 #[test]
@@ -180,6 +250,166 @@ fn cli_malformed_input_names_the_line() {
     assert!(err.contains(":2: not valid UTF-8"), "{err}");
     let (code, _, _) = lincheck(&["--no-such-flag", "x"]);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn cli_rejects_unknown_jsonl_fields_naming_the_line() {
+    let header = r#"{"model":"kv"}"#;
+    let put = r#"{"client":0,"call":0,"return":1,"input":{"op":"put","key":"k","value":"a"},"output":{}}"#;
+    for (bad, field) in [
+        // The misspelling that used to turn a wrong read into an unknown one.
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k"},"outptu":{"value":"b"}}"#,
+            "outptu",
+        ),
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k","vale":"b"},"output":{"value":"a"}}"#,
+            "vale",
+        ),
+        (
+            r#"{"client":1,"call":2,"return":3,"input":{"op":"get","key":"k"},"output":{"valeu":"a"}}"#,
+            "valeu",
+        ),
+        (
+            r#"{"client":1,"call":2,"retrun":3,"input":{"op":"get","key":"k"},"output":{"value":"a"}}"#,
+            "retrun",
+        ),
+    ] {
+        let p = tmp("fields.jsonl", &format!("{header}\n{put}\n{bad}\n"));
+        let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{bad}: {out}");
+        assert!(
+            err.contains("fields.jsonl:3:") && err.contains(&format!("unknown field \"{field}\"")),
+            "{bad}: {err}"
+        );
+    }
+    // In the header, in events, and inside a register's input without fields.
+    for (text, line) in [
+        ("{\"model\":\"kv\",\"mode\":1}\n", 1),
+        (
+            "{\"event\":\"call\",\"id\":1,\"client\":0,\"input\":{\"op\":\"get\",\"key\":\"k\"}}\n{\"event\":\"return\",\"id\":1,\"client\":0,\"output\":{\"value\":\"\"}}\n",
+            2,
+        ),
+        (
+            "{\"model\":\"register\"}\n{\"client\":0,\"call\":0,\"return\":1,\"input\":{\"op\":\"read\",\"value\":3},\"output\":{\"op\":\"read\",\"value\":null}}\n",
+            2,
+        ),
+    ] {
+        let p = tmp("fields2.jsonl", text);
+        let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{text}");
+        assert!(
+            err.contains(&format!("fields2.jsonl:{line}:")) && err.contains("unknown field"),
+            "{text}: {err}"
+        );
+    }
+    let e = parse_jsonl::<KvInput, KvOutput>(
+        "{\"client\":0,\"call\":0,\"return\":1,\"input\":{\"op\":\"get\",\"key\":\"k\"},\"outptu\":{\"value\":\"b\"}}\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("unknown field \"outptu\""), "{e}");
+}
+
+#[test]
+fn cli_history_without_operations_is_bad_input() {
+    for (name, text) in [
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n  \n\t\n"),
+        ("header.jsonl", "{\"model\":\"register\"}\n"),
+        ("empty.log", ""),
+        // Only an operation that did not happen.
+        (
+            "failed.txt",
+            "{:process 0, :type :invoke, :f :put, :key \"1\", :value \"a\"}\n{:process 0, :type :fail, :f :put, :key \"1\", :value \"a\"}\n",
+        ),
+    ] {
+        let p = tmp(name, text);
+        let (code, out, err) = lincheck(&[p.to_str().unwrap()]);
+        assert_eq!(code, 3, "{name}: {out}");
+        assert!(err.contains("no operations"), "{name}: {err}");
+        assert!(!out.contains("linearizable"), "{name}: {out}");
+    }
+    let (code, _, err) = lincheck(&["--format", "etcd", tmp("empty2.log", "").to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn cli_timeout_must_be_positive_and_has_a_default() {
+    let p = tmp(
+        "one.jsonl",
+        r#"{"client":0,"call":0,"return":1,"input":{"op":"put","key":"k","value":"a"},"output":{}}"#,
+    );
+    for bad in ["0", "0.0", "-1", "nan", "inf", "soon"] {
+        let (code, out, err) = lincheck(&["--timeout", bad, p.to_str().unwrap()]);
+        assert_eq!(code, 3, "--timeout {bad}: {out}");
+        assert!(err.contains("--timeout"), "--timeout {bad}: {err}");
+    }
+    let (code, out, _) = lincheck(&["--timeout", "2.5", p.to_str().unwrap()]);
+    assert_eq!((code, last_line(&out)), (0, "linearizable"));
+    let (code, out, _) = lincheck(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[default: 60]"), "{out}");
+}
+
+#[test]
+fn cli_errors_use_command_line_names() {
+    let p = tmp(
+        "names.log",
+        "INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 0\t:ok\t:write\t1\n",
+    );
+    let (code, _, err) = lincheck(&["--model", "kv", p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("the etcd format") && err.contains("the kv model"),
+        "{err}"
+    );
+    let p = tmp(
+        "names.txt",
+        "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n",
+    );
+    let (code, _, err) = lincheck(&["--model", "versioned-kv", p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("the porcupine-kv format") && err.contains("the versioned-kv model"),
+        "{err}"
+    );
+    let p = tmp(
+        "names2.txt",
+        "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n{:process 0, :type :ok, :f :put, :key \"1\", :value \"a\"}\n",
+    );
+    let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("(:get \"1\")"), "{err}");
+    let p = tmp(
+        "names3.log",
+        "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:ok\t:read\t1\n",
+    );
+    let (code, _, err) = lincheck(&[p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("(:cas [1 2])"), "{err}");
+    for (_, _, err) in [
+        lincheck(&[
+            "--model",
+            "kv",
+            tmp("n.log", "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n")
+                .to_str()
+                .unwrap(),
+        ]),
+        lincheck(&[p.to_str().unwrap()]),
+    ] {
+        for internal in [
+            "PorcupineKv",
+            "Register",
+            "Etcd",
+            "Jsonl",
+            "VersionedKv",
+            "Cas {",
+            "Get {",
+        ] {
+            assert!(!err.contains(internal), "{internal} in {err}");
+        }
+    }
 }
 
 #[test]
@@ -335,8 +565,8 @@ proptest! {
         etcd in proptest::collection::vec(etcd_line(), 0..12),
         js in proptest::collection::vec(jsonl_line(), 0..12),
     ) {
-        use labtest::linearizability::{check, Options};
-        use labtest::linearizability::models::{KvModel, RegisterModel};
+        use lincheck::{check, Options};
+        use lincheck::models::{KvModel, RegisterModel};
         if let Ok(h) = parse_porcupine_kv(&kv.join("\n")) {
             let _ = check(&KvModel, &h, &Options::default());
         }

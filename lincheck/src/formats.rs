@@ -26,6 +26,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name on the command line (`porcupine-kv`, `etcd`, `jsonl`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::PorcupineKv => "porcupine-kv",
+            Format::Etcd => "etcd",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
     /// Guesses the format from the first non-blank line; `None` for a blank text.
     pub fn detect(text: &str) -> Option<Format> {
         let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
@@ -54,6 +63,12 @@ impl ParseError {
             line,
             message: message.into(),
         }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -186,7 +201,8 @@ pub fn parse_porcupine_kv(text: &str) -> Result<History<KvInput, KvOutput>, Pars
                 );
                 if !same || inp.key() != key {
                     return Err(format!(
-                        "completion :{f} {key:?} does not match the open operation {inp:?}"
+                        "completion :{f} of key {key:?} does not match the open operation ({})",
+                        kv_invocation(inp)
                     ));
                 }
                 Ok(match ty {
@@ -201,6 +217,24 @@ pub fn parse_porcupine_kv(text: &str) -> Result<History<KvInput, KvOutput>, Pars
         }
     }
     p.finish(false)
+}
+
+/// An operation as its invoke line spells it: `:append "1" "x 1 2 y"`.
+fn kv_invocation(input: &KvInput) -> String {
+    match input {
+        KvInput::Get { key } => format!(":get {key:?}"),
+        KvInput::Put { key, value } => format!(":put {key:?} {value:?}"),
+        KvInput::Append { key, value } => format!(":append {key:?} {value:?}"),
+    }
+}
+
+/// An operation as an etcd log spells it: `:cas [1 2]`.
+fn etcd_invocation(input: &RegisterInput) -> String {
+    match input {
+        RegisterInput::Read => ":read".into(),
+        RegisterInput::Write { value } => format!(":write {value}"),
+        RegisterInput::Cas { from, to } => format!(":cas [{from} {to}]"),
+    }
 }
 
 type KvLine<'a> = (u64, &'a str, &'a str, String, Option<String>);
@@ -328,7 +362,8 @@ pub fn parse_etcd(text: &str) -> Result<History<RegisterInput, RegisterOutput>, 
                     );
                     if !kind_ok {
                         return Err(format!(
-                            "completion {ty} {f} does not match the open operation {inp:?}"
+                            "completion {ty} {f} does not match the open operation ({})",
+                            etcd_invocation(inp)
                         ));
                     }
                     Ok(match (ty, inp) {
@@ -365,6 +400,49 @@ pub fn parse_etcd(text: &str) -> Result<History<RegisterInput, RegisterOutput>, 
     p.finish(true)
 }
 
+/// The fields each kind of `jsonl` line may have; any other field is an error (a misspelled
+/// `"outptu"` must not silently turn a result into an unknown one).
+const HEADER_FIELDS: &[&str] = &["model"];
+const OPERATION_FIELDS: &[&str] = &["client", "call", "return", "input", "output"];
+const CALL_FIELDS: &[&str] = &["event", "id", "client", "input"];
+const RETURN_FIELDS: &[&str] = &["event", "id", "output"];
+const UNKNOWN_FIELDS: &[&str] = &["event", "id"];
+
+/// Rejects a field of `obj` that is not in `allowed`, naming the fields that are.
+fn only_fields(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), String> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(format!(
+            "unknown field {k:?} in {what} (expected {})",
+            allowed
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Fields of `original` that do not come back when the value it was read into is written
+/// out again: fields the model's input or output type ignored (serde skips unknown fields
+/// of a variant without fields, so this catches them all, at any depth).
+fn ignored_field(original: &Value, reread: &Value, path: &str) -> Option<String> {
+    let (Value::Object(a), Value::Object(b)) = (original, reread) else {
+        return None;
+    };
+    a.iter().find_map(|(k, v)| {
+        let here = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        match b.get(k) {
+            None => Some(here),
+            Some(w) => ignored_field(v, w, &here),
+        }
+    })
+}
+
 /// The model named by a `jsonl` header line (`{"model": "kv"}`), if the text has one.
 pub fn jsonl_model(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
@@ -382,7 +460,9 @@ pub fn jsonl_model(text: &str) -> Option<String> {
 /// `{"event": "return", "id": N, "output": O|null}`, `{"event": "unknown", "id": N}`
 /// (not both kinds in one file). A missing or null `return` makes the operation's outcome
 /// unknown; a missing or null `output` with a return means the result is unknown.
-pub fn parse_jsonl<I: DeserializeOwned, O: DeserializeOwned>(
+///
+/// Unknown fields are errors, at the top level and inside inputs and outputs.
+pub fn parse_jsonl<I: DeserializeOwned + Serialize, O: DeserializeOwned + Serialize>(
     text: &str,
 ) -> Result<History<I, O>, ParseError> {
     let mut ops: Vec<Operation<I, O>> = Vec::new();
@@ -415,7 +495,7 @@ pub fn parse_jsonl<I: DeserializeOwned, O: DeserializeOwned>(
             ops.push(json_operation(&obj).map_err(err)?);
             op_lines.push(line);
         } else if is_first && obj.contains_key("model") {
-            // header
+            only_fields(&obj, HEADER_FIELDS, "the header").map_err(err)?;
         } else {
             return Err(err(
                 "expected an operation (with \"input\") or an event (with \"event\")".into(),
@@ -446,25 +526,34 @@ fn field_u64(obj: &Map<String, Value>, name: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("\"{name}\" must be a non-negative integer"))
 }
 
-fn field_opt<T: DeserializeOwned>(
+fn field_opt<T: DeserializeOwned + Serialize>(
     obj: &Map<String, Value>,
     name: &str,
 ) -> Result<Option<T>, String> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v)
-            .map(Some)
-            .map_err(|e| format!("bad \"{name}\": {e}")),
+        Some(v) => {
+            let parsed = T::deserialize(v).map_err(|e| format!("bad \"{name}\": {e}"))?;
+            let reread = serde_json::to_value(&parsed).unwrap_or(Value::Null);
+            match ignored_field(v, &reread, "") {
+                Some(path) => Err(format!("unknown field {path:?} in \"{name}\"")),
+                None => Ok(Some(parsed)),
+            }
+        }
     }
 }
 
-fn field<T: DeserializeOwned>(obj: &Map<String, Value>, name: &str) -> Result<T, String> {
+fn field<T: DeserializeOwned + Serialize>(
+    obj: &Map<String, Value>,
+    name: &str,
+) -> Result<T, String> {
     field_opt(obj, name)?.ok_or_else(|| format!("missing \"{name}\""))
 }
 
-fn json_operation<I: DeserializeOwned, O: DeserializeOwned>(
+fn json_operation<I: DeserializeOwned + Serialize, O: DeserializeOwned + Serialize>(
     obj: &Map<String, Value>,
 ) -> Result<Operation<I, O>, String> {
+    only_fields(obj, OPERATION_FIELDS, "an operation")?;
     Ok(Operation {
         client: field_u64(obj, "client")?,
         call: field_u64(obj, "call")?,
@@ -474,21 +563,30 @@ fn json_operation<I: DeserializeOwned, O: DeserializeOwned>(
     })
 }
 
-fn json_event<I: DeserializeOwned, O: DeserializeOwned>(
+fn json_event<I: DeserializeOwned + Serialize, O: DeserializeOwned + Serialize>(
     obj: &Map<String, Value>,
 ) -> Result<Event<I, O>, String> {
-    let id = field_u64(obj, "id")?;
     let kind = match obj.get("event").and_then(Value::as_str) {
-        Some("call") => EventKind::Call {
-            client: field_u64(obj, "client")?,
-            input: field(obj, "input")?,
-        },
-        Some("return") => EventKind::Return {
-            output: field_opt(obj, "output")?,
-        },
-        Some("unknown") => EventKind::Unknown,
+        Some("call") => {
+            only_fields(obj, CALL_FIELDS, "a call event")?;
+            EventKind::Call {
+                client: field_u64(obj, "client")?,
+                input: field(obj, "input")?,
+            }
+        }
+        Some("return") => {
+            only_fields(obj, RETURN_FIELDS, "a return event")?;
+            EventKind::Return {
+                output: field_opt(obj, "output")?,
+            }
+        }
+        Some("unknown") => {
+            only_fields(obj, UNKNOWN_FIELDS, "an unknown event")?;
+            EventKind::Unknown
+        }
         _ => return Err("\"event\" must be \"call\", \"return\" or \"unknown\"".into()),
     };
+    let id = field_u64(obj, "id")?;
     Ok(Event { id, kind })
 }
 

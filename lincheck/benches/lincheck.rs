@@ -1,5 +1,5 @@
 //! Benchmark of the linearizability checker on the Porcupine histories (the measurements of
-//! issue 6). Run: `cargo bench -p labtest --bench lincheck` (release build).
+//! issue 6). Run: `cargo bench -p lincheck --bench lincheck` (release build).
 //!
 //! Environment: `PORCUPINE_DATA` (data folder; default `../shared/data/porcupine` beside the
 //! workspace), `LINCHECK_BENCH_REPEAT` (repetitions, default 5; medians are reported).
@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use labtest::linearizability::formats::{parse_etcd, parse_porcupine_kv};
-use labtest::linearizability::generate::{KvHistorySpec, kv_history, versioned_kv_history};
-use labtest::linearizability::models::{KvModel, RegisterModel, VersionedKvModel};
-use labtest::linearizability::{CheckResult, History, Model, Options, PowerSet, Verdict, check};
+use lincheck::formats::{parse_etcd, parse_porcupine_kv};
+use lincheck::generate::{KvHistorySpec, kv_history, versioned_kv_history};
+use lincheck::models::{KvModel, RegisterModel, VersionedKvModel};
+use lincheck::{CheckResult, History, Model, Options, PowerSet, Verdict, check};
 
 /// Counts allocated bytes: live, peak live, and total.
 struct Counting;

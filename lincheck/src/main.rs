@@ -9,12 +9,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use labtest::linearizability::formats::{self, Format};
-use labtest::linearizability::models::{KvModel, RegisterModel, VersionedKvModel};
-use labtest::linearizability::{
-    CheckResult, History, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
+use lincheck::formats::{self, Format};
+use lincheck::models::{KvModel, RegisterModel, VersionedKvModel};
+use lincheck::{
+    CheckResult, History, Method, Model, Options, PartitionOutcome, PowerSet, Verdict, check, html,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// Seconds a check may take when `--timeout` is not given.
+const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelArg {
@@ -24,6 +28,17 @@ enum ModelArg {
     Register,
     /// 6.5840 versioned key/value server (get, put with version), split by key.
     VersionedKv,
+}
+
+impl ModelArg {
+    /// The model's name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            ModelArg::Kv => "kv",
+            ModelArg::Register => "register",
+            ModelArg::VersionedKv => "versioned-kv",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,9 +63,9 @@ struct Cli {
     /// The file format (default: detected from the content).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// Give up with `unknown` after this many seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    /// Give up with `unknown` after this many seconds (more than 0).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = positive_seconds, allow_negative_numbers = true)]
+    timeout: f64,
     /// Write an HTML report here.
     #[arg(long, value_name = "OUT.html")]
     html: Option<PathBuf>,
@@ -60,15 +75,32 @@ struct Cli {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Give up with `unknown` when the search caches exceed this many MiB.
-    #[arg(long, value_name = "MIB")]
-    memory_budget: Option<usize>,
+    /// Give up with `unknown` before the search caches exceed this many MiB (default: a
+    /// quarter of the machine's memory, at most 1024).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    memory_budget: Option<u64>,
+    /// Give up on a partition with `unknown` after this many model steps in it (the
+    /// deterministic budget of graded tests).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps: Option<u64>,
+    /// Always use the general search, never the log analysis (for comparisons).
+    #[arg(long)]
+    no_log_analysis: bool,
     /// Keep checking the other partitions after one fails (complete report; may be slow).
     #[arg(long)]
     all_partitions: bool,
     /// Print statistics of every partition.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// Parses `--timeout`: a number of seconds, more than zero (zero would answer by timing luck).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(secs),
+        Ok(_) => Err("the timeout must be a number of seconds more than 0".into()),
+        Err(_) => Err(format!("{text:?} is not a number of seconds")),
+    }
 }
 
 /// Prints a line on standard output, ignoring a closed pipe.
@@ -135,19 +167,30 @@ fn run(cli: &Cli) -> Result<Verdict, String> {
             },
         },
     };
+    let defaults = Options::default();
     let options = Options {
-        timeout: match cli.timeout {
-            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t.min(1e9))),
-            Some(t) => return Err(format!("bad --timeout {t}")),
-            None => None,
+        timeout: Some(Duration::from_secs_f64(cli.timeout.min(1e9))),
+        memory_budget: match cli.memory_budget {
+            Some(mib) => Some(usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
+            None => defaults.memory_budget,
         },
-        memory_budget: cli.memory_budget.map(|m| m.saturating_mul(1 << 20)),
+        max_steps: cli.max_steps,
         threads: cli.threads,
         partition: !cli.no_partition,
         stop_on_failure: !cli.all_partitions,
+        log_analysis: !cli.no_log_analysis,
     };
-    let mismatch =
-        || format!("{name}: the {format:?} format cannot be checked with the {model:?} model",);
+    let mismatch = || {
+        let fits = match format {
+            Format::PorcupineKv => "kv",
+            Format::Etcd => "register",
+            Format::Jsonl => "kv, register or versioned-kv",
+        };
+        format!(
+            "{name}: the {format} format cannot be checked with the {} model (it takes {fits})",
+            model.name()
+        )
+    };
     let perr = |e: formats::ParseError| {
         if e.line > 0 {
             format!("{name}:{}: {}", e.line, e.message)
@@ -181,8 +224,8 @@ fn jsonl<M: Model>(
     perr: impl Fn(formats::ParseError) -> String,
 ) -> Result<Verdict, String>
 where
-    M::Input: DeserializeOwned,
-    M::Output: DeserializeOwned,
+    M::Input: DeserializeOwned + Serialize,
+    M::Output: DeserializeOwned + Serialize,
 {
     let h = formats::parse_jsonl::<M::Input, M::Output>(text).map_err(perr)?;
     finish(cli, model, &h, options)
@@ -194,8 +237,14 @@ fn finish<M: Model>(
     history: &History<M::Input, M::Output>,
     options: &Options,
 ) -> Result<Verdict, String> {
+    if history.is_empty() {
+        return Err(format!(
+            "{}: no operations: an empty history proves nothing",
+            cli.file.display()
+        ));
+    }
     let result = check(model, history, options);
-    summarize(&result, history.len(), cli.verbose);
+    summarize(model, history, &result, cli.verbose);
     if let Some(path) = &cli.html {
         let title = format!("lincheck: {}", cli.file.display());
         let page = html::render(model, history, &result, &title);
@@ -205,10 +254,15 @@ fn finish<M: Model>(
     Ok(result.verdict)
 }
 
-fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
+fn summarize<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    verbose: bool,
+) {
     say!(
         "{} operations, {} partition(s), {} model steps, {} cache entries, {:.3} ms",
-        n_ops,
+        history.len(),
         result.partitions.len(),
         result.steps(),
         result
@@ -218,17 +272,49 @@ fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
             .sum::<usize>(),
         result.elapsed.as_secs_f64() * 1e3
     );
+    let by_log = result
+        .partitions
+        .iter()
+        .filter(|p| matches!(p.method, Method::LogAnalysis(_)))
+        .count();
+    if verbose {
+        say!(
+            "decided by: log analysis {by_log} partition(s), general search {}",
+            result.partitions.len() - by_log
+        );
+    }
     for (i, p) in result.partitions.iter().enumerate() {
         if verbose {
+            let first = &history.operations()[p.ops[0]];
             say!(
-                "partition {i}: {} operations, {}, {} model steps, {} cache entries, ~{:.1} MB, {:.3} ms",
+                "partition {i}: {} operations (first: {}), {}, {} model steps, {} cache entries, ~{:.1} MB, {:.3} ms",
                 p.ops.len(),
+                model.describe_operation(&first.input, first.output.as_ref()),
                 p.verdict(),
                 p.steps,
                 p.cache_entries,
                 p.cache_bytes as f64 / 1e6,
                 p.elapsed.as_secs_f64() * 1e3
             );
+            match &p.method {
+                Method::LogAnalysis(s) => {
+                    say!(
+                        "  decided by the log analysis: {} epoch(s), {} reads fix the state, {} appends ordered by them, {} unseen writes, {} impossible reads",
+                        s.epochs,
+                        s.reads,
+                        s.ordered_appends,
+                        s.unseen_writes,
+                        s.impossible_reads
+                    );
+                    for finding in &s.findings {
+                        say!("  proof: {finding}");
+                    }
+                }
+                Method::Search {
+                    log_analysis_skipped: Some(why),
+                } => say!("  decided by the general search; no log analysis: {why}"),
+                Method::Search { .. } => say!("  decided by the general search"),
+            }
         }
         match &p.outcome {
             PartitionOutcome::Linearizable { .. } => {}
@@ -245,7 +331,7 @@ fn summarize(result: &CheckResult, n_ops: usize, verbose: bool) {
                 reason,
                 longest_prefix,
             } => say!(
-                "partition {i} ({} operations): gave up ({reason:?}) after a prefix of {} operations",
+                "partition {i} ({} operations): gave up ({reason}) after a prefix of {} operations",
                 p.ops.len(),
                 longest_prefix.len()
             ),

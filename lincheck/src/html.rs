@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::checker::{CheckResult, PartitionOutcome, UnknownReason};
+use super::checker::{CheckResult, Method, PartitionOutcome};
 use super::history::History;
 use super::model::Model;
 
@@ -26,27 +26,18 @@ pub fn render<M: Model>(
         for &o in &p.ops {
             part_of[o] = json!(pi);
         }
-        let (kind, seq, stuck, reason): (&str, &[usize], &[usize], Option<&str>) = match &p.outcome
-        {
-            PartitionOutcome::Linearizable { order } => ("linearizable", order, &[], None),
-            PartitionOutcome::NotLinearizable {
-                longest_prefix,
-                stuck,
-            } => ("not linearizable", longest_prefix, stuck, None),
-            PartitionOutcome::Unknown {
-                reason,
-                longest_prefix,
-            } => (
-                "unknown",
-                longest_prefix,
-                &[],
-                Some(match reason {
-                    UnknownReason::Timeout => "timeout",
-                    UnknownReason::MemoryBudget => "memory budget exceeded",
-                    UnknownReason::Stopped => "not finished: another partition failed first",
-                }),
-            ),
-        };
+        let (kind, seq, stuck, reason): (&str, &[usize], &[usize], Option<String>) =
+            match &p.outcome {
+                PartitionOutcome::Linearizable { order } => ("linearizable", order, &[], None),
+                PartitionOutcome::NotLinearizable {
+                    longest_prefix,
+                    stuck,
+                } => ("not linearizable", longest_prefix, stuck, None),
+                PartitionOutcome::Unknown {
+                    reason,
+                    longest_prefix,
+                } => ("unknown", longest_prefix, &[], Some(reason.to_string())),
+            };
         let init = model.init();
         let mut state = init.clone();
         let mut steps = Vec::with_capacity(seq.len());
@@ -79,7 +70,13 @@ pub fn render<M: Model>(
                 json!({ "op": o, "why": why })
             })
             .collect();
+        let (decided_by, findings) = match &p.method {
+            Method::LogAnalysis(summary) => ("the log analysis", summary.findings.clone()),
+            Method::Search { .. } => ("the general search", Vec::new()),
+        };
         parts.push(json!({
+            "decided_by": decided_by,
+            "findings": findings,
             "verdict": kind,
             "reason": reason,
             "size": p.ops.len(),
@@ -164,6 +161,8 @@ h2 { font-size: 16px; margin: 18px 0 6px 0; }
 .step { padding: 1px 0; }
 .step .state { color: #555; }
 .stuck { color: #b71c1c; font-family: ui-monospace, monospace; font-size: 12px; margin: 2px 0 2px 16px; }
+.finding { color: #b71c1c; margin: 2px 0; }
+.decided { color: #555; margin: 2px 0; }
 .stuck b { color: #7f0000; }
 #tooltip { position: fixed; display: none; background: #263238; color: #fff; padding: 6px 9px; border-radius: 4px;
   font-size: 12px; font-family: ui-monospace, monospace; max-width: 640px; z-index: 10; pointer-events: none;
@@ -298,6 +297,10 @@ Hover an operation for details; click a partition title to highlight its operati
       });
     });
     box.appendChild(h);
+    box.appendChild(el("div", "decided", "Decided by " + p.decided_by + "."));
+    p.findings.forEach(function (f) {
+      box.appendChild(el("div", "finding", "Proof: " + f));
+    });
     var title = p.verdict === "linearizable" ? "Linearization:" : "Longest linearizable prefix (" + p.steps.length + " of " + p.size + " operations):";
     box.appendChild(el("div", null, title));
     box.appendChild(el("div", "step state", "initial state: " + p.init));

@@ -22,7 +22,7 @@ struct Slot<I, O> {
 /// nanoseconds), so the recorder does not depend on any runtime.
 ///
 /// ```
-/// use labtest::linearizability::Recorder;
+/// use lincheck::Recorder;
 /// let rec: Recorder<&str, u32> = Recorder::new();
 /// let t = rec.call(1, "get", 100);
 /// rec.ret(t, 7, 150);

@@ -1,5 +1,6 @@
 //! The sequential specification a history is checked against.
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -62,6 +63,66 @@ pub trait Model: Sync {
     /// account the checker's cache against a memory budget. The default is 0.
     fn state_heap_bytes(&self, _state: &Self::State) -> usize {
         0
+    }
+
+    /// What the operation does when the model is a *log* (see [`LogAccess`]): an object whose
+    /// value is a byte string that a put replaces, an append extends and a read returns
+    /// whole, like one key of the 6.824 key/value store or a register. `None` (the default)
+    /// when the operation is not one of these; then the checker decides its partition with the
+    /// general search only.
+    ///
+    /// Implement it only if [`step`](Model::step) behaves exactly as described for every
+    /// operation it describes: the checker's log analysis relies on it (and double-checks
+    /// every linearization it finds with `step`).
+    fn log_access<'a>(
+        &self,
+        _input: &'a Self::Input,
+        _output: Option<&'a Self::Output>,
+    ) -> Option<LogAccess<'a>> {
+        None
+    }
+}
+
+/// An operation of a log-like model ([`Model::log_access`]): the object's value is a byte
+/// string, initially empty.
+///
+/// When every written value of a partition is non-empty and unique, and no value is a prefix
+/// of another, a read's value names exactly which writes precede it and in which order, and
+/// the checker decides the partition with a near-linear analysis instead of the exponential
+/// search (see `docs/linearizability.md`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogAccess<'a> {
+    /// Replaces the value of `object` by `value`.
+    Put {
+        /// The object (e.g. the key) the operation is about.
+        object: Cow<'a, [u8]>,
+        /// The new value.
+        value: Cow<'a, [u8]>,
+    },
+    /// Appends `value` to the value of `object`.
+    Append {
+        /// The object.
+        object: Cow<'a, [u8]>,
+        /// The suffix.
+        value: Cow<'a, [u8]>,
+    },
+    /// Returns the whole value of `object`; `value: None` when the result is unknown.
+    Read {
+        /// The object.
+        object: Cow<'a, [u8]>,
+        /// The value returned, if known.
+        value: Option<Cow<'a, [u8]>>,
+    },
+}
+
+impl LogAccess<'_> {
+    /// The object the operation is about.
+    pub fn object(&self) -> &[u8] {
+        match self {
+            LogAccess::Put { object, .. }
+            | LogAccess::Append { object, .. }
+            | LogAccess::Read { object, .. } => object,
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! Every history of the Porcupine data set gets its expected verdict.
 
-mod linearizability_common;
+mod common;
 
 use std::time::Duration;
 
-use labtest::linearizability::formats::{parse_etcd, parse_porcupine_kv};
-use labtest::linearizability::models::{KvModel, RegisterModel};
-use labtest::linearizability::{Options, Verdict, check};
-use linearizability_common::{manifest, porcupine_data};
+use common::{manifest, porcupine_data};
+use lincheck::formats::{parse_etcd, parse_porcupine_kv};
+use lincheck::models::{KvModel, RegisterModel};
+use lincheck::{Options, Verdict, check};
 
 fn expected(s: &str) -> Verdict {
     match s {

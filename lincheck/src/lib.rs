@@ -10,9 +10,14 @@
 //!   instant after their call, or never.
 //! - [`Recorder`] collects a history from concurrent test clients.
 //! - [`check`] runs the search (Wing & Gong with Lowe's just-in-time linearization and a cache
-//!   of (linearized set, state) pairs), partitions checked in parallel, with a timeout and a
-//!   memory budget ([`Options`]), and reports per partition a linearization or the longest
-//!   linearizable prefix ([`CheckResult`]).
+//!   of (linearized set, state) pairs), partitions checked in parallel, with a timeout, a
+//!   memory budget (on by default) and a deterministic step budget ([`Options`]), and reports
+//!   per partition a linearization or the longest linearizable prefix, and what decided it
+//!   ([`CheckResult`]).
+//! - Partitions of log-like models ([`Model::log_access`]: the key/value store per key, a
+//!   register) whose written values are unique go through the log analysis first: reads name
+//!   the writes before them, order checks refute most broken histories at once, and a search
+//!   on a summary of the state decides the rest in near-linear time ([`Method`]).
 //! - [`models`] has the 6.824 key/value store, the 6.5840 versioned key/value server and a
 //!   compare-and-set register; [`NondeterministicModel`] + [`PowerSet`] for models where one
 //!   operation may lead to several states.
@@ -20,8 +25,8 @@
 //!   [`html`] renders a self-contained report of a check.
 //!
 //! ```
-//! use labtest::linearizability::{check, History, Operation, Options, Verdict};
-//! use labtest::linearizability::models::{KvInput, KvModel, KvOutput};
+//! use lincheck::{check, History, Operation, Options, Verdict};
+//! use lincheck::models::{KvInput, KvModel, KvOutput};
 //!
 //! let put = KvInput::Put { key: "k".into(), value: "a".into() };
 //! let get = KvInput::Get { key: "k".into() };
@@ -33,6 +38,7 @@
 //! assert_eq!(check(&KvModel, &history, &Options::default()).verdict, Verdict::Linearizable);
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod checker;
@@ -40,13 +46,16 @@ pub mod formats;
 pub mod generate;
 mod history;
 pub mod html;
+mod log_analysis;
 mod model;
 pub mod models;
 mod recorder;
 
 pub use checker::{
-    CheckResult, Options, PartitionOutcome, PartitionResult, UnknownReason, Verdict, check,
+    CheckResult, DEFAULT_STEP_BUDGET, GRADED_MEMORY_BUDGET, Method, Options, PartitionOutcome,
+    PartitionResult, UnknownReason, Verdict, check, default_memory_budget,
 };
 pub use history::{Event, EventKind, History, HistoryError, Operation};
-pub use model::{FxBuild, FxHasher, Model, NondeterministicModel, PowerSet, StateSet};
+pub use log_analysis::LogSummary;
+pub use model::{FxBuild, FxHasher, LogAccess, Model, NondeterministicModel, PowerSet, StateSet};
 pub use recorder::{Recorder, Ticket};

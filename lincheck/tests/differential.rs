@@ -1,11 +1,11 @@
 //! Differential test: the checker agrees with a brute-force search on small random histories
 //! (linearizable or not), with unknown outcomes and unknown results, for several models.
 
-use labtest::linearizability::models::{
+use lincheck::models::{
     KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
     VersionedKvModel, VersionedKvOutput,
 };
-use labtest::linearizability::{History, Model, Operation, Options, PowerSet, Verdict, check};
+use lincheck::{History, Model, Operation, Options, PowerSet, Verdict, check};
 use proptest::prelude::*;
 
 /// Is there an order of the operations that respects real time (closed intervals), where every

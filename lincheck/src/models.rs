@@ -1,6 +1,7 @@
 //! Ready-made models: the 6.824 key/value store, the 6.5840 versioned key/value server, and a
 //! register with compare-and-set (the Jepsen etcd histories).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::history::Operation;
-use super::model::{FxBuild, Model, NondeterministicModel};
+use super::model::{FxBuild, LogAccess, Model, NondeterministicModel};
 
 /// An immutable map from string keys to values, with a hash kept up to date on every change,
 /// so that big states (a whole key/value store) hash in O(1). Cloning is O(1) too.
@@ -346,6 +347,30 @@ impl Model for KvModel {
     fn state_heap_bytes(&self, state: &Self::State) -> usize {
         state.heap_bytes(|v| v.len() + 16)
     }
+
+    fn log_access<'a>(
+        &self,
+        input: &'a KvInput,
+        output: Option<&'a KvOutput>,
+    ) -> Option<LogAccess<'a>> {
+        // A put of "" removes the key, which reads as "" again: also a log write, of an empty
+        // value (the analysis then leaves the partition to the search).
+        let object = Cow::Borrowed(input.key().as_bytes());
+        Some(match input {
+            KvInput::Get { .. } => LogAccess::Read {
+                object,
+                value: output.map(|o| Cow::Borrowed(o.value.as_bytes())),
+            },
+            KvInput::Put { value, .. } => LogAccess::Put {
+                object,
+                value: Cow::Borrowed(value.as_bytes()),
+            },
+            KvInput::Append { value, .. } => LogAccess::Append {
+                object,
+                value: Cow::Borrowed(value.as_bytes()),
+            },
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -634,5 +659,35 @@ impl Model for RegisterModel {
 
     fn describe_state(&self, state: &Option<i64>) -> String {
         state.map_or("nil".to_string(), |x| x.to_string())
+    }
+
+    fn log_access<'a>(
+        &self,
+        input: &'a RegisterInput,
+        output: Option<&'a RegisterOutput>,
+    ) -> Option<LogAccess<'a>> {
+        // A register is a log without appends: a write puts its value (eight bytes, so no
+        // value is a prefix of another), a read returns it, and no value at all reads as the
+        // empty log. A compare-and-set is not a log operation.
+        let object = Cow::Borrowed(&[][..]);
+        match (input, output) {
+            (RegisterInput::Read, None) => Some(LogAccess::Read {
+                object,
+                value: None,
+            }),
+            (RegisterInput::Read, Some(RegisterOutput::Read { value })) => Some(LogAccess::Read {
+                object,
+                value: Some(Cow::Owned(
+                    value.map_or(Vec::new(), |v| v.to_be_bytes().to_vec()),
+                )),
+            }),
+            (RegisterInput::Write { value }, None | Some(RegisterOutput::Write)) => {
+                Some(LogAccess::Put {
+                    object,
+                    value: Cow::Owned(value.to_be_bytes().to_vec()),
+                })
+            }
+            _ => None,
+        }
     }
 }

@@ -1,23 +1,33 @@
 //! The checker: Wing & Gong's search with Lowe's just-in-time linearization, a cache of
-//! (linearized set, state) pairs, partitions checked in parallel.
+//! (linearized set, state) pairs, partitions checked in parallel; partitions of log-like
+//! models go through the log analysis first ([`super::log_analysis`]).
 
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::history::{History, Operation};
+use super::log_analysis::{self, LogState, LogSummary};
 use super::model::{FxBuild, Model, mix64};
 
 /// How to run a check.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Give up with [`Verdict::Unknown`] after this long (`None`: never).
+    /// Give up with [`Verdict::Unknown`] after this long (`None`: never). Wall-clock time
+    /// depends on the machine: graded tests use [`max_steps`](Options::max_steps) instead.
     pub timeout: Option<Duration>,
     /// Give up with [`Verdict::Unknown`] when the search caches of all partitions together
-    /// hold more than about this many bytes (`None`: no limit).
+    /// would hold more than about this many bytes (`None`: no limit). The default is
+    /// [`default_memory_budget`]; the process's resident memory stays within about 1.5 times
+    /// the budget plus the history itself.
     pub memory_budget: Option<usize>,
+    /// Give up on a partition with [`Verdict::Unknown`] after this many model steps in it
+    /// (`None`: no limit). Deterministic: the same history and budget always give the same
+    /// verdict, on any machine and with any number of threads.
+    pub max_steps: Option<u64>,
     /// Worker threads for the partitions (0: as many as the machine has cores, but one for a
     /// history of at most 1000 operations, where starting threads costs more than it saves).
     pub threads: usize,
@@ -28,16 +38,22 @@ pub struct Options {
     /// then reported [`UnknownReason::Stopped`]). Default `true`: a failing partition can take
     /// exponential time to refute, and one failure decides the verdict.
     pub stop_on_failure: bool,
+    /// Decide partitions of log-like models ([`Model::log_access`]) whose written values are
+    /// unique with the log analysis (default `true`); `false` always uses the general search
+    /// (the analysis's oracle in tests).
+    pub log_analysis: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             timeout: None,
-            memory_budget: None,
+            memory_budget: Some(default_memory_budget()),
+            max_steps: None,
             threads: 0,
             partition: true,
             stop_on_failure: true,
+            log_analysis: true,
         }
     }
 }
@@ -50,6 +66,60 @@ impl Options {
             ..Options::default()
         }
     }
+
+    /// Deterministic options for graded tests: each partition may take `max_steps` model
+    /// steps (see [`DEFAULT_STEP_BUDGET`]); no timeout; partitions are checked one after the
+    /// other under a fixed memory budget of [`GRADED_MEMORY_BUDGET`], so that neither thread
+    /// timing nor the machine's memory size can change a verdict.
+    pub fn with_step_budget(max_steps: u64) -> Self {
+        Options {
+            max_steps: Some(max_steps),
+            memory_budget: Some(GRADED_MEMORY_BUDGET),
+            threads: 1,
+            ..Options::default()
+        }
+    }
+}
+
+/// A step budget per partition for graded tests ([`Options::with_step_budget`]). What the
+/// log analysis needs grows with operations times concurrent clients: 7,000 steps for a
+/// 2,000-operation partition of 20 clients, 2 million for 50,000 operations of 100 clients on
+/// one key; a general search that cannot decide reaches it within about a second, holding
+/// at most about 450 MB (see `BENCHMARKS.md`), well inside [`GRADED_MEMORY_BUDGET`].
+pub const DEFAULT_STEP_BUDGET: u64 = 2_000_000;
+
+/// The memory budget of [`Options::with_step_budget`]: the same on every machine.
+pub const GRADED_MEMORY_BUDGET: usize = 1 << 30;
+
+/// The default memory budget of a check: a quarter of the machine's memory (or of the
+/// control group's limit, when lower), at most 1 GiB; 1 GiB when the memory size is unknown.
+pub fn default_memory_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        const CAP: usize = 1 << 30;
+        let limit = [physical_memory(), cgroup_memory_limit()]
+            .into_iter()
+            .flatten()
+            .min();
+        limit.map_or(CAP, |bytes| (bytes / 4).min(CAP))
+    })
+}
+
+/// Total physical memory in bytes, on Linux (`/proc/meminfo`).
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The memory limit of this process's control group (cgroup v2), if any.
+fn cgroup_memory_limit() -> Option<usize> {
+    std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The overall answer.
@@ -59,7 +129,7 @@ pub enum Verdict {
     Linearizable,
     /// Some partition has none.
     NotLinearizable,
-    /// The check gave up (timeout or memory budget) before deciding.
+    /// The check gave up (timeout, memory or step budget) before deciding.
     Unknown,
 }
 
@@ -78,10 +148,23 @@ impl std::fmt::Display for Verdict {
 pub enum UnknownReason {
     /// The timeout passed.
     Timeout,
-    /// The memory budget was exceeded.
+    /// The memory budget would have been exceeded.
     MemoryBudget,
+    /// The step budget ([`Options::max_steps`]) was used up.
+    StepBudget,
     /// Another partition failed and [`Options::stop_on_failure`] was set.
     Stopped,
+}
+
+impl std::fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnknownReason::Timeout => "timeout",
+            UnknownReason::MemoryBudget => "memory budget reached",
+            UnknownReason::StepBudget => "step budget used up",
+            UnknownReason::Stopped => "stopped: another partition is not linearizable",
+        })
+    }
 }
 
 /// The outcome of one partition. Operation numbers are indices into the history.
@@ -110,6 +193,20 @@ pub enum PartitionOutcome {
     },
 }
 
+/// What decided a partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// The general search on the model's states.
+    Search {
+        /// Why the log analysis did not apply, when the model is log-like
+        /// ([`Model::log_access`]) and the analysis was on.
+        log_analysis_skipped: Option<String>,
+    },
+    /// The log analysis, then a search on its summary of the state (see
+    /// `docs/linearizability.md`).
+    LogAnalysis(LogSummary),
+}
+
 /// The result for one partition.
 #[derive(Clone, Debug)]
 pub struct PartitionResult {
@@ -117,6 +214,8 @@ pub struct PartitionResult {
     pub ops: Vec<usize>,
     /// What the search found.
     pub outcome: PartitionOutcome,
+    /// What decided it.
+    pub method: Method,
     /// Model steps taken.
     pub steps: u64,
     /// Entries in the search cache at the end.
@@ -160,6 +259,20 @@ impl CheckResult {
     pub fn cache_bytes(&self) -> usize {
         self.partitions.iter().map(|p| p.cache_bytes).sum()
     }
+
+    /// Why the check gave up, when its verdict is [`Verdict::Unknown`]: the reason of the
+    /// first partition that gave up for a reason of its own (not [`UnknownReason::Stopped`]).
+    pub fn unknown_reason(&self) -> Option<UnknownReason> {
+        if self.verdict != Verdict::Unknown {
+            return None;
+        }
+        self.partitions.iter().find_map(|p| match p.outcome {
+            PartitionOutcome::Unknown { reason, .. } if reason != UnknownReason::Stopped => {
+                Some(reason)
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Checks `history` against `model`.
@@ -195,8 +308,10 @@ pub fn check<M: Model>(
         deadline: options.timeout.map(|t| start + t),
         memory_budget: options.memory_budget,
         memory_used: AtomicUsize::new(0),
+        max_steps: options.max_steps,
         stop: AtomicBool::new(false),
         stop_on_failure: options.stop_on_failure,
+        log_analysis: options.log_analysis,
     };
     // Biggest partitions first, so that the last one to finish is a small one.
     let mut order: Vec<usize> = (0..parts.len()).collect();
@@ -216,17 +331,17 @@ pub fn check<M: Model>(
         parts.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
-        let mut visited = Visited::new();
-        let mut interner: Interner<M::State> = Interner::new();
+        let mut worker: Worker<'_, M::State> = Worker::new(&shared);
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
-            let r = check_partition(model, ops, &parts[i], &shared, &mut visited, &mut interner);
+            let r = check_partition(model, ops, &parts[i], &mut worker);
             if r.verdict() == Verdict::NotLinearizable && shared.stop_on_failure {
                 shared.stop.store(true, Ordering::Relaxed);
             }
             *results[i].lock() = Some(r);
         }
+        worker.meter.release();
     };
     if threads <= 1 {
         work();
@@ -261,12 +376,279 @@ pub fn check<M: Model>(
 /// With [`Options::threads`] = 0, histories up to this many operations use one thread.
 const SMALL_HISTORY: usize = 1000;
 
+/// What the workers of one check share.
 struct Shared {
     deadline: Option<Instant>,
     memory_budget: Option<usize>,
+    /// Bytes all workers hold in their search structures (each reports its own).
     memory_used: AtomicUsize,
+    max_steps: Option<u64>,
     stop: AtomicBool,
     stop_on_failure: bool,
+    log_analysis: bool,
+}
+
+/// One worker's share of the memory budget: it reports the bytes its structures hold (they
+/// are kept across partitions, so they count until the worker ends).
+struct Meter<'a> {
+    shared: &'a Shared,
+    reported: usize,
+}
+
+impl Meter<'_> {
+    /// Records that this worker now holds `bytes`; whether all workers together exceed the
+    /// budget.
+    fn report(&mut self, bytes: usize) -> bool {
+        let total = if bytes >= self.reported {
+            self.shared
+                .memory_used
+                .fetch_add(bytes - self.reported, Ordering::Relaxed)
+                + (bytes - self.reported)
+        } else {
+            self.shared
+                .memory_used
+                .fetch_sub(self.reported - bytes, Ordering::Relaxed)
+                - (self.reported - bytes)
+        };
+        self.reported = bytes;
+        self.shared.memory_budget.is_some_and(|b| total > b)
+    }
+
+    /// Whether holding `extra` more bytes would stay within the budget.
+    fn allows(&self, extra: usize) -> bool {
+        self.shared
+            .memory_budget
+            .is_none_or(|b| self.shared.memory_used.load(Ordering::Relaxed) + extra <= b)
+    }
+
+    /// The worker is done: its memory is freed.
+    fn release(&mut self) {
+        self.report(0);
+    }
+}
+
+/// A worker thread's search structures, reused from one partition to the next (fewer page
+/// faults than fresh ones).
+struct Worker<'a, S> {
+    shared: &'a Shared,
+    visited: Visited,
+    interner: Interner<S>,
+    log_interner: Interner<LogState>,
+    meter: Meter<'a>,
+}
+
+impl<'a, S: Eq> Worker<'a, S> {
+    fn new(shared: &'a Shared) -> Self {
+        Worker {
+            shared,
+            visited: Visited::new(),
+            interner: Interner::new(),
+            log_interner: Interner::new(),
+            meter: Meter {
+                shared,
+                reported: 0,
+            },
+        }
+    }
+}
+
+/// Checks one partition: with the log analysis when it applies, else (or when its answer
+/// does not replay, which would be a bug) with the general search.
+fn check_partition<M: Model>(
+    model: &M,
+    all_ops: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    worker: &mut Worker<'_, M::State>,
+) -> PartitionResult {
+    let start = Instant::now();
+    let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &all_ops[i]).collect();
+    let global = |local: Vec<usize>| local.into_iter().map(|o| part[o]).collect::<Vec<_>>();
+    let to_global = |outcome: PartitionOutcome| match outcome {
+        PartitionOutcome::Linearizable { order } => PartitionOutcome::Linearizable {
+            order: global(order),
+        },
+        PartitionOutcome::NotLinearizable {
+            longest_prefix,
+            stuck,
+        } => PartitionOutcome::NotLinearizable {
+            longest_prefix: global(longest_prefix),
+            stuck: global(stuck),
+        },
+        PartitionOutcome::Unknown {
+            reason,
+            longest_prefix,
+        } => PartitionOutcome::Unknown {
+            reason,
+            longest_prefix: global(longest_prefix),
+        },
+    };
+    let max_steps = worker.shared.max_steps.unwrap_or(u64::MAX);
+    let mut steps_so_far = 0;
+    let mut skipped = None;
+    if worker.shared.log_analysis {
+        match log_analysis::analyze(model, &ops) {
+            Ok(plan) => {
+                let plan_ops: Vec<&Operation<_, _>> = plan.ops.iter().collect();
+                let forced: Vec<bool> = plan
+                    .ops
+                    .iter()
+                    .map(|o| log_analysis::is_forced(&o.input))
+                    .collect();
+                // With a proof already in hand (impossible reads, order conflicts), the search
+                // only looks for the report, within a small budget.
+                let refuted = !plan.culprits.is_empty();
+                let found = search(
+                    &plan.model,
+                    &plan_ops,
+                    Some(&forced),
+                    0,
+                    if refuted {
+                        REPORT_SEARCH_STEPS
+                    } else {
+                        max_steps
+                    },
+                    worker.shared,
+                    &mut worker.visited,
+                    &mut worker.log_interner,
+                    &mut worker.meter,
+                    worker.interner.bytes(),
+                );
+                steps_so_far = found.steps;
+                // The replay is a linear check of the answer, not part of the search: its
+                // steps are not counted.
+                let outcome = match found.outcome {
+                    PartitionOutcome::Linearizable { order }
+                        if !refuted && replays(model, &ops, &order) =>
+                    {
+                        Some(PartitionOutcome::Linearizable { order })
+                    }
+                    PartitionOutcome::Linearizable { .. } => None,
+                    PartitionOutcome::Unknown { longest_prefix, .. } if refuted => {
+                        // No search found where it gets stuck within its budget: name the
+                        // operations of the proof that are not in the prefix.
+                        let mut in_prefix = vec![false; ops.len()];
+                        for &o in &longest_prefix {
+                            in_prefix[o] = true;
+                        }
+                        let stuck = plan
+                            .culprits
+                            .iter()
+                            .copied()
+                            .filter(|&o| !in_prefix[o])
+                            .collect();
+                        Some(PartitionOutcome::NotLinearizable {
+                            longest_prefix,
+                            stuck,
+                        })
+                    }
+                    other => Some(other),
+                };
+                if let Some(mut outcome) = outcome {
+                    if matches!(outcome, PartitionOutcome::NotLinearizable { .. }) {
+                        // The analysis prunes early, so its longest prefix can stop short of
+                        // the operation a reader would blame. The general search, when it can
+                        // refute the partition within a small budget, gives the usual report.
+                        let report = search(
+                            model,
+                            &ops,
+                            None,
+                            0,
+                            REPORT_SEARCH_STEPS,
+                            worker.shared,
+                            &mut worker.visited,
+                            &mut worker.interner,
+                            &mut worker.meter,
+                            worker.log_interner.bytes(),
+                        );
+                        steps_so_far += report.steps;
+                        if matches!(report.outcome, PartitionOutcome::NotLinearizable { .. }) {
+                            outcome = report.outcome;
+                        }
+                    }
+                    return PartitionResult {
+                        ops: part.to_vec(),
+                        outcome: to_global(outcome),
+                        method: Method::LogAnalysis(plan.summary),
+                        steps: steps_so_far,
+                        cache_entries: found.cache_entries,
+                        cache_bytes: found.cache_bytes,
+                        elapsed: start.elapsed(),
+                    };
+                }
+                skipped = Some(
+                    "its answer did not hold on the model (a bug: please report it)".to_string(),
+                );
+            }
+            Err(why) => skipped = why,
+        }
+    }
+    let found = search(
+        model,
+        &ops,
+        None,
+        steps_so_far,
+        max_steps,
+        worker.shared,
+        &mut worker.visited,
+        &mut worker.interner,
+        &mut worker.meter,
+        worker.log_interner.bytes(),
+    );
+    PartitionResult {
+        ops: part.to_vec(),
+        outcome: to_global(found.outcome),
+        method: Method::Search {
+            log_analysis_skipped: skipped,
+        },
+        steps: found.steps,
+        cache_entries: found.cache_entries,
+        cache_bytes: found.cache_bytes,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Steps a search may spend to find the report of a partition the log analysis refuted (the
+/// longest prefix and the operations that cannot come next): the verdict does not depend on
+/// it.
+const REPORT_SEARCH_STEPS: u64 = 100_000;
+
+/// Whether `order` (local operation numbers) is a linearization of `ops`: every completed
+/// operation exactly once, no operation twice, real-time order respected, and every step
+/// legal in the model.
+fn replays<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], order: &[usize]) -> bool {
+    let mut placed = vec![false; ops.len()];
+    for &i in order {
+        if i >= ops.len() || std::mem::replace(&mut placed[i], true) {
+            return false;
+        }
+    }
+    if ops.iter().zip(&placed).any(|(o, &p)| o.ret.is_some() && !p) {
+        return false;
+    }
+    // An operation may not come after one that returned before it was called.
+    let mut earliest_later_return = u64::MAX;
+    for &i in order.iter().rev() {
+        if earliest_later_return < ops[i].call {
+            return false;
+        }
+        earliest_later_return = earliest_later_return.min(ops[i].ret.unwrap_or(u64::MAX));
+    }
+    let mut state = model.init();
+    for &i in order {
+        match model.step(&state, &ops[i].input, ops[i].output.as_ref()) {
+            Some(next) => state = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What one search found (operation numbers local to the searched slice).
+struct Found {
+    outcome: PartitionOutcome,
+    steps: u64,
+    cache_entries: usize,
+    cache_bytes: usize,
 }
 
 const NIL: u32 = u32::MAX;
@@ -319,10 +701,23 @@ impl<S: Eq> Interner<S> {
         self.heap_bytes = 0;
     }
 
+    /// Bytes held: every allocation's capacity, and the states' own heap memory.
     fn bytes(&self) -> usize {
-        self.states.capacity() * (std::mem::size_of::<S>() + 8)
-            + self.table.len() * 8
+        self.states.capacity() * std::mem::size_of::<S>()
+            + (self.hashes.capacity() + self.table.capacity() + self.spare.capacity()) * 8
             + self.heap_bytes
+    }
+
+    /// Bytes the next new state may add by growing the tables (0 when they have room).
+    fn growth_bytes(&self) -> usize {
+        let mut extra = 0;
+        if self.states.len() == self.states.capacity() {
+            extra += self.states.capacity().max(4) * (std::mem::size_of::<S>() + 8);
+        }
+        if (self.states.len() + 1) * 2 > self.table.len() {
+            extra += (self.table.len() * 2).saturating_sub(self.spare.capacity()) * 8;
+        }
+        extra
     }
 
     #[inline]
@@ -408,8 +803,22 @@ impl Visited {
         self.len = 0;
     }
 
+    /// Bytes held (capacities, the spare table included).
     fn bytes(&self) -> usize {
-        (self.slots.len() + self.arena.len()) * 8
+        (self.slots.capacity() + self.spare.capacity() + self.arena.capacity()) * 8
+    }
+
+    /// Bytes the next insertion may add by growing the table (0 when it has room), plus the
+    /// arena's growth when long keys go there.
+    fn growth_bytes(&self) -> usize {
+        let mut extra = 0;
+        if (self.len + 1) * 2 > self.mask + 1 {
+            extra += ((self.mask + 1) * 2 * self.stride).saturating_sub(self.spare.capacity()) * 8;
+        }
+        if self.arena.len() == self.arena.capacity() && !self.arena.is_empty() {
+            extra += self.arena.capacity() * 8;
+        }
+        extra
     }
 
     /// Inserts the pair unless present; returns whether it is new.
@@ -569,17 +978,25 @@ fn words_eq(a: &[u64], b: &[u64]) -> bool {
     true
 }
 
-fn check_partition<M: Model>(
+/// The search on one slice of operations. `forced[op]`, when given, says which operations to
+/// take without trying alternatives whenever they are possible (else: the read-only ones that
+/// leave the state unchanged). It gives up when its step count, starting at `steps_before`,
+/// reaches `max_steps`; `other_bytes` is what the worker holds besides `visited` and
+/// `interner`.
+#[allow(clippy::too_many_arguments)]
+fn search<M: Model>(
     model: &M,
-    all_ops: &[Operation<M::Input, M::Output>],
-    part: &[usize],
+    ops: &[&Operation<M::Input, M::Output>],
+    forced: Option<&[bool]>,
+    steps_before: u64,
+    max_steps: u64,
     shared: &Shared,
     visited: &mut Visited,
     interner: &mut Interner<M::State>,
-) -> PartitionResult {
-    let start = Instant::now();
-    let n = part.len();
-    let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &all_ops[i]).collect();
+    meter: &mut Meter<'_>,
+    other_bytes: usize,
+) -> Found {
+    let n = ops.len();
     let completed: Vec<bool> = ops.iter().map(|o| o.ret.is_some()).collect();
     let read_only: Vec<bool> = ops
         .iter()
@@ -671,58 +1088,45 @@ fn check_partition<M: Model>(
     // and the stack, so that a new record copies only the part that changed.
     let mut best: Vec<u32> = Vec::new();
     let mut agree = 0usize;
-    let mut steps: u64 = 0;
+    let mut steps: u64 = steps_before;
     let mut done = 0usize;
     let mut ticks: u32 = 0;
-    let mut reported_mem = 0usize;
     let mut peak_bytes = 0;
-
-    let finish =
-        |outcome: PartitionOutcome, steps: u64, entries: usize, bytes: usize| PartitionResult {
-            ops: part.to_vec(),
-            outcome,
-            steps,
-            cache_entries: entries,
-            cache_bytes: bytes,
-            elapsed: start.elapsed(),
-        };
-    let global = |local: &[u32]| local.iter().map(|&o| part[o as usize]).collect::<Vec<_>>();
+    let local = |ops: &[u32]| ops.iter().map(|&o| o as usize).collect::<Vec<_>>();
 
     if n_completed == 0 {
-        return finish(
-            PartitionOutcome::Linearizable { order: Vec::new() },
-            0,
-            visited.len,
-            visited.bytes() + interner.bytes(),
-        );
+        return Found {
+            outcome: PartitionOutcome::Linearizable { order: Vec::new() },
+            steps,
+            cache_entries: visited.len,
+            cache_bytes: visited.bytes() + interner.bytes(),
+        };
     }
 
     let mut entry = nodes[HEAD as usize].next;
     let outcome = 'search: loop {
         ticks = ticks.wrapping_add(1);
-        if ticks & 0x3ff == 0 {
-            let reason = if shared.stop.load(Ordering::Relaxed) {
+        // Checked on every step: the step budget is exact, so that it is deterministic; the
+        // rest every 1024 rounds. Before a table grows, the budget is asked first.
+        let mut give_up = (steps >= max_steps).then_some(UnknownReason::StepBudget);
+        if give_up.is_none() && ticks & 0x3ff == 0 {
+            give_up = if shared.stop.load(Ordering::Relaxed) {
                 Some(UnknownReason::Stopped)
             } else if shared.deadline.is_some_and(|d| Instant::now() >= d) {
                 Some(UnknownReason::Timeout)
             } else {
                 let b = visited.bytes() + interner.bytes();
                 peak_bytes = peak_bytes.max(b);
-                let total = if b >= reported_mem {
-                    shared
-                        .memory_used
-                        .fetch_add(b - reported_mem, Ordering::Relaxed)
-                        + (b - reported_mem)
-                } else {
-                    shared.memory_used.load(Ordering::Relaxed)
-                };
-                reported_mem = reported_mem.max(b);
-                match shared.memory_budget {
-                    Some(budget) if total > budget => Some(UnknownReason::MemoryBudget),
-                    _ => None,
-                }
+                meter
+                    .report(b + other_bytes)
+                    .then_some(UnknownReason::MemoryBudget)
             };
-            if let Some(reason) = reason {
+        }
+        if give_up.is_none() && !meter.allows(visited.growth_bytes() + interner.growth_bytes()) {
+            give_up = Some(UnknownReason::MemoryBudget);
+        }
+        {
+            if let Some(reason) = give_up {
                 let longest: Vec<u32> = if stack.len() > best.len() {
                     stack
                         .iter()
@@ -733,7 +1137,7 @@ fn check_partition<M: Model>(
                 };
                 break PartitionOutcome::Unknown {
                     reason,
-                    longest_prefix: global(&longest),
+                    longest_prefix: local(&longest),
                 };
             }
         }
@@ -754,8 +1158,12 @@ fn check_partition<M: Model>(
                 };
                 // A read-only operation (a read, a failed CAS) that is legal here can always
                 // be linearized first among the candidates: any linearization from here can
-                // move it to the front. So it is the only branch to explore.
-                let preserving = read_only[op] && sid == cur;
+                // move it to the front. So it is the only branch to explore. (The log
+                // analysis says which of its operations are like that.)
+                let preserving = match forced {
+                    Some(forced) => forced[op],
+                    None => read_only[op] && sid == cur,
+                };
                 lin.set(pos[op]);
                 zh ^= zob[op];
                 if visited.insert(zh ^ mix64(sid as u64 + 1), sid, lin.key()) {
@@ -782,7 +1190,7 @@ fn check_partition<M: Model>(
                                 .map(|&(e, _, _)| nodes[e as usize].op)
                                 .collect();
                             break PartitionOutcome::Linearizable {
-                                order: global(&order),
+                                order: local(&order),
                             };
                         }
                     }
@@ -832,8 +1240,8 @@ fn check_partition<M: Model>(
                     k = nd.next;
                 }
                 break 'search PartitionOutcome::NotLinearizable {
-                    longest_prefix: global(&best),
-                    stuck: global(&stuck),
+                    longest_prefix: local(&best),
+                    stuck: local(&stuck),
                 };
             };
             agree = agree.min(stack.len());
@@ -863,10 +1271,12 @@ fn check_partition<M: Model>(
             }
         }
     };
-    // The cache is freed now.
-    shared
-        .memory_used
-        .fetch_sub(reported_mem, Ordering::Relaxed);
     let bytes = peak_bytes.max(visited.bytes() + interner.bytes());
-    finish(outcome, steps, visited.len, bytes)
+    meter.report(visited.bytes() + interner.bytes() + other_bytes);
+    Found {
+        outcome,
+        steps,
+        cache_entries: visited.len,
+        cache_bytes: bytes,
+    }
 }
