@@ -1141,3 +1141,33 @@ fn stale_higher_term_reply_3x() {
         cfg.end();
     });
 }
+
+/// Many elections while the network delays two thirds of the replies by up to 2.2 s: replies
+/// from an earlier election or an earlier term arrive late, and must not count in the current
+/// one (a vote for a past election, an acknowledgement of entries sent by a past leader).
+#[test]
+fn stale_replies_3x() {
+    run(|cx| async move {
+        let servers = 5;
+        let cfg = Config::new(&cx, servers, true, false);
+        cfg.set_long_reordering(true);
+        for round in 0..20 {
+            // Cut two random servers off, and let the other three elect and commit.
+            let a = rand_below(servers as u64) as usize;
+            let b = (a + 1 + rand_below(servers as u64 - 1) as usize) % servers;
+            let rest: Vec<usize> = (0..servers).filter(|&i| i != a && i != b).collect();
+            cfg.partition(&[&[a, b], &rest]);
+            for _ in 0..4 {
+                sim::sleep(ms(250 + rand_below(100))).await;
+                for &i in &rest {
+                    cfg.start_on(i, 1000 + round);
+                }
+            }
+        }
+        cfg.connect_all();
+        cfg.set_long_reordering(false);
+        cfg.set_unreliable(false);
+        cfg.one(rand_int(), servers, true).await;
+        cfg.end();
+    });
+}

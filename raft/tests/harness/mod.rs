@@ -435,6 +435,13 @@ impl Config {
         match msg {
             ApplyMsg::Command { index, command } => self.apply_command(i, index, command),
             ApplyMsg::Snapshot { index, data, .. } => {
+                let applied = self.0.state.borrow().last_applied[i];
+                assert!(
+                    index > applied,
+                    "server {i} was sent a snapshot through index {index} after applying through \
+                     {applied}: a snapshot older than the service's state would roll it back \
+                     (install a snapshot only if it is ahead of what was committed)"
+                );
                 if self.0.snapshot {
                     self.ingest_snapshot(i, &data, Some(index));
                 }
