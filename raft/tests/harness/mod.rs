@@ -249,7 +249,8 @@ impl Config {
                 Some(&other) if other != i => panic!(
                     "Election Safety violated: servers {other} and {i} were both leader in term \
                      {term} (at most one leader can be elected in a term, §5.2): does every \
-                     server persist votedFor, and vote at most once per term?"
+                     server vote at most once per term and persist votedFor, and does a \
+                     candidate count only votes that answer its current election?"
                 ),
                 _ => {
                     w.leaders.insert(term, i);
