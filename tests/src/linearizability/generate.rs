@@ -99,6 +99,13 @@ pub fn kv_history(spec: &KvHistorySpec) -> Vec<Operation<KvInput, KvOutput>> {
                 state.insert(key.clone(), value.clone());
             }
             KvInput::Append { key, value } => state.entry(key.clone()).or_default().push_str(value),
+            KvInput::AppendReturningOld { key, value } => {
+                let current = state.entry(key.clone()).or_default();
+                o.output = Some(KvOutput {
+                    value: current.clone(),
+                });
+                current.push_str(value);
+            }
         }
     }
     ops.into_iter().map(|(_, o)| o).collect()
