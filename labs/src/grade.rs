@@ -42,6 +42,18 @@ const SUITES: &[Suite] = &[
         targets: &["mr_sim", "mr_real"],
     },
     Suite {
+        package: "kvsrv",
+        title: "Lab 2: key/value server",
+        // Both editions; a student skeleton has one edition's files.
+        targets: &[
+            "kvsrv_2024",
+            "mem_2024",
+            "kvsrv_2025",
+            "mem_2025",
+            "lock_2025",
+        ],
+    },
+    Suite {
         package: "raft",
         title: "Lab 3: Raft",
         targets: &["raft"],
@@ -157,9 +169,13 @@ fn run_suite(
     (parts, ok)
 }
 
-/// The part a test belongs to: its name's last `_` suffix if it names a part (`3a`, `4b`).
+/// The part a test belongs to: its name's last `_` suffix if it names a part (`3a`, `4b`, or
+/// a lab without parts: `2`).
 fn part_of(test: &str) -> String {
     match test.rsplit_once('_') {
+        Some((_, suffix)) if suffix.len() == 1 && suffix.as_bytes()[0].is_ascii_digit() => {
+            suffix.to_string()
+        }
         Some((_, suffix))
             if suffix.len() == 2
                 && suffix.as_bytes()[0].is_ascii_digit()
@@ -263,8 +279,65 @@ mod tests {
     fn parts_come_from_name_suffixes() {
         assert_eq!(part_of("initial_election_3a"), "3A");
         assert_eq!(part_of("snapshot_init_3d"), "3D");
+        assert_eq!(part_of("mem_put_many_clients_2"), "2");
         assert_eq!(part_of("concurrent_many"), "-");
         assert_eq!(part_of("wc_sim"), "-");
+        assert_eq!(part_of("unreliable_2025"), "-");
+        assert_eq!(part_of("crash_3"), "3");
+    }
+
+    /// The names of the `#[test]` functions in a Rust source file.
+    fn test_names(source: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut lines = source.lines().map(str::trim);
+        while let Some(line) = lines.next() {
+            if line != "#[test]" {
+                continue;
+            }
+            let declaration = lines.find(|l| l.starts_with("fn ")).unwrap_or_default();
+            let name = declaration["fn ".len().min(declaration.len())..]
+                .split('(')
+                .next()
+                .unwrap_or_default();
+            names.push(name.to_string());
+        }
+        names
+    }
+
+    #[test]
+    fn no_graded_test_of_a_lab_with_parts_falls_into_part_none() {
+        let root = crate::workspace_root();
+        let graded_tests = |suite: &Suite| -> Vec<String> {
+            graded_targets(&root, suite)
+                .iter()
+                .flat_map(|target| {
+                    let path = root
+                        .join(suite.package)
+                        .join("tests")
+                        .join(format!("{target}.rs"));
+                    let source = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    test_names(&source)
+                })
+                .collect()
+        };
+        for suite in SUITES {
+            let names = graded_tests(suite);
+            let (parted, unparted): (Vec<&String>, Vec<&String>) =
+                names.iter().partition(|name| part_of(name) != "-");
+            assert!(
+                parted.is_empty() || unparted.is_empty(),
+                "{}: these graded tests name no part, so `labs grade` would score them in part \
+                 `-`: {unparted:?}",
+                suite.package
+            );
+        }
+        let kvsrv = SUITES.iter().find(|s| s.package == "kvsrv");
+        let kvsrv = graded_tests(kvsrv.expect("kvsrv is graded"));
+        assert!(!kvsrv.is_empty(), "the kvsrv suites are missing");
+        for name in &kvsrv {
+            assert_eq!(part_of(name), "2", "{name}");
+        }
     }
 
     #[test]

@@ -50,8 +50,8 @@ impl KvServer {
         state.data.get(&args.key).cloned().ok_or(Error::NoKey)
         // END SOLUTION
         // BEGIN SKELETON
-        // let _ = (args, &self.state.lock().data);
-        // unimplemented!("KvServer::get: reply with the key's value and version")
+        // let _ = (args, &self.state.lock().data, Error::NoKey);
+        // unimplemented!("KvServer::get: reply with the key's value and version, or Error::NoKey")
         // END SKELETON
     }
 
