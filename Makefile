@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d
 
 help:
 	@echo "make grade          grade every graded suite (reference solutions) and print a table"
@@ -14,6 +14,7 @@ help:
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make labrpc         the labrpc suite"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
+	@echo "make kvsrv          Lab 2, the editions present (make kvsrv-2024, kvsrv-2025 for one; SEEDS=N)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 
 grade:
@@ -48,6 +49,14 @@ mr-sim:
 mr-real:
 	$(CARGO) test -p labrpc --lib transport
 	$(CARGO) test -p mapreduce --test mr_real
+
+# Lab 2: key/value server. `make kvsrv-2024` runs one edition's suites (a student skeleton has
+# one edition); SEEDS=N runs N seeds.
+kvsrv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvsrv --tests
+
+kvsrv-2024 kvsrv-2025: kvsrv-%:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvsrv --test '*_$*'
 
 # Lab 3: Raft. `make raft-3a` runs one part; SEEDS=N runs N seeds.
 raft:
