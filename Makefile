@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -16,6 +16,7 @@ help:
 	@echo "make labrpc         the labrpc suite"
 	@echo "make lincheck       the linearizability checker's tests"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
+	@echo "make kvsrv          Lab 2, the editions present (make kvsrv-2024, kvsrv-2025 for one; SEEDS=N)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
 
@@ -61,6 +62,14 @@ mr-sim:
 mr-real:
 	$(CARGO) test -p labrpc --lib transport
 	$(CARGO) test -p mapreduce --test mr_real
+
+# Lab 2: key/value server. `make kvsrv-2024` runs one edition's suites (a student skeleton has
+# one edition); SEEDS=N runs N seeds.
+kvsrv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvsrv --tests
+
+kvsrv-2024 kvsrv-2025: kvsrv-%:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvsrv --test '*_$*'
 
 # Lab 3: Raft. `make raft-3a` runs one part; SEEDS=N runs N seeds.
 raft:

@@ -15,6 +15,7 @@
 
 use crate::Rpc;
 use crate::codec;
+use crate::collections::DetHashMap;
 use crate::rpc::{Method, RpcError, Service, Side};
 use crate::sim::trace::{DropReason, What};
 use crate::sim::{self, DetRng, Instant, Node};
@@ -224,7 +225,9 @@ struct State {
     latency: Range<u64>,
     shut_down: bool,
     ends: Vec<EndState>,
-    end_ids: BTreeMap<Name, usize>,
+    /// Looked up by name, never iterated: a hash map, so that a test with a hundred thousand
+    /// clients' ends stays cheap.
+    end_ids: DetHashMap<Name, usize>,
     servers: BTreeMap<Name, Rc<Server>>,
     total_rpcs: u64,
     total_bytes: u64,
@@ -335,7 +338,7 @@ impl Network {
                     latency: 0..0,
                     shut_down: false,
                     ends: Vec::new(),
-                    end_ids: BTreeMap::new(),
+                    end_ids: DetHashMap::default(),
                     servers: BTreeMap::new(),
                     total_rpcs: 0,
                     total_bytes: 0,

@@ -64,6 +64,18 @@ struct Lab {
     targets: &'static [Target],
 }
 
+impl Lab {
+    /// The targets whose test file exists in the checkout at `root` (a student's skeleton has
+    /// the suites of one edition only).
+    fn present_targets(&self, root: &Path) -> Vec<&'static Target> {
+        let tests = root.join(self.package).join("tests");
+        self.targets
+            .iter()
+            .filter(|t| tests.join(format!("{}.rs", t.name)).is_file())
+            .collect()
+    }
+}
+
 const LABS: &[Lab] = &[
     Lab {
         package: "labrpc",
@@ -91,6 +103,47 @@ const LABS: &[Lab] = &[
                 scored: Scored::Yes,
                 kit_tests: MAPREDUCE_KIT_TESTS,
                 kit_title: "Lab 1: the programs' bad input",
+            },
+        ],
+    },
+    Lab {
+        package: "kvsrv",
+        // Both editions; a student's skeleton has the files of one (the other's are skipped).
+        targets: &[
+            Target {
+                name: "kvsrv_2024",
+                title: "Lab 2: key/value server (2024)",
+                scored: Scored::Yes,
+                kit_tests: &[],
+                kit_title: "",
+            },
+            Target {
+                name: "mem_2024",
+                title: "Lab 2: its memory (2024)",
+                scored: Scored::Yes,
+                kit_tests: &[],
+                kit_title: "",
+            },
+            Target {
+                name: "kvsrv_2025",
+                title: "Lab 2: versioned server (2025)",
+                scored: Scored::Yes,
+                kit_tests: &[],
+                kit_title: "",
+            },
+            Target {
+                name: "mem_2025",
+                title: "Lab 2: its memory (2025)",
+                scored: Scored::Yes,
+                kit_tests: &[],
+                kit_title: "",
+            },
+            Target {
+                name: "lock_2025",
+                title: "Lab 2: the lock (2025)",
+                scored: Scored::Yes,
+                kit_tests: &[],
+                kit_title: "",
             },
         ],
     },
@@ -193,7 +246,7 @@ pub fn run(args: &Args) -> ExitCode {
     let mut rows = Vec::new();
     let mut all_passed = true;
     for lab in &labs {
-        for target in lab.targets {
+        for target in lab.present_targets(&root) {
             eprintln!("running {} --test {} ...", lab.package, target.name);
             let started = Instant::now();
             let output = match cargo.test(lab.package, target.name, args) {
@@ -309,7 +362,7 @@ impl Cargo {
         command.args(["test", "--no-run"]).args(self.profile_args());
         for lab in labs {
             command.args(["-p", lab.package]);
-            for target in lab.targets {
+            for target in lab.present_targets(&self.root) {
                 command.args(["--test", target.name]);
             }
         }
@@ -349,9 +402,13 @@ impl Cargo {
     }
 }
 
-/// The part a test belongs to: its name's last `_` suffix if it names a part (`3a`, `4b`).
+/// The part a test belongs to: its name's last `_` suffix if it names a part (`2`, `3a`,
+/// `4b`).
 fn part_of(test: &str) -> String {
     match test.rsplit_once('_') {
+        Some((_, suffix)) if suffix.len() == 1 && suffix.as_bytes()[0].is_ascii_digit() => {
+            suffix.to_string()
+        }
         Some((_, suffix))
             if suffix.len() == 2
                 && suffix.as_bytes()[0].is_ascii_digit()
@@ -748,7 +805,7 @@ the coordinator exited early
         assert!(error.contains("shardkv has no graded suite yet"), "{error}");
         let all = select_labs(&[]).unwrap();
         let packages: Vec<&str> = all.iter().map(|l| l.package).collect();
-        assert_eq!(packages, ["labrpc", "mapreduce", "raft", "kvraft"]);
+        assert_eq!(packages, ["labrpc", "mapreduce", "kvsrv", "raft", "kvraft"]);
         let one = select_labs(&names(&["raft", "raft"])).unwrap();
         assert_eq!(one.len(), 1);
     }
@@ -774,6 +831,58 @@ the coordinator exited early
                 }
             }
         }
+    }
+
+    /// The names of the `#[test]` functions of a test file.
+    fn test_names(source: &str) -> Vec<String> {
+        let mut lines = source.lines().map(str::trim);
+        let mut names = Vec::new();
+        while let Some(line) = lines.next() {
+            if line == "#[test]"
+                && let Some(declaration) = lines.find(|l| l.starts_with("fn "))
+            {
+                let name = declaration["fn ".len()..].split('(').next().unwrap_or("");
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
+    /// A lab whose tests name parts (`_2`, `_3a`) must name one in every scored test: a test
+    /// without would be scored in part `-`.
+    #[test]
+    fn no_graded_test_of_a_lab_with_parts_falls_into_part_none() {
+        let root = crate::workspace_root();
+        for lab in LABS {
+            let names: Vec<String> = lab
+                .targets
+                .iter()
+                .filter(|t| t.scored == Scored::Yes)
+                .flat_map(|t| {
+                    let path = root
+                        .join(lab.package)
+                        .join("tests")
+                        .join(format!("{}.rs", t.name));
+                    let source = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    test_names(&source)
+                        .into_iter()
+                        .filter(|name| !t.kit_tests.contains(&name.as_str()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let (parted, unparted): (Vec<&String>, Vec<&String>) =
+                names.iter().partition(|name| part_of(name) != "-");
+            assert!(
+                parted.is_empty() || unparted.is_empty(),
+                "{}: these graded tests name no part, so `labs grade` would score them in part \
+                 `-`: {unparted:?}",
+                lab.package
+            );
+        }
+        assert_eq!(part_of("mem_get_2"), "2");
+        assert_eq!(part_of("figure8_3c"), "3C");
+        assert_eq!(part_of("wc_sim"), "-");
     }
 
     #[test]

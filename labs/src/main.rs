@@ -2,8 +2,9 @@
 //!
 //! - `labs grade` runs every graded suite that exists (against the code in this checkout: the
 //!   reference solutions, or a student's work) and prints a per-lab table.
-//! - `labs skeleton --out DIR` writes the student's starting point: the workspace with the
-//!   solution regions removed.
+//! - `labs skeleton --out DIR [--edition 2024|2025]` writes the student's starting point: the
+//!   workspace with the solution regions removed, and of the labs that come in several
+//!   editions, only the chosen one.
 //! - `labs mutants` measures the suites' strength: it plants each classic bug of `mutants/`
 //!   in a scratch copy and reports which tests catch it, on which seed, with what message.
 

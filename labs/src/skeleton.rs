@@ -22,10 +22,20 @@
 //! The skeleton is the student's repository, not the teacher's: the teacher's tools and notes
 //! ([`TEACHER_ONLY`]) stay out, and its `README.md` and `Makefile` are the student's
 //! ([`labs/skeleton/`](STUDENT_FILES)), not the teacher's.
+//!
+//! A lab may come in several editions (kvsrv: 2024 and 2025), of which a course ships one
+//! (`--edition`, default 2024). A file belongs to an edition when a component of its path is
+//! `v<edition>` or ends with `_<edition>` (`kvsrv/src/v2025/lock.rs`,
+//! `kvsrv/tests/mem_2024.rs`): the other editions' files are left out. Inside a shared file,
+//! the lines between `// BEGIN EDITION 2025` and `// END EDITION 2025` are kept (without the
+//! markers) only in the 2025 skeleton.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The editions a lab may come in.
+pub const EDITIONS: &[&str] = &["2024", "2025"];
 
 /// Options of `labs skeleton`.
 #[derive(clap::Args)]
@@ -33,6 +43,10 @@ pub struct Args {
     /// Directory to write the student skeleton to (must not exist, or be empty).
     #[arg(long)]
     out: PathBuf,
+    /// The edition to ship of the labs that come in several (kvsrv): its student files and
+    /// suites only.
+    #[arg(long, default_value = "2024", value_parser = clap::builder::PossibleValuesParser::new(EDITIONS))]
+    edition: String,
 }
 
 /// A malformed marker.
@@ -68,13 +82,28 @@ enum Region {
     Skeleton,
 }
 
-/// The student's version of one source file.
-pub fn strip(source: &str) -> Result<String, MarkerError> {
+/// The edition a file belongs to, from its path (see the module docs); `None`: every edition.
+pub fn edition_of(path: &str) -> Option<&'static str> {
+    path.split('/').find_map(|component| {
+        let stem = component.split('.').next().unwrap_or(component);
+        EDITIONS.iter().copied().find(|edition| {
+            stem.strip_prefix('v') == Some(*edition)
+                || stem
+                    .strip_suffix(edition)
+                    .is_some_and(|rest| rest.ends_with('_'))
+        })
+    })
+}
+
+/// The student's version of one source file, for the skeleton of `edition`.
+pub fn strip(source: &str, edition: &str) -> Result<String, MarkerError> {
     let mut out = String::with_capacity(source.len());
     let mut region = Region::Plain;
     let mut opened = 0;
     // The solution region being removed: its indentation, and whether it held code.
     let mut removed = (String::new(), false);
+    // The edition region the line is in, and the line that opened it.
+    let mut in_edition: Option<(&str, usize)> = None;
     for (i, line) in source.split_inclusive('\n').enumerate() {
         let number = i + 1;
         let marker = line.trim();
@@ -82,6 +111,38 @@ pub fn strip(source: &str) -> Result<String, MarkerError> {
             line: number,
             message: message.to_string(),
         };
+        if let Some(named) = marker.strip_prefix("// BEGIN EDITION ") {
+            if let Some((_, at)) = in_edition {
+                return Err(error(&format!(
+                    "region opened inside the region of line {at}"
+                )));
+            }
+            if region != Region::Plain {
+                return Err(error(&format!(
+                    "region opened inside the region of line {opened}"
+                )));
+            }
+            if !EDITIONS.contains(&named) {
+                return Err(error(&format!(
+                    "unknown edition {named:?} (known: {})",
+                    EDITIONS.join(", ")
+                )));
+            }
+            in_edition = Some((named, number));
+            continue;
+        }
+        if let Some(named) = marker.strip_prefix("// END EDITION ") {
+            match in_edition {
+                Some((open, _)) if open == named && region == Region::Plain => {
+                    in_edition = None;
+                    continue;
+                }
+                _ => return Err(error("END without its BEGIN")),
+            }
+        }
+        if in_edition.is_some_and(|(named, _)| named != edition) {
+            continue;
+        }
         let next = match (marker, region) {
             ("// BEGIN SOLUTION", Region::Plain) => Some(Region::Solution),
             ("// BEGIN SKELETON", Region::Plain) => Some(Region::Skeleton),
@@ -125,6 +186,12 @@ pub fn strip(source: &str) -> Result<String, MarkerError> {
             message: "region never closed".into(),
         });
     }
+    if let Some((_, at)) = in_edition {
+        return Err(MarkerError {
+            line: at,
+            message: "region never closed".into(),
+        });
+    }
     Ok(out)
 }
 
@@ -140,10 +207,12 @@ fn uncomment(line: &str) -> String {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    match generate(&args.out) {
+    match generate(&args.out, &args.edition) {
         Ok(files) => {
             println!(
-                "wrote the student skeleton to {} ({files} files with solutions removed)",
+                "wrote the student skeleton (edition {}) to {} ({files} files with solutions \
+                 removed)",
+                args.edition,
                 args.out.display()
             );
             ExitCode::SUCCESS
@@ -155,9 +224,10 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// Copies every tracked file of the workspace into `out`, stripping solution regions,
-/// leaving out the teacher's files and putting in the student's own.
-fn generate(out: &Path) -> Result<usize, String> {
+/// Copies every tracked file of the workspace into `out`, stripping solution regions and
+/// other editions' files and regions, leaving out the teacher's files and putting in the
+/// student's own.
+fn generate(out: &Path, edition: &str) -> Result<usize, String> {
     let root = crate::workspace_root();
     if out.exists()
         && out
@@ -170,7 +240,7 @@ fn generate(out: &Path) -> Result<usize, String> {
     }
     let mut stripped = 0;
     for name in crate::tracked_files(&root)? {
-        if is_teacher_only(&name) {
+        if is_teacher_only(&name) || edition_of(&name).is_some_and(|e| e != edition) {
             continue;
         }
         let template = STUDENT_FILES
@@ -184,7 +254,7 @@ fn generate(out: &Path) -> Result<usize, String> {
         }
         if name.ends_with(".rs") {
             let source = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
-            let student = strip(&source).map_err(|e| format!("{name}:{e}"))?;
+            let student = strip(&source, edition).map_err(|e| format!("{name}:{e}"))?;
             stripped += usize::from(student != source);
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Cargo.toml" {
@@ -249,7 +319,7 @@ fn state() -> u64 {
 }
 ";
         assert_eq!(
-            strip(source).unwrap(),
+            strip(source, "2024").unwrap(),
             "fn state() -> u64 {\n    // Your code here.\n    0\n    \n}\n"
         );
     }
@@ -271,7 +341,7 @@ struct Hidden;
 // END SOLUTION
 ";
         assert_eq!(
-            strip(source).unwrap(),
+            strip(source, "2024").unwrap(),
             "//! The student's.\n// Your code here.\n"
         );
     }
@@ -301,27 +371,77 @@ struct Hidden;
     #[test]
     fn text_without_markers_is_unchanged() {
         let source = "// a comment\nfn f() {}\n// BEGIN SOLUTIONS is not a marker\n";
-        assert_eq!(strip(source).unwrap(), source);
+        assert_eq!(strip(source, "2024").unwrap(), source);
     }
 
     #[test]
     fn malformed_markers_name_the_line() {
         let open = "a\n// BEGIN SOLUTION\nb\n";
         assert_eq!(
-            strip(open).unwrap_err().to_string(),
+            strip(open, "2024").unwrap_err().to_string(),
             "line 2: region never closed"
         );
         let stray = "a\n// END SKELETON\n";
         assert_eq!(
-            strip(stray).unwrap_err().to_string(),
+            strip(stray, "2024").unwrap_err().to_string(),
             "line 2: END without its BEGIN"
         );
         let nested = "// BEGIN SOLUTION\n// BEGIN SKELETON\n";
         assert_eq!(
-            strip(nested).unwrap_err().to_string(),
+            strip(nested, "2024").unwrap_err().to_string(),
             "line 2: region opened inside the region of line 1"
         );
         let crossed = "// BEGIN SOLUTION\n// END SKELETON\n";
-        assert!(strip(crossed).is_err());
+        assert!(strip(crossed, "2024").is_err());
+    }
+
+    #[test]
+    fn edition_regions_keep_only_the_chosen_edition() {
+        // Markers built at run time, so that generating the skeleton of this file leaves the
+        // test's text alone.
+        let (begin, end) = ("// BEGIN EDITION", "// END EDITION");
+        let (solution, done) = ("// BEGIN SOLUTION", "// END SOLUTION");
+        let source = format!(
+            "pub mod shared;\n{begin} 2024\npub mod v2024;\n{end} 2024\n{begin} 2025\n\
+             pub mod v2025;\n{solution}\nmod answer;\n{done}\n{end} 2025\n"
+        );
+        assert_eq!(
+            strip(&source, "2024").unwrap(),
+            "pub mod shared;\npub mod v2024;\n"
+        );
+        assert_eq!(
+            strip(&source, "2025").unwrap(),
+            "pub mod shared;\npub mod v2025;\n// Your code here.\n"
+        );
+        let unknown = "// BEGIN EDITION 2023\n// END EDITION 2023\n";
+        assert_eq!(
+            strip(unknown, "2024").unwrap_err().to_string(),
+            "line 1: unknown edition \"2023\" (known: 2024, 2025)"
+        );
+        let open = "a\n// BEGIN EDITION 2025\nb\n";
+        assert_eq!(
+            strip(open, "2024").unwrap_err().to_string(),
+            "line 2: region never closed"
+        );
+        let crossed = "// BEGIN EDITION 2025\n// END EDITION 2024\n";
+        assert_eq!(
+            strip(crossed, "2025").unwrap_err().to_string(),
+            "line 2: END without its BEGIN"
+        );
+        let inside = "// BEGIN SOLUTION\n// BEGIN EDITION 2025\n";
+        assert!(strip(inside, "2025").is_err());
+    }
+
+    #[test]
+    fn files_belong_to_an_edition_by_path() {
+        assert_eq!(edition_of("kvsrv/src/v2025/lock.rs"), Some("2025"));
+        assert_eq!(edition_of("kvsrv/src/v2024/mod.rs"), Some("2024"));
+        assert_eq!(edition_of("kvsrv/tests/mem_2024.rs"), Some("2024"));
+        assert_eq!(edition_of("kvsrv/tests/harness_2025/mod.rs"), Some("2025"));
+        assert_eq!(edition_of("kvsrv/tests/common/mod.rs"), None);
+        assert_eq!(edition_of("kvsrv/src/lib.rs"), None);
+        assert_eq!(edition_of("docs/kvsrv.md"), None);
+        assert_eq!(edition_of("raft/tests/raft.rs"), None);
+        assert_eq!(edition_of("notes/x2025.md"), None);
     }
 }

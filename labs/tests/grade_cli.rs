@@ -22,7 +22,7 @@ fn an_unknown_lab_is_an_error() {
     let (code, text) = grade(&["--lab", "nonsense"]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("unknown lab \"nonsense\""), "{text}");
-    assert!(text.contains("labrpc, mapreduce, raft"), "{text}");
+    assert!(text.contains("labrpc, mapreduce, kvsrv, raft"), "{text}");
     assert!(!text.contains("score"), "no table for an empty run: {text}");
 }
 

@@ -225,6 +225,9 @@ fn kv_invocation(input: &KvInput) -> String {
         KvInput::Get { key } => format!(":get {key:?}"),
         KvInput::Put { key, value } => format!(":put {key:?} {value:?}"),
         KvInput::Append { key, value } => format!(":append {key:?} {value:?}"),
+        KvInput::AppendReturningOld { key, value } => {
+            format!(":append-returning-old {key:?} {value:?}")
+        }
     }
 }
 

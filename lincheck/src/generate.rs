@@ -99,6 +99,13 @@ pub fn kv_history(spec: &KvHistorySpec) -> Vec<Operation<KvInput, KvOutput>> {
                 state.insert(key.clone(), value.clone());
             }
             KvInput::Append { key, value } => state.entry(key.clone()).or_default().push_str(value),
+            KvInput::AppendReturningOld { key, value } => {
+                let current = state.entry(key.clone()).or_default();
+                o.output = Some(KvOutput {
+                    value: current.clone(),
+                });
+                current.push_str(value);
+            }
         }
     }
     ops.into_iter().map(|(_, o)| o).collect()
@@ -408,6 +415,9 @@ pub fn kv_test_history(spec: &KvTestSpec) -> Option<GeneratedHistory> {
                     state.entry(key.clone()).or_default().push_str(value);
                 }
             }
+            KvInput::AppendReturningOld { .. } => {
+                unreachable!("kv_test_history generates get, put and append only")
+            }
         }
         // The duplicated append takes effect a second time right before the get.
         if let Injected::Duplicated { append, get } = injected
@@ -450,7 +460,9 @@ enum Injected {
 
 fn write_value(input: &KvInput) -> &str {
     match input {
-        KvInput::Put { value, .. } | KvInput::Append { value, .. } => value,
+        KvInput::Put { value, .. }
+        | KvInput::Append { value, .. }
+        | KvInput::AppendReturningOld { value, .. } => value,
         KvInput::Get { .. } => "",
     }
 }

@@ -242,19 +242,31 @@ pub enum KvInput {
         /// The suffix to append.
         value: String,
     },
+    /// Append to a key's value and return the value before the append (the 2024 kvsrv lab's
+    /// `Append`): legal only if the output is exactly the value before.
+    #[serde(rename = "append_returning_old")]
+    AppendReturningOld {
+        /// The key.
+        key: String,
+        /// The suffix to append.
+        value: String,
+    },
 }
 
 impl KvInput {
     /// The key the operation is about.
     pub fn key(&self) -> &str {
         match self {
-            KvInput::Get { key } | KvInput::Put { key, .. } | KvInput::Append { key, .. } => key,
+            KvInput::Get { key }
+            | KvInput::Put { key, .. }
+            | KvInput::Append { key, .. }
+            | KvInput::AppendReturningOld { key, .. } => key,
         }
     }
 }
 
-/// Output of the 6.824 key/value store: the value read by a `Get` (ignored for `Put` and
-/// `Append`). A missing key reads as `""`.
+/// Output of the 6.824 key/value store: the value read by a `Get`, or the value before an
+/// `AppendReturningOld` (ignored for `Put` and `Append`). A missing key reads as `""`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvOutput {
     /// The value a `Get` returned.
@@ -263,12 +275,25 @@ pub struct KvOutput {
 }
 
 /// The 6.824 key/value store: every key is a string, initially `""`; `Put` sets it, `Append`
-/// appends to it, `Get` must return the current value exactly. Partitioned by key.
+/// appends to it, `Get` must return the current value exactly, `AppendReturningOld` appends
+/// and must return the value before. Partitioned by key.
 ///
 /// The state is the whole map, so the model also works unpartitioned (every key in one
 /// state); a partition's state holds its one key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
+
+/// `state` with `suffix` appended to `key`'s value.
+fn appended(state: &MapState<KvValue>, key: &str, suffix: &str) -> MapState<KvValue> {
+    if suffix.is_empty() {
+        return state.clone();
+    }
+    let v = match state.get(key) {
+        Some(cur) => cur.append(suffix),
+        None => KvValue::new(suffix),
+    };
+    state.with(key, Some(v))
+}
 
 impl Model for KvModel {
     type State = MapState<KvValue>;
@@ -297,16 +322,14 @@ impl Model for KvModel {
                 let v = (!value.is_empty()).then(|| KvValue::new(value));
                 Some(state.with(key, v))
             }
-            KvInput::Append { key, value } => {
-                if value.is_empty() {
-                    return Some(state.clone());
+            KvInput::AppendReturningOld { key, value } => {
+                let before: &[u8] = state.get(key).map_or(&[], |v| &v.bytes);
+                if output.is_some_and(|o| o.value.as_bytes() != before) {
+                    return None;
                 }
-                let v = match state.get(key) {
-                    Some(cur) => cur.append(value),
-                    None => KvValue::new(value),
-                };
-                Some(state.with(key, Some(v)))
+                Some(appended(state, key, value))
             }
+            KvInput::Append { key, value } => Some(appended(state, key, value)),
         }
     }
 
@@ -326,6 +349,15 @@ impl Model for KvModel {
             },
             KvInput::Put { key, value } => format!("put({}, {})", quote(key), quote(value)),
             KvInput::Append { key, value } => format!("append({}, {})", quote(key), quote(value)),
+            KvInput::AppendReturningOld { key, value } => match output {
+                Some(o) => format!(
+                    "append({}, {}) -> {}",
+                    quote(key),
+                    quote(value),
+                    quote(&o.value)
+                ),
+                None => format!("append({}, {}) -> ?", quote(key), quote(value)),
+            },
         }
     }
 
@@ -357,6 +389,9 @@ impl Model for KvModel {
         // value (the analysis then leaves the partition to the search).
         let object = Cow::Borrowed(input.key().as_bytes());
         Some(match input {
+            // Both a read and a write: not one of the log's operations, so the partition is
+            // left to the general search.
+            KvInput::AppendReturningOld { .. } => return None,
             KvInput::Get { .. } => LogAccess::Read {
                 object,
                 value: output.map(|o| Cow::Borrowed(o.value.as_bytes())),

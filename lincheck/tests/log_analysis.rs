@@ -177,6 +177,7 @@ fn kv_execution(raw: Vec<Raw>) -> Vec<Operation<KvInput, KvOutput>> {
         match input {
             KvInput::Put { value, .. } => *entry = (Some(value), Vec::new()),
             KvInput::Append { value, .. } => entry.1.push(value),
+            KvInput::AppendReturningOld { .. } => unreachable!("only gets, puts and appends"),
             KvInput::Get { .. } => {
                 if ops[i].ret.is_none() || hide {
                     continue;

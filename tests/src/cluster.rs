@@ -149,6 +149,9 @@ struct Inner<S> {
     members: RefCell<Vec<Member<S>>>,
     ends_made: RefCell<u64>,
     clients_made: RefCell<u64>,
+    /// The servers' names on the network, made once (a test may make a hundred thousand
+    /// clients, each connecting to every server).
+    server_names: Vec<Name>,
 }
 
 /// A group of servers. Cloning gives another handle to the same group.
@@ -184,7 +187,14 @@ impl<S: Clone + 'static> Group<S> {
                 generation: 0,
             })
             .collect();
+        let server_names = (0..n)
+            .map(|i| match &spec.name {
+                Some(name) => format!("server-{name}-{i}").into(),
+                None => i.into(),
+            })
+            .collect();
         let group = Group(Rc::new(Inner {
+            server_names,
             spec,
             net: net.clone(),
             factory: Box::new(factory),
@@ -210,10 +220,7 @@ impl<S: Clone + 'static> Group<S> {
 
     /// The network name of server `i` (what ends connect to).
     pub fn server_name(&self, i: usize) -> Name {
-        match &self.0.spec.name {
-            Some(name) => format!("server-{name}-{i}").into(),
-            None => i.into(),
-        }
+        self.0.server_names[i].clone()
     }
 
     /// How server `i` is called in notes and messages: `3`, or `<group>-3` in a named group.
@@ -421,14 +428,11 @@ impl<S: Clone + 'static> Group<S> {
             *made += 1;
             *made
         };
-        let group = self
-            .0
-            .spec
-            .name
-            .as_deref()
-            .map_or(String::new(), |g| format!("{g}-"));
         let names: Vec<Name> = (0..self.n())
-            .map(|j| Name::from(format!("client-{group}{id}->{}", self.label(j))))
+            .map(|j| match &self.0.spec.name {
+                Some(group) => Name::from(format!("client-{group}-{id}->{group}-{j}")),
+                None => Name::from(format!("client-{id}->{j}")),
+            })
             .collect();
         let ends = (0..self.n())
             .map(|j| {

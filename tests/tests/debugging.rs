@@ -116,6 +116,7 @@ fn replay_command_reruns_the_same_test_and_seed_in_every_suite() {
     replay_reruns("labrpc", "labrpc", "basic");
     replay_reruns("mapreduce", "mr_sim", "wc_sim");
     replay_reruns("raft", "raft", "initial_election_3a");
+    replay_reruns("kvsrv", "kvsrv_2024", "basic_2");
     replay_reruns("kvraft", "kvraft", "basic_4a");
 }
 

@@ -151,3 +151,39 @@ fn a_dropped_operation_is_recorded_as_unknown() {
         })
         .unwrap();
 }
+
+#[test]
+fn an_append_must_return_exactly_the_value_before_it() {
+    use labtest::linearizability::{Operation, Options, Verdict, check};
+    let append = |value: &str| KvInput::AppendReturningOld {
+        key: "k".into(),
+        value: value.into(),
+    };
+    let old = |value: &str| KvOutput {
+        value: value.into(),
+    };
+    let verdict = |ops| {
+        let history = labtest::linearizability::History::from_operations(ops).unwrap();
+        check(&KvModel, &history, &Options::default()).verdict
+    };
+    // Two overlapping appends: either order, as long as the old values agree with it.
+    let ok = vec![
+        Operation::completed(0, 0, 10, append("a"), old("b")),
+        Operation::completed(1, 1, 11, append("b"), old("")),
+        Operation::completed(2, 20, 30, KvInput::Get { key: "k".into() }, old("ba")),
+    ];
+    assert_eq!(verdict(ok), Verdict::Linearizable);
+    // The second append claims it saw nothing, after the first one returned.
+    let stale = vec![
+        Operation::completed(0, 0, 10, append("a"), old("")),
+        Operation::completed(1, 20, 30, append("b"), old("")),
+    ];
+    assert_eq!(verdict(stale), Verdict::NotLinearizable);
+    // An append whose outcome is unknown may or may not have happened.
+    let unknown = vec![
+        Operation::unknown(0, 0, append("a")),
+        Operation::completed(1, 20, 30, append("b"), old("a")),
+        Operation::completed(2, 40, 50, append("c"), old("ab")),
+    ];
+    assert_eq!(verdict(unknown), Verdict::Linearizable);
+}

@@ -1,0 +1,153 @@
+//! Tests of the edition-2025 tester itself: a broken clerk or a broken lock must fail the
+//! graded scenarios, with a message that says what went wrong. (Not graded; the student
+//! skeleton keeps this file empty.)
+
+// BEGIN SOLUTION
+mod common;
+mod harness_2025;
+
+use harness_2025::{KvClerk, TestLock, Tester, lock_clients, put_concurrent, unreliable_net};
+use kvsrv::v2025::{Clerk, Error, Get, GetArgs, Put, PutArgs, Version};
+use labrpc::ClientEnd;
+use labrpc::rand::RngExt;
+use labrpc::sim;
+use labtest::{Failed, Options, TestCx};
+use std::future::Future;
+use std::time::Duration;
+
+/// Runs `body` on seed 1 and returns its failure; panics if it passed.
+fn must_fail<F, Fut>(body: F) -> Failed
+where
+    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    match labtest::try_run(&Options::default(), 1, body) {
+        Ok(passed) => panic!(
+            "expected the test to fail, but it passed: {}",
+            passed.summary()
+        ),
+        Err(failed) => {
+            eprintln!("{}", failed.message);
+            failed
+        }
+    }
+}
+
+fn assert_mentions(failed: &Failed, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            failed.message.contains(needle),
+            "the failure message should mention {needle:?}:\n{}",
+            failed.message
+        );
+    }
+}
+
+/// A clerk that resends a put until it gets a reply and returns the reply as it is: a retried
+/// put whose first copy was executed comes back `ErrVersion` instead of `ErrMaybe`.
+struct CandidClerk {
+    server: ClientEnd,
+}
+
+impl KvClerk for CandidClerk {
+    fn connect(server: ClientEnd) -> Self {
+        CandidClerk { server }
+    }
+
+    async fn get(&self, key: &str) -> Result<(String, Version), Error> {
+        let args = GetArgs { key: key.into() };
+        loop {
+            if let Ok(reply) = self.server.call::<Get>(&args).await {
+                return reply;
+            }
+        }
+    }
+
+    async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), Error> {
+        let args = PutArgs {
+            key: key.into(),
+            value: value.into(),
+            version,
+        };
+        loop {
+            if let Ok(reply) = self.server.call::<Put>(&args).await {
+                return reply;
+            }
+        }
+    }
+}
+
+/// A lock that takes a free lock with a put at the version it read, but never looks at what
+/// the put returned: two clients that both saw it free both think they hold it.
+struct UncheckedLock {
+    clerk: Clerk,
+    key: String,
+    holder: String,
+}
+
+impl TestLock for UncheckedLock {
+    fn make(clerk: Clerk, key: &str) -> Self {
+        let holder = sim::rng().random::<u64>().to_string();
+        UncheckedLock {
+            clerk,
+            key: key.into(),
+            holder,
+        }
+    }
+
+    async fn acquire(&self) {
+        loop {
+            match self.clerk.get(&self.key).await {
+                Ok((value, version)) if value.is_empty() => {
+                    let _ = self.clerk.put(&self.key, &self.holder, version).await;
+                    return;
+                }
+                Err(_) => {
+                    let _ = self.clerk.put(&self.key, &self.holder, 0).await;
+                    return;
+                }
+                Ok(_) => sim::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+
+    async fn release(&self) {
+        if let Ok((_, version)) = self.clerk.get(&self.key).await {
+            let _ = self.clerk.put(&self.key, "", version).await;
+        }
+    }
+}
+
+#[test]
+fn a_clerk_that_returns_err_version_on_a_retried_put_fails_unreliable_net_2() {
+    let failed = must_fail(|cx| async move {
+        unreliable_net(&Tester::<CandidClerk>::with_clerk(&cx, false)).await
+    });
+    assert_mentions(
+        &failed,
+        &[
+            "never returned ErrMaybe",
+            "must return ErrMaybe",
+            "LAB_SEED=1 LAB_SEEDS=1 cargo test",
+        ],
+    );
+}
+
+#[test]
+fn a_lock_without_a_version_check_fails_many_clients_reliable_2() {
+    let failed = must_fail(|cx| async move {
+        lock_clients::<UncheckedLock>(&Tester::for_locks(&cx, true), 10).await
+    });
+    assert_mentions(&failed, &["two clients", "critical section"]);
+}
+
+#[test]
+fn the_candid_clerk_is_otherwise_correct() {
+    // The broken clerk differs from a correct one only on retries: on a reliable network it
+    // passes, so the failure above is about ErrMaybe and nothing else.
+    labtest::try_run(&Options::default(), 1, |cx| async move {
+        put_concurrent(&Tester::<CandidClerk>::with_clerk(&cx, true)).await
+    })
+    .unwrap_or_else(|f| panic!("{}", f.message));
+}
+// END SOLUTION
