@@ -65,9 +65,15 @@ pub async fn reduce_sorted(env: &dyn Env, app: &dyn App, mut pairs: Vec<KeyValue
     text
 }
 
-/// How `got` (sorted output lines) differs from `want` (the sequential reference's), in one
-/// sentence for a test failure; `None` if they are the same. `what` names the job.
-pub fn output_difference(got: &[String], want: &[String], what: &str) -> Option<String> {
+/// What differs between two sorted outputs, if anything: `got_label` names `got` ("the wc
+/// output"), `want_label` names `want` ("the sequential reference"); the answer names both,
+/// the line counts and the first line that differs.
+pub fn output_difference(
+    got: &[String],
+    want: &[String],
+    got_label: &str,
+    want_label: &str,
+) -> Option<String> {
     if got == want {
         return None;
     }
@@ -77,8 +83,8 @@ pub fn output_difference(got: &[String], want: &[String], what: &str) -> Option<
         .position(|(a, b)| a != b)
         .unwrap_or(got.len().min(want.len()));
     Some(format!(
-        "{what}: output differs from the sequential reference ({} lines, expected {}); first \
-         difference at sorted line {first}: got {:?}, expected {:?}",
+        "{got_label} differs from {want_label} ({} lines, expected {}); first difference at \
+         sorted line {first}: got {:?}, expected {:?}",
         got.len(),
         want.len(),
         got.get(first),

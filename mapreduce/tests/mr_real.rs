@@ -234,8 +234,15 @@ impl Drop for Job {
     }
 }
 
-fn assert_same_output(job: &Job, got: &[String], want: &[String], what: &str) {
-    if let Some(difference) = mapreduce::output_difference(got, want, what) {
+/// Fails the job if `got` (called `got_label`) differs from `want` (called `want_label`).
+fn assert_same_output(
+    job: &Job,
+    got: &[String],
+    want: &[String],
+    got_label: &str,
+    want_label: &str,
+) {
+    if let Some(difference) = mapreduce::output_difference(got, want, got_label, want_label) {
         job.fail(&difference);
     }
 }
@@ -262,7 +269,7 @@ fn compare_with_sequential(name: &str, app: &str, workers: usize) {
     }
     job.wait_all_succeed();
     let got = job.output_lines();
-    assert_same_output(&job, &got, &want, app);
+    assert_same_output(&job, &got, &want, "the output", "the sequential reference");
 }
 
 #[test]
@@ -334,9 +341,16 @@ fn early_exit_real() {
         &job,
         &at_first_exit,
         &at_end,
-        "output when the first process exited vs at the end",
+        "the output when the first process exited",
+        "the output at the end (a worker or the coordinator exited before the job was done)",
     );
-    assert_same_output(&job, &at_end, &want, "early_exit");
+    assert_same_output(
+        &job,
+        &at_end,
+        &want,
+        "the output",
+        "the sequential reference",
+    );
 }
 
 #[test]
@@ -368,7 +382,7 @@ fn crash_real() {
         job.fail(&format!("the coordinator failed ({status})"));
     }
     let got = job.output_lines();
-    assert_same_output(&job, &got, &want, "crash");
+    assert_same_output(&job, &got, &want, "the output", "the sequential reference");
 }
 
 /// Not in the original script: workers are killed (SIGKILL) at random moments, mid-task or
@@ -406,7 +420,8 @@ fn random_kills_real() {
         &job,
         &got,
         &want,
-        &format!("wc with {kills} workers killed (random seed {seed})"),
+        &format!("the output with {kills} workers killed (random seed {seed})"),
+        "the sequential reference",
     );
 }
 

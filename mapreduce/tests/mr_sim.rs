@@ -42,8 +42,13 @@ async fn run_job(app: &str, workers: usize) -> SimJob {
     job
 }
 
-fn assert_same_output(got: &[String], want: &[String], what: &str) {
-    if let Some(difference) = mapreduce::output_difference(got, want, what) {
+/// Panics if `got` (called `got_label`) differs from `want` (the sequential reference).
+fn assert_same_output(got: &[String], want: &[String], got_label: &str) {
+    assert_same(got, want, got_label, "the sequential reference");
+}
+
+fn assert_same(got: &[String], want: &[String], got_label: &str, want_label: &str) {
+    if let Some(difference) = mapreduce::output_difference(got, want, got_label, want_label) {
         panic!("{difference}");
     }
 }
@@ -53,7 +58,7 @@ async fn compare_with_sequential(app: &str, workers: usize, cx: &labtest::TestCx
     let job = run_job(app, workers).await;
     let want = expected_output(input_refs(), app).await;
     let got = job.output_lines();
-    assert_same_output(&got, &want, app);
+    assert_same_output(&got, &want, &format!("the {app} output"));
     cx.add_ops(got.len() as u64);
 }
 
@@ -128,13 +133,14 @@ fn early_exit_sim() {
             }
         }
         let at_end = job.output_lines();
-        assert_same_output(
+        assert_same(
             &at_first_exit,
             &at_end,
-            &format!("output when the first process exited ({first:?}) vs at the end"),
+            &format!("the output when the first process exited ({first:?})"),
+            "the output at the end (a worker or the coordinator exited before the job was done)",
         );
         let want = expected_output(input_refs(), "early_exit").await;
-        assert_same_output(&at_end, &want, "early_exit");
+        assert_same_output(&at_end, &want, "the early_exit output");
     });
 }
 
@@ -165,7 +171,7 @@ fn crash_sim() {
         }
         job.wait_for_coordinator().await;
         let want = expected_output(input_refs(), "nocrash").await;
-        assert_same_output(&job.output_lines(), &want, "crash");
+        assert_same_output(&job.output_lines(), &want, "the crash job's output");
     });
 }
 
@@ -192,7 +198,7 @@ fn torn_writes_sim() {
         }
         job.wait_for_coordinator().await;
         let want = expected_output(input_refs(), "nocrash").await;
-        assert_same_output(&job.output_lines(), &want, "torn writes");
+        assert_same_output(&job.output_lines(), &want, "the output");
         for (name, seen) in job.files().output_versions() {
             let last = job.files().read(&name).unwrap_or_default();
             assert!(
@@ -287,7 +293,7 @@ async fn wc_with_racy_coordinator() {
         }
     }
     let want = expected_output(input_refs(), "wc").await;
-    assert_same_output(&job.output_lines(), &want, "wc");
+    assert_same_output(&job.output_lines(), &want, "the wc output");
 }
 
 #[test]
