@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -75,7 +75,7 @@ kvsrv-2024 kvsrv-2025: kvsrv-%:
 raft:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft
 
-raft-3a raft-3b raft-3c raft-3d: raft-%:
+raft-3a raft-3b raft-3c raft-3d raft-3x: raft-%:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- $*
 
 # Lab 4: fault-tolerant key/value service. `make kvraft-4a` runs one part; SEEDS=N runs N seeds.
