@@ -58,7 +58,7 @@ pub mod sim;
 pub mod transport;
 
 pub use net::{ClientEnd, Delivery, DeliveryKind, Name, Network, Server};
-pub use persister::Persister;
+pub use persister::{PersistError, Persister};
 pub use rpc::{Rpc, RpcError, Service, Side};
 
 /// Async channels and locks for simulated code (`tokio::sync`, which needs no tokio runtime

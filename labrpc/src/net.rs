@@ -288,9 +288,26 @@ pub struct Network {
 }
 
 /// One caller's line to one server: create with [`Network::make_end`], then
-/// [`connect`](Network::connect) and [`enable`](Network::enable) it.
+/// [`connect`](Network::connect) and [`enable`](Network::enable) it. In a real process on the
+/// real-clock executor, [`ClientEnd::remote`] makes one to a server in another process.
 #[derive(Clone)]
 pub struct ClientEnd {
+    line: Line,
+}
+
+/// What is behind a [`ClientEnd`].
+#[derive(Clone)]
+enum Line {
+    /// An end of the simulated network.
+    Simulated(SimEnd),
+    /// A socket to another process (real-clock mode).
+    #[cfg(feature = "transport")]
+    Remote(Rc<crate::transport::RemoteEnd>),
+}
+
+/// An end of the simulated network.
+#[derive(Clone)]
+struct SimEnd {
     shared: Rc<Shared>,
     id: usize,
     name: Name,
@@ -378,9 +395,11 @@ impl Network {
         });
         state.end_ids.insert(name.clone(), id);
         ClientEnd {
-            shared: self.shared.clone(),
-            id,
-            name,
+            line: Line::Simulated(SimEnd {
+                shared: self.shared.clone(),
+                id,
+                name,
+            }),
         }
     }
 
@@ -618,9 +637,38 @@ enum Waited {
 }
 
 impl ClientEnd {
+    /// An end to the server at `address` in another process, over the real transport: for
+    /// code running on the real-clock executor ([`RealClock`](crate::sim::RealClock)), such as
+    /// the unchanged Raft and key/value servers run as processes. It needs no connect or
+    /// enable; a thread connects on the first call and reconnects after a failure. Calls return
+    /// the simulated network's errors: [`RpcError::NoReply`] when the server cannot be
+    /// reached, the connection breaks, or no reply comes within
+    /// [`REMOTE_CALL_TIMEOUT`](crate::transport::REMOTE_CALL_TIMEOUT). Its name is the
+    /// address.
+    ///
+    /// # Panics
+    /// A call panics if it is not made on the real-clock executor (in a simulation, use
+    /// [`Network::make_end`]).
+    #[cfg(feature = "transport")]
+    pub fn remote(address: crate::transport::Address) -> ClientEnd {
+        ClientEnd::remote_with_timeout(address, crate::transport::REMOTE_CALL_TIMEOUT)
+    }
+
+    /// [`ClientEnd::remote`] whose calls wait at most `timeout` for their reply.
+    #[cfg(feature = "transport")]
+    pub fn remote_with_timeout(address: crate::transport::Address, timeout: Duration) -> ClientEnd {
+        ClientEnd {
+            line: Line::Remote(Rc::new(crate::transport::RemoteEnd::new(address, timeout))),
+        }
+    }
+
     /// The end's name.
     pub fn name(&self) -> &Name {
-        &self.name
+        match &self.line {
+            Line::Simulated(end) => &end.name,
+            #[cfg(feature = "transport")]
+            Line::Remote(end) => end.name(),
+        }
     }
 
     /// Calls method `R` on the server this end is connected to.
@@ -651,6 +699,18 @@ impl ClientEnd {
     /// assert_eq!(reply.unwrap().value.unwrap(), "HI");
     /// ```
     pub async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
+        match &self.line {
+            Line::Simulated(end) => end.call::<R>(args).await,
+            // Boxed, so that the simulated call's future stays as small as it was.
+            #[cfg(feature = "transport")]
+            Line::Remote(end) => Box::pin(end.call::<R>(args)).await,
+        }
+    }
+}
+
+impl SimEnd {
+    /// [`ClientEnd::call`] on the simulated network.
+    async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
         let payload = codec::encode(args).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
         let caller = Node::current();
         let plan = self.plan::<R>(caller, payload.len())?;
@@ -870,6 +930,6 @@ impl ClientEnd {
 
 impl fmt::Debug for ClientEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientEnd({})", self.name)
+        write!(f, "ClientEnd({})", self.name())
     }
 }
