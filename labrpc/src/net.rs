@@ -105,7 +105,7 @@ impl Server {
         self.node
     }
 
-    fn lookup<R: Rpc>(&self) -> Result<&Rc<Method>, RpcError> {
+    pub(crate) fn lookup<R: Rpc>(&self) -> Result<&Rc<Method>, RpcError> {
         if let Some(method) = self.methods.get(&(R::SERVICE, R::METHOD)) {
             let client = (
                 std::any::type_name::<R::Args>(),
@@ -303,6 +303,9 @@ enum Line {
     /// A socket to another process (real-clock mode).
     #[cfg(feature = "transport")]
     Remote(Rc<crate::transport::RemoteEnd>),
+    /// Services of this process (real-clock mode).
+    #[cfg(feature = "transport")]
+    Local(Rc<crate::transport::LocalEnd>),
 }
 
 /// An end of the simulated network.
@@ -654,6 +657,26 @@ impl ClientEnd {
         ClientEnd::remote_with_timeout(address, crate::transport::REMOTE_CALL_TIMEOUT)
     }
 
+    /// An end to `services` served by `node` in this very process (real-clock mode): a call
+    /// runs the handler as a task of `node` and hands its reply back, with no socket and no
+    /// thread in between (a key/value server's own Redis front end reaches it this way). As
+    /// with [`ReplyDurability::Immediate`](crate::transport::ReplyDurability::Immediate), a
+    /// reply does not wait for the persister's durability gate: use it only for services whose
+    /// handlers answer with what is already durable. Its name is `local:NODE`.
+    ///
+    /// # Panics
+    /// A call panics if it is not made on the real-clock executor.
+    #[cfg(feature = "transport")]
+    pub fn local(node: Node, services: impl IntoIterator<Item = Service>) -> ClientEnd {
+        let mut server = Server::new(node);
+        for service in services {
+            server.add_service(service);
+        }
+        ClientEnd {
+            line: Line::Local(Rc::new(crate::transport::LocalEnd::new(server))),
+        }
+    }
+
     /// [`ClientEnd::remote`] whose calls wait at most `timeout` for their reply.
     #[cfg(feature = "transport")]
     pub fn remote_with_timeout(address: crate::transport::Address, timeout: Duration) -> ClientEnd {
@@ -668,6 +691,8 @@ impl ClientEnd {
             Line::Simulated(end) => &end.name,
             #[cfg(feature = "transport")]
             Line::Remote(end) => end.name(),
+            #[cfg(feature = "transport")]
+            Line::Local(end) => end.name(),
         }
     }
 
@@ -704,6 +729,8 @@ impl ClientEnd {
             // Boxed, so that the simulated call's future stays as small as it was.
             #[cfg(feature = "transport")]
             Line::Remote(end) => Box::pin(end.call::<R>(args)).await,
+            #[cfg(feature = "transport")]
+            Line::Local(end) => Box::pin(end.call::<R>(args)).await,
         }
     }
 }

@@ -6,15 +6,24 @@
 //! still write cannot reach its successor.
 //!
 //! In a real process, [`Persister::open`] backs the same API with files in a directory (see
-//! "Files" below). Raft's code does not change: `save` still returns at once, and what makes
-//! the state durable before anyone can act on it is the *durability gate*: every message a
-//! real process sends (an RPC request or reply, through
-//! [`ClientEnd::remote`](crate::ClientEnd::remote) or
-//! [`serve_on_node`](crate::transport::serve_on_node)) waits until every save made before it
-//! was written is on disk. So no peer or client ever sees the effect of a save that a crash
-//! could still undo — the guarantee a synchronous `fsync` in `save` would give — while one
-//! `fsync` covers every save made in the meantime (group commit across clients, inside the
-//! persister: Raft is unchanged).
+//! "Files" below). Raft's code does not change: `save` still returns at once, and one `fsync`
+//! covers every save made while the previous one was written (group commit across clients,
+//! inside the persister: Raft is unchanged). What keeps a crash from undoing anything another
+//! server or a client has relied on is the *durability gate*, applied by the real transport
+//! ([`ClientEnd::remote`](crate::ClientEnd::remote),
+//! [`serve_on_node`](crate::transport::serve_on_node)) to every save numbered in the process:
+//!
+//! - a **reply a server sends** leaves only once every save made before it is on disk: a
+//!   follower acknowledges entries, and a voter grants its vote, only once they are durable,
+//!   as with a synchronous `fsync` in `save`;
+//! - a **reply a caller receives** is handed to it only once every save the caller made before
+//!   sending the request is on disk. Requests themselves leave at once, so a leader writes its
+//!   log while its followers write theirs (the parallel write of the Raft thesis, §10.2.1),
+//!   yet nothing it decides from a reply — counting itself toward a commit, winning an
+//!   election with its own vote — rests on a save a crash could still undo. What it sent
+//!   ahead of its disk is what any leader that crashes after sending leaves behind: entries a
+//!   follower holds and it lost, which it can never overwrite in that term (its vote for the
+//!   term was durable before it could lead), and a commit index that only held replies moved.
 //!
 //! # Files
 //! - `raft-state`: the Raft state, and which snapshot goes with it (its number, length and

@@ -66,9 +66,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod node;
-pub use node::REMOTE_CALL_TIMEOUT;
-pub(crate) use node::RemoteEnd;
-pub use node::{NodeServer, serve_on_node};
+pub(crate) use node::{LocalEnd, RemoteEnd};
+pub use node::{
+    NodeServer, REMOTE_CALL_TIMEOUT, ReplyDurability, serve_on_node, serve_on_node_with,
+};
 
 /// Frames longer than this are refused (the codec's own decode limit).
 pub const MAX_FRAME: usize = 256 << 20;

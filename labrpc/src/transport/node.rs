@@ -15,9 +15,12 @@
 //!   waits for the reply on the executor; one thread per end connects (and reconnects) and
 //!   writes requests, one thread per connection reads replies and wakes the callers.
 //!
-//! Frames are the blocking transport's (the two interoperate). Every frame a process writes
-//! first waits at the persister's durability gate: nothing leaves before the saves made ahead
-//! of it are on disk (see [`Persister`](crate::Persister)).
+//! Frames are the blocking transport's (the two interoperate). Both directions respect the
+//! persister's durability gate (see [`Persister`](crate::Persister)): a reply a server sends
+//! leaves once the saves made before it are on disk, and a reply a caller receives is handed
+//! to it once the saves the caller made before sending its request are on disk. Requests
+//! themselves leave at once, so a leader writes its log to disk while its followers write
+//! theirs.
 //!
 //! What can happen to a call is what can happen on the simulated network: [`RpcError::NoReply`]
 //! if the server cannot be reached, the connection breaks before the reply, the queue to it is
@@ -29,16 +32,15 @@ use super::{
     read_frame, to_wire,
 };
 use crate::codec::{self, CodecError};
-use crate::net::Name;
+use crate::net::{Name, Server};
 use crate::persister::gate;
 use crate::rpc::{Method, Rpc, RpcError, Service, Side};
 use crate::sim::{self, Node};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -205,8 +207,8 @@ struct Connection {
 
 #[derive(Default)]
 struct ConnectionState {
-    /// Requests written and not answered yet.
-    in_flight: parking_lot::Mutex<BTreeSet<u64>>,
+    /// Requests written and not answered yet, with their durability tickets.
+    in_flight: parking_lot::Mutex<BTreeMap<u64, u64>>,
     broken: AtomicBool,
 }
 
@@ -225,8 +227,8 @@ fn fail(pending: &Pending, ids: impl IntoIterator<Item = u64>) {
     }
 }
 
-/// An end's writer thread: connects when needed, waits at the durability gate, writes the
-/// queued requests in batches. Ends when the end is dropped.
+/// An end's writer thread: connects when needed and writes the queued requests, in batches.
+/// Ends when the end is dropped.
 fn write_requests(address: &Address, requests: &Receiver<Outgoing>, pending: &Pending) {
     let mut connection: Option<Connection> = None;
     let mut failed_at: Option<Instant> = None;
@@ -264,10 +266,9 @@ fn write_requests(address: &Address, requests: &Receiver<Outgoing>, pending: &Pe
         let Some(current) = connection.as_mut() else {
             continue;
         };
-        gate::wait(batch.iter().map(|r| r.ticket).max().unwrap_or(0));
         let wedged = {
             let mut in_flight = current.shared.in_flight.lock();
-            in_flight.extend(batch.iter().map(|r| r.id));
+            in_flight.extend(batch.iter().map(|r| (r.id, r.ticket)));
             in_flight.len() > END_IN_FLIGHT
         };
         bytes.clear();
@@ -303,14 +304,16 @@ fn connect(address: &Address, pending: &Pending) -> io::Result<Connection> {
     Ok(Connection { stream, shared })
 }
 
-/// A connection's reader thread: hands each reply to its caller. When the connection breaks
-/// (or sends something malformed), fails the calls still waiting on it.
+/// A connection's reader thread: hands each reply to its caller, once the saves the caller
+/// made before sending the request are on disk (the durability gate). When the connection
+/// breaks (or sends something malformed), fails the calls still waiting on it.
 fn read_replies(mut stream: Stream, shared: &ConnectionState, pending: &Pending) {
     while let Ok(Some(frame)) = read_frame(&mut stream) {
         let Ok(response) = codec::decode::<Response>(&frame) else {
             break;
         };
-        shared.in_flight.lock().remove(&response.id);
+        let ticket = shared.in_flight.lock().remove(&response.id);
+        gate::wait(ticket.unwrap_or(0));
         if let Some(slot) = pending.lock().remove(&response.id) {
             let _ = slot.send(response.result);
         }
@@ -318,10 +321,66 @@ fn read_replies(mut stream: Stream, shared: &ConnectionState, pending: &Pending)
     shared.broken.store(true, Ordering::Release);
     stream.shutdown();
     let in_flight = std::mem::take(&mut *shared.in_flight.lock());
-    fail(pending, in_flight);
+    fail(pending, in_flight.into_keys());
+}
+
+// ---- in-process ----
+
+/// The in-process half of a [`ClientEnd`](crate::ClientEnd): services of a node of this
+/// process, called directly.
+pub(crate) struct LocalEnd {
+    name: Name,
+    server: Server,
+}
+
+impl LocalEnd {
+    pub(crate) fn new(server: Server) -> LocalEnd {
+        let name = Name::from(format!("local:{}", server.node().name()));
+        LocalEnd { name, server }
+    }
+
+    pub(crate) fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// Calls `R`: the handler runs as a task of the server's node, as a remote call's would.
+    pub(crate) async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
+        assert!(
+            sim::on_real_clock(),
+            "labrpc: a local ClientEnd needs the real-clock executor (labrpc::sim::RealClock)"
+        );
+        let payload = codec::encode(args).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
+        let method = self.server.lookup::<R>()?;
+        let (slot, reply) = oneshot::channel();
+        let task = (method.handler)(payload, slot);
+        if !sim::spawn_handler(self.server.node(), method.service, method.name, task) {
+            return Err(RpcError::NoReply);
+        }
+        match reply.await {
+            Ok(Ok(reply)) => {
+                codec::decode(&reply).map_err(|e| RpcError::codec::<R>(Side::Client, e))
+            }
+            Ok(Err(error)) => Err(error),
+            // The handler's task was dropped (its node crashed).
+            Err(_) => Err(RpcError::NoReply),
+        }
+    }
 }
 
 // ---- the serving side ----
+
+/// When the replies of a served service may leave the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyDurability {
+    /// Once every save made before the reply is on disk: what Raft's replies need (a vote or
+    /// an acknowledgement of entries must survive a crash). The default.
+    AfterSaves,
+    /// At once: for services whose handlers only answer with what a majority already holds
+    /// on disk, like a key/value server that replies once its operation is committed (a
+    /// commit rests only on durable saves: see [`Persister`](crate::Persister)). Saves the
+    /// wait for the server's next write, which its later, unrelated saves started.
+    Immediate,
+}
 
 /// A reply for a connection's writer thread.
 struct Reply {
@@ -367,8 +426,8 @@ pub struct NodeServer {
     accept: Option<thread::JoinHandle<()>>,
 }
 
-/// Serves `services` at `address`, running each call's handler as a task of the current node,
-/// as the simulated network does. Call it from code on the real-clock executor
+/// Serves `services` at `address` (their replies [`ReplyDurability::AfterSaves`]), running
+/// each call's handler as a task of the current node, as the simulated network does. Call it from code on the real-clock executor
 /// ([`RealClock`](crate::sim::RealClock)): the services stay on its thread (they need not be
 /// `Send`). For TCP, port 0 picks a free port ([`NodeServer::address`] tells which); a Unix
 /// socket path is handled as [`serve`](super::serve) does.
@@ -379,12 +438,41 @@ pub fn serve_on_node(
     address: &Address,
     services: impl IntoIterator<Item = Service>,
 ) -> io::Result<NodeServer> {
+    let services = services
+        .into_iter()
+        .map(|service| (service, ReplyDurability::AfterSaves));
+    serve_on_node_with(address, services)
+}
+
+/// [`serve_on_node`], saying for each service when its replies may leave.
+pub fn serve_on_node_with(
+    address: &Address,
+    services: impl IntoIterator<Item = (Service, ReplyDurability)>,
+) -> io::Result<NodeServer> {
     if !sim::on_real_clock() {
         return Err(io::Error::other(
             "labrpc: serve_on_node needs the real-clock executor (labrpc::sim::RealClock)",
         ));
     }
+    let mut immediate = BTreeMap::new();
+    let services: Vec<Service> = services
+        .into_iter()
+        .map(|(service, durability)| {
+            for method in &service.methods {
+                let key = (method.service.to_string(), method.name.to_string());
+                immediate.insert(key, durability == ReplyDurability::Immediate);
+            }
+            service
+        })
+        .collect();
     let methods = method_table(services);
+    let methods: BTreeMap<(String, String), (Method, bool)> = methods
+        .into_iter()
+        .map(|(key, method)| {
+            let at_once = immediate.get(&key).copied().unwrap_or(false);
+            (key, (method, at_once))
+        })
+        .collect();
     let (listener, address) = Listener::bind(address)?;
     let (jobs, incoming) = mpsc::channel(SERVER_QUEUE);
     let state = Arc::new(ServerState {
@@ -410,11 +498,14 @@ pub fn serve_on_node(
 /// The node's dispatcher task: starts the handler of each request as a task of the node.
 async fn dispatch_jobs(
     node: Node,
-    methods: BTreeMap<(String, String), Method>,
+    methods: BTreeMap<(String, String), (Method, bool)>,
     mut incoming: mpsc::Receiver<Job>,
     state: Arc<ServerState>,
 ) {
-    let methods = Rc::new(methods);
+    let (methods, immediate): (BTreeMap<_, _>, BTreeMap<_, _>) = methods
+        .into_iter()
+        .map(|(key, (method, at_once))| ((key.clone(), method), (key, at_once)))
+        .unzip();
     while let Some(job) = incoming.recv().await {
         let Job {
             request,
@@ -434,6 +525,8 @@ async fn dispatch_jobs(
             }
         };
         state.count.fetch_add(1, Ordering::Relaxed);
+        let key = (request.service.clone(), request.method.clone());
+        let at_once = immediate.get(&key).copied().unwrap_or(false);
         let (slot, reply) = oneshot::channel();
         let handler = (method.handler)(request.payload, slot);
         let (service, name) = (method.service, method.name);
@@ -444,7 +537,7 @@ async fn dispatch_jobs(
             let _ = replies.send(Reply {
                 id,
                 result: to_wire(result),
-                ticket: gate::ticket(),
+                ticket: if at_once { 0 } else { gate::ticket() },
             });
             drop(permit);
         });
