@@ -211,14 +211,23 @@ async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String>
     let raft_ends = ends_to(&config.peers);
     let kv = node.enter(|| KvServer::new(raft_ends, id, persister.clone(), config.max_raft_state));
     // Raft's replies (votes, acknowledged entries) leave once durable. The key/value server
-    // answers a clerk only once the operation is committed, and a commit rests only on durable
-    // saves (see labrpc's Persister): its replies need not wait for the next write.
+    // answers a clerk only once the operation is committed, and with two servers or more a
+    // commit rests only on durable saves: a follower's acknowledgement, and the leader's own
+    // saves, which the gate made durable before it saw that acknowledgement (see labrpc's
+    // Persister). So its replies need not wait for the next write. A server alone commits as
+    // soon as it appends, before its write is done: its replies must wait.
+    let commit_is_durable = config.peers.len() > 1;
+    let kv_replies = if commit_is_durable {
+        ReplyDurability::Immediate
+    } else {
+        ReplyDurability::AfterSaves
+    };
     let rpc = node
         .enter(|| {
             transport::serve_on_node_with(
                 &Address::Tcp(config.bind.to_string()),
                 [
-                    (kv.service(), ReplyDurability::Immediate),
+                    (kv.service(), kv_replies),
                     (kv.raft().service(), ReplyDurability::AfterSaves),
                 ],
             )
@@ -229,9 +238,12 @@ async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String>
         Some(address) => {
             let info = info_text(config.clone(), kv.clone(), persister.clone());
             // The clerks have ends of their own (client traffic does not queue behind Raft's),
-            // and reach this server in-process, without a socket.
+            // and reach this server in-process, without a socket (whose replies do not wait
+            // for the disk: only right where a commit is durable).
             let mut clerk_ends = ends_to(&config.peers);
-            clerk_ends[id] = ClientEnd::local(node, [kv.service()]);
+            if commit_is_durable {
+                clerk_ends[id] = ClientEnd::local(node, [kv.service()]);
+            }
             let server = resp::serve(address, clerk_ends, info)
                 .map_err(|e| format!("cannot listen on {address}: {e}"))?;
             say(id, format!("Redis protocol on {}", server.address()));

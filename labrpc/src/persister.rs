@@ -25,6 +25,10 @@
 //!   follower holds and it lost, which it can never overwrite in that term (its vote for the
 //!   term was durable before it could lead), and a commit index that only held replies moved.
 //!
+//! (Both rules concern messages. A lone Raft peer commits as soon as it appends, with no
+//! message at all: what its service answers must then wait for the disk, which the gate's
+//! first rule does when the service's replies are served the default way.)
+//!
 //! # Files
 //! - `raft-state`: the Raft state, and which snapshot goes with it (its number, length and
 //!   checksum);

@@ -376,9 +376,11 @@ pub enum ReplyDurability {
     /// an acknowledgement of entries must survive a crash). The default.
     AfterSaves,
     /// At once: for services whose handlers only answer with what a majority already holds
-    /// on disk, like a key/value server that replies once its operation is committed (a
-    /// commit rests only on durable saves: see [`Persister`](crate::Persister)). Saves the
-    /// wait for the server's next write, which its later, unrelated saves started.
+    /// on disk, like the key/value server of a group of two servers or more, which replies
+    /// once its operation is committed (such a commit rests only on durable saves: see
+    /// [`Persister`](crate::Persister)). Saves the wait for the server's next write, which its
+    /// later, unrelated saves started. Not for a group of one: a lone Raft peer commits as it
+    /// appends, before its write is done.
     Immediate,
 }
 
