@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b kvraft-real
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -16,6 +16,7 @@ help:
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
+	@echo "make kvraft-real    Lab 4 as real processes: kvserver, kvcluster, redis-cli, faults"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -63,3 +64,9 @@ kvraft:
 
 kvraft-4a kvraft-4b: kvraft-%:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- $*
+
+# Lab 4 for real: kvserver processes over TCP, files, the Redis front end, a fault test.
+# A cluster of your own: cargo run -p kvnet --bin kvcluster -- start 3 (docs/kvraft.md).
+kvraft-real:
+	$(CARGO) test -p labrpc --test real_clock
+	$(CARGO) test -p kvnet
