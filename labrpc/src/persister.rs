@@ -35,10 +35,15 @@
 //! - `snapshot-N`: the service's snapshot number N.
 //!
 //! Each file is a 20-byte header (8 bytes of magic naming its kind, the body's length as a
-//! little-endian `u64`, the body's CRC-32 as a little-endian `u32`) and the body. A save
-//! writes `NAME.tmp`, `fsync`s it, renames it over `NAME` and `fsync`s the directory; a new
-//! snapshot is written (the same way) before the state that names it, and the old one removed
-//! after, so the pair on disk is always one that was saved together. At open, a file that is
+//! little-endian `u64`, the body's CRC-32 as a little-endian `u32`) and the body. Two threads
+//! write them, as a pipeline: the first writes the latest state to a temporary file of its
+//! own (`raft-state.tmp.N`) and `fsync`s it; the second renames it over `raft-state` and
+//! `fsync`s the directory, then opens the gate for the saves it covers. So while one batch is
+//! being renamed the next is being written, renames stay in order, and a batch superseded
+//! while it waited is never renamed. A new snapshot is made durable the same way (temporary
+//! file, `fsync`, rename, directory `fsync`) before any state that names it, and the one it
+//! replaced removed once no state can name it again, so the pair on disk is always one that
+//! was saved together. At open, a file that is
 //! shorter or longer than its header says, has another kind's magic, or fails its checksum,
 //! and a snapshot that is missing or not the one the state names, is an error naming the file:
 //! a server must refuse to start rather than silently lose acknowledged writes.
@@ -48,7 +53,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 #[derive(Clone, Default)]
 struct Saved {
@@ -162,7 +167,7 @@ impl Persister {
             if let Some(failure) = &work.failure {
                 return Err(failure.clone());
             }
-            if work.state.is_none() && !work.writing {
+            if work.state.is_none() && work.in_progress == 0 {
                 return Ok(());
             }
             files.shared.written.wait(&mut work);
@@ -306,37 +311,82 @@ pub(crate) mod gate {
 
 const STATE_FILE: &str = "raft-state";
 const SNAPSHOT_PREFIX: &str = "snapshot-";
-const TMP_SUFFIX: &str = ".tmp";
+/// Temporary files: `raft-state.tmp.N` (one per batch being written), `snapshot-N.tmp`.
+const TMP_MARK: &str = ".tmp";
 const STATE_MAGIC: [u8; 8] = *b"labrpcS1";
 const SNAPSHOT_MAGIC: [u8; 8] = *b"labrpcP1";
 const HEADER_LEN: usize = 20;
 /// Snapshot number, length and checksum, before the raft state in `raft-state`'s body.
 const SNAPSHOT_REF_LEN: usize = 20;
 
-/// The CRC-32 of `bytes` (IEEE 802.3, reflected, as zlib and `cksum -o3` compute it).
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
+/// CRC-32 (IEEE 802.3, reflected, as zlib and `cksum -o3` compute it), eight bytes at a time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Crc32(u32);
+
+/// `TABLES[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
+const CRC_TABLES: [[u32; 256]; 8] = {
+    let mut tables = [[0u32; 256]; 8];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        tables[0][i] = c;
+        i += 1;
+    }
+    let mut t = 1;
+    while t < 8 {
         let mut i = 0;
         while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
+            let previous = tables[t - 1][i];
+            tables[t][i] = (previous >> 8) ^ tables[0][(previous & 0xff) as usize];
             i += 1;
         }
-        table
-    };
-    !bytes.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
+        t += 1;
+    }
+    tables
+};
+
+impl Crc32 {
+    pub(crate) fn new() -> Crc32 {
+        Crc32(!0)
+    }
+
+    pub(crate) fn update(mut self, bytes: &[u8]) -> Crc32 {
+        let t = &CRC_TABLES;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let low = self.0 ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            self.0 = t[7][(low & 0xff) as usize]
+                ^ t[6][((low >> 8) & 0xff) as usize]
+                ^ t[5][((low >> 16) & 0xff) as usize]
+                ^ t[4][(low >> 24) as usize]
+                ^ t[3][chunk[4] as usize]
+                ^ t[2][chunk[5] as usize]
+                ^ t[1][chunk[6] as usize]
+                ^ t[0][chunk[7] as usize];
+        }
+        for &b in chunks.remainder() {
+            self.0 = t[0][((self.0 ^ u32::from(b)) & 0xff) as usize] ^ (self.0 >> 8);
+        }
+        self
+    }
+
+    pub(crate) fn value(self) -> u32 {
+        !self.0
+    }
+}
+
+/// The CRC-32 of `bytes`.
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    Crc32::new().update(bytes).value()
 }
 
 /// The snapshot a state goes with: its number (0: none), length and checksum.
@@ -353,24 +403,41 @@ impl SnapshotRef {
         len: 0,
         crc: 0,
     };
+
+    fn to_bytes(self) -> [u8; SNAPSHOT_REF_LEN] {
+        let mut bytes = [0u8; SNAPSHOT_REF_LEN];
+        bytes[0..8].copy_from_slice(&self.number.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.len.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.crc.to_le_bytes());
+        bytes
+    }
 }
 
 fn snapshot_name(number: u64) -> String {
     format!("{SNAPSHOT_PREFIX}{number}")
 }
 
-/// Header and body of a file of the given kind.
-fn encode_file(magic: [u8; 8], parts: &[&[u8]]) -> Vec<u8> {
+/// The header of a file of the given kind whose body is `parts`, one after the other.
+fn header(magic: [u8; 8], parts: &[&[u8]]) -> [u8; HEADER_LEN] {
     let len: usize = parts.iter().map(|p| p.len()).sum();
-    let mut body = Vec::with_capacity(len);
+    let crc = parts
+        .iter()
+        .fold(Crc32::new(), |crc, part| crc.update(part))
+        .value();
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&magic);
+    header[8..16].copy_from_slice(&(len as u64).to_le_bytes());
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
+    header
+}
+
+/// Header and body of a file of the given kind, in one buffer (for tests).
+#[cfg(test)]
+fn encode_file(magic: [u8; 8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut file = header(magic, parts).to_vec();
     for part in parts {
-        body.extend_from_slice(part);
+        file.extend_from_slice(part);
     }
-    let mut file = Vec::with_capacity(HEADER_LEN + len);
-    file.extend_from_slice(&magic);
-    file.extend_from_slice(&(len as u64).to_le_bytes());
-    file.extend_from_slice(&crc32(&body).to_le_bytes());
-    file.extend_from_slice(&body);
     file
 }
 
@@ -424,16 +491,14 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> PersistError + '_ {
     }
 }
 
-/// Writes `bytes` to `dir/name` atomically and durably: a temporary file, `fsync`, rename,
-/// `fsync` of the directory.
-fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
-    let mut file = File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, dir.join(name))?;
-    sync_dir(dir)
+/// Writes a file of the given kind at `path` (created or truncated) and `fsync`s it.
+fn write_synced(path: &Path, magic: [u8; 8], parts: &[&[u8]]) -> io::Result<()> {
+    let mut file = File::create(path)?;
+    file.write_all(&header(magic, parts))?;
+    for part in parts {
+        file.write_all(part)?;
+    }
+    file.sync_all()
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -444,17 +509,17 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// What the writer thread has to do.
+/// What the writer threads have to do, and how far they are.
 #[derive(Default)]
 struct Work {
-    /// The latest raft state not yet written.
+    /// The latest raft state not yet handed to a writer.
     state: Option<Arc<[u8]>>,
-    /// A snapshot saved since the last write, to write before the state.
+    /// A snapshot saved since then, to write before the state.
     snapshot: Option<Arc<[u8]>>,
     /// The gate numbers of the saves that `state` covers.
     numbers: Vec<u64>,
-    /// The writer is writing a batch.
-    writing: bool,
+    /// Batches taken by the first stage and not yet on disk.
+    in_progress: usize,
     closing: bool,
     failure: Option<String>,
 }
@@ -462,16 +527,41 @@ struct Work {
 struct Shared {
     dir: PathBuf,
     work: Mutex<Work>,
-    /// Signalled when there is work (or the store closes).
+    /// Signalled when there is work (or the store closes, or fails).
     wake: Condvar,
-    /// Signalled when a batch was written (or failed).
+    /// Signalled when a batch is on disk (or the store fails).
     written: Condvar,
 }
 
-/// The files of a [`Persister::open`] and the thread that writes them.
+impl Shared {
+    /// Records that the files cannot be written: nothing more is, and the gate stays closed
+    /// for what is pending.
+    fn fail(&self, error: &io::Error) {
+        let failure = format!(
+            "cannot write the persister's files in {}: {error}",
+            self.dir.display()
+        );
+        log::error!("{failure}");
+        self.work.lock().failure.get_or_insert(failure);
+        self.wake.notify_all();
+        self.written.notify_all();
+    }
+}
+
+/// The files of a [`Persister::open`] and the two threads that write them.
 struct FileStore {
     shared: Arc<Shared>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    writers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// A batch the first stage wrote and `fsync`ed, for the second to rename into place.
+struct Prepared {
+    /// Its temporary file.
+    tmp: PathBuf,
+    /// The snapshot its state names.
+    reference: SnapshotRef,
+    /// The gate numbers of the saves it covers.
+    numbers: Vec<u64>,
 }
 
 impl FileStore {
@@ -511,10 +601,17 @@ impl FileStore {
             wake: Condvar::new(),
             written: Condvar::new(),
         });
-        let for_writer = shared.clone();
-        let writer = std::thread::Builder::new()
+        // At most one batch waits between the stages: the first stage then waits, and saves
+        // pile up into its next batch.
+        let (prepared, to_commit) = mpsc::sync_channel(1);
+        let (for_first, for_second) = (shared.clone(), shared.clone());
+        let first = std::thread::Builder::new()
             .name("persister".into())
-            .spawn(move || write_loop(&for_writer, current))
+            .spawn(move || write_stage(&for_first, current, &prepared))
+            .map_err(io_error(dir))?;
+        let second = std::thread::Builder::new()
+            .name("persister-commit".into())
+            .spawn(move || commit_stage(&for_second, current, &to_commit))
             .map_err(io_error(dir))?;
         let saved = Saved {
             raft_state: raft_state.into(),
@@ -523,13 +620,13 @@ impl FileStore {
         Ok((
             FileStore {
                 shared,
-                writer: Some(writer),
+                writers: vec![first, second],
             },
             saved,
         ))
     }
 
-    /// Hands a save to the writer thread (`snapshot`: a new snapshot goes with it).
+    /// Hands a save to the writer threads (`snapshot`: a new snapshot goes with it).
     fn enqueue(&self, state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
         let mut work = self.shared.work.lock();
         if work.failure.is_some() {
@@ -541,16 +638,16 @@ impl FileStore {
             work.snapshot = snapshot;
         }
         drop(work);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify_all();
     }
 }
 
 impl Drop for FileStore {
-    /// Writes what is pending, then stops the writer thread.
+    /// Writes what is pending, then stops the writer threads.
     fn drop(&mut self) {
         self.shared.work.lock().closing = true;
-        self.shared.wake.notify_one();
-        if let Some(writer) = self.writer.take() {
+        self.shared.wake.notify_all();
+        for writer in self.writers.drain(..) {
             let _ = writer.join();
         }
     }
@@ -599,9 +696,9 @@ fn remove_leftovers(dir: &Path, keep: u64) -> Result<(), PersistError> {
             .strip_prefix(SNAPSHOT_PREFIX)
             .and_then(|n| n.parse::<u64>().ok())
             .is_some_and(|n| n != keep);
-        let ours = name == format!("{STATE_FILE}{TMP_SUFFIX}")
-            || (name.starts_with(SNAPSHOT_PREFIX) && name.ends_with(TMP_SUFFIX));
-        if stale_snapshot || ours {
+        let temporary = (name.starts_with(STATE_FILE) || name.starts_with(SNAPSHOT_PREFIX))
+            && name.contains(TMP_MARK);
+        if stale_snapshot || temporary {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(io_error(&path))?;
         }
@@ -609,82 +706,96 @@ fn remove_leftovers(dir: &Path, keep: u64) -> Result<(), PersistError> {
     Ok(())
 }
 
-/// The writer thread: writes the latest state (and a new snapshot first) whenever there is
-/// one, covering every save made since the last write, until the store closes.
-fn write_loop(shared: &Shared, mut current: SnapshotRef) {
+/// The first stage: whenever there is a state to write, writes the new snapshot if any
+/// (temporary file, `fsync`, rename, directory `fsync`: it is durable before any state names
+/// it), then the state, naming the current snapshot, to a temporary file of its own, `fsync`s
+/// it, and hands it to the second stage. Covers every save made since its last batch.
+fn write_stage(shared: &Shared, durable: SnapshotRef, to_commit: &mpsc::SyncSender<Prepared>) {
+    let dir = &shared.dir;
+    let mut reference = durable;
+    let mut batch = 0u64;
     loop {
         let mut work = shared.work.lock();
-        while work.state.is_none() && !work.closing {
+        while work.state.is_none() && !work.closing && work.failure.is_none() {
             shared.wake.wait(&mut work);
         }
+        if work.failure.is_some() {
+            return;
+        }
         let Some(state) = work.state.take() else {
-            return; // closing, nothing left
+            return; // closing, nothing left: dropping the sender ends the second stage
         };
         let snapshot = work.snapshot.take();
         let numbers = std::mem::take(&mut work.numbers);
-        work.writing = true;
+        work.in_progress += 1;
         drop(work);
-        let result = write_batch(&shared.dir, &mut current, &state, snapshot.as_deref());
-        let mut work = shared.work.lock();
-        work.writing = false;
-        match result {
-            Ok(()) => {
-                drop(work);
-                gate::written(&numbers);
+        batch += 1;
+        let tmp = dir.join(format!("{STATE_FILE}{TMP_MARK}.{batch}"));
+        let written = (|| -> io::Result<()> {
+            if let Some(snapshot) = snapshot {
+                let next = SnapshotRef {
+                    number: reference.number + 1,
+                    len: snapshot.len() as u64,
+                    crc: crc32(&snapshot),
+                };
+                let name = snapshot_name(next.number);
+                let snapshot_tmp = dir.join(format!("{name}{TMP_MARK}"));
+                write_synced(&snapshot_tmp, SNAPSHOT_MAGIC, &[&snapshot])?;
+                std::fs::rename(&snapshot_tmp, dir.join(name))?;
+                sync_dir(dir)?;
+                reference = next;
             }
-            Err(error) => {
-                let failure = format!(
-                    "cannot write the persister's files in {}: {error}",
-                    shared.dir.display()
-                );
-                log::error!("{failure}");
-                work.failure = Some(failure);
-                drop(work);
-                shared.written.notify_all();
-                return;
-            }
+            write_synced(&tmp, STATE_MAGIC, &[&reference.to_bytes(), &state])
+        })();
+        if let Err(error) = written {
+            shared.fail(&error);
+            return;
         }
-        shared.written.notify_all();
+        let prepared = Prepared {
+            tmp,
+            reference,
+            numbers,
+        };
+        if to_commit.send(prepared).is_err() {
+            return; // the second stage failed
+        }
     }
 }
 
-/// Writes one batch: the new snapshot if any, then the state naming the current snapshot,
-/// then removes the snapshot it replaced.
-fn write_batch(
-    dir: &Path,
-    current: &mut SnapshotRef,
-    state: &[u8],
-    snapshot: Option<&[u8]>,
-) -> io::Result<()> {
-    let replaced = match snapshot {
-        Some(snapshot) => {
-            let next = SnapshotRef {
-                number: current.number + 1,
-                len: snapshot.len() as u64,
-                crc: crc32(snapshot),
-            };
-            let file = encode_file(SNAPSHOT_MAGIC, &[snapshot]);
-            write_durably(dir, &snapshot_name(next.number), &file)?;
-            Some(std::mem::replace(current, next))
+/// The second stage: renames the latest written state into place and `fsync`s the directory,
+/// then opens the gate for every save it covers and removes the snapshots no state will name
+/// again. A batch superseded while it waited is never renamed.
+fn commit_stage(shared: &Shared, mut durable: SnapshotRef, prepared: &mpsc::Receiver<Prepared>) {
+    let dir = &shared.dir;
+    while let Ok(first) = prepared.recv() {
+        let mut batches = vec![first];
+        while let Ok(more) = prepared.try_recv() {
+            batches.push(more);
         }
-        None => None,
-    };
-    let mut reference = [0u8; SNAPSHOT_REF_LEN];
-    reference[0..8].copy_from_slice(&current.number.to_le_bytes());
-    reference[8..16].copy_from_slice(&current.len.to_le_bytes());
-    reference[16..20].copy_from_slice(&current.crc.to_le_bytes());
-    write_durably(
-        dir,
-        STATE_FILE,
-        &encode_file(STATE_MAGIC, &[&reference, state]),
-    )?;
-    if let Some(old) = replaced
-        && old.number != 0
-    {
-        // Only a leftover if this fails: the next open removes it.
-        let _ = std::fs::remove_file(dir.join(snapshot_name(old.number)));
+        let last = batches.pop().expect("one batch at least");
+        for superseded in &batches {
+            let _ = std::fs::remove_file(&superseded.tmp);
+        }
+        let committed =
+            std::fs::rename(&last.tmp, dir.join(STATE_FILE)).and_then(|()| sync_dir(dir));
+        if let Err(error) = committed {
+            shared.fail(&error);
+            return;
+        }
+        let numbers: Vec<u64> = batches
+            .iter()
+            .chain(std::iter::once(&last))
+            .flat_map(|b| b.numbers.iter().copied())
+            .collect();
+        gate::written(&numbers);
+        for old in durable.number.max(1)..last.reference.number {
+            // Only a leftover if this fails: the next open removes it.
+            let _ = std::fs::remove_file(dir.join(snapshot_name(old)));
+        }
+        durable = last.reference;
+        shared.work.lock().in_progress -= batches.len() + 1;
+        shared.written.notify_all();
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -707,9 +818,34 @@ mod tests {
     }
 
     #[test]
-    fn crc32_matches_the_standard_check_value() {
+    fn crc32_matches_the_standard_check_values() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);
+        let fox = b"The quick brown fox jumps over the lazy dog";
+        assert_eq!(crc32(fox), 0x414F_A339);
+        // Eight bytes at a time and one at a time agree, whatever the length and split.
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let bytewise = |data: &[u8]| {
+            !data.iter().fold(!0u32, |c, &b| {
+                CRC_TABLES[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+            })
+        };
+        for len in [0, 1, 7, 8, 9, 63, 64, 65, 999, 1000] {
+            assert_eq!(
+                crc32(&bytes[..len]),
+                bytewise(&bytes[..len]),
+                "length {len}"
+            );
+            let split = len / 3;
+            let parts = Crc32::new()
+                .update(&bytes[..split])
+                .update(&bytes[split..len]);
+            assert_eq!(
+                parts.value(),
+                bytewise(&bytes[..len]),
+                "split {split} of {len}"
+            );
+        }
     }
 
     struct TempDir(PathBuf);
