@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b kvraft-real
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b kvraft-real bench-real
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -11,6 +11,7 @@ help:
 	@echo "make test           run every test of the workspace (what CI runs)"
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
+	@echo "make bench-real     redis-benchmark: a 3-server kvcluster beside redis-server"
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make labrpc         the labrpc suite"
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
@@ -37,6 +38,10 @@ skeleton-check:
 bench:
 	$(CARGO) bench -p labrpc --bench rpc
 	$(CARGO) bench -p mapreduce --bench wordcount
+
+# Needs redis-tools and redis-server (Debian packages).
+bench-real:
+	kvnet/scripts/redis-benchmark.sh
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc
