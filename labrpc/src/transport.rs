@@ -10,6 +10,11 @@
 //!   connection reads requests and writes replies, and one dispatcher thread owns the services
 //!   and runs their handlers, one request at a time (so services, like simulated ones, need
 //!   not be `Send` or `Sync`).
+//! - For code on the real-clock executor ([`RealClock`](crate::sim::RealClock)), whose
+//!   handlers wait on timers and call other servers: [`serve_on_node`] runs each call's handler
+//!   as a task of a node, and [`ClientEnd::remote`](crate::ClientEnd::remote) is the calling
+//!   side; both apply the persister's durability gate (see [`serve_on_node`] and
+//!   [`Persister`](crate::Persister)).
 //! - [`Client::call`] is a blocking typed call with a timeout, returning the same
 //!   [`RpcError`]s as the simulated network: [`RpcError::NoReply`] when the server cannot be
 //!   reached, closes the connection or does not answer in time; the other variants when the
@@ -353,8 +358,14 @@ pub(crate) fn read_frame(stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
             format!("frame of {len} bytes is over the limit"),
         ));
     }
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body)?;
+    // Grown as the bytes arrive: a header alone cannot make the server allocate the frame.
+    let mut body = Vec::with_capacity(len.min(64 << 10));
+    Read::by_ref(stream)
+        .take(len as u64)
+        .read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(Some(body))
 }
 

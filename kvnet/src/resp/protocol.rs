@@ -7,7 +7,7 @@
 //! [`ProtocolError`]; the server answers it with an error and closes the connection.
 
 use std::fmt;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 /// Caps on what one command may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +106,20 @@ fn header_number(line: &[u8], kind: &str) -> Result<i64, ProtocolError> {
         .ok_or_else(|| invalid(format!("invalid {kind} length")))
 }
 
+/// Reads a bulk string's `len` bytes and the two after it, growing the buffer as the bytes
+/// arrive (a length alone cannot make the server allocate it).
+fn read_bulk(input: &mut impl BufRead, len: usize) -> Result<Vec<u8>, ProtocolError> {
+    let mut bytes = Vec::with_capacity((len + 2).min(64 << 10));
+    input
+        .by_ref()
+        .take(len as u64 + 2)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() < len + 2 {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+    }
+    Ok(bytes)
+}
+
 /// Reads the next command: its arguments, the command's name first. `Ok(None)` when the
 /// client closed the connection between commands. An empty inline line is skipped.
 pub fn read_command(
@@ -161,13 +175,11 @@ pub fn read_command(
                     limits.max_command_bytes
                 )));
             }
-            let mut arg = vec![0u8; len + 2];
-            input.read_exact(&mut arg)?;
+            let arg = read_bulk(input, len)?;
             if arg[len..] != *b"\r\n" {
                 return Err(invalid("a bulk string not followed by CRLF"));
             }
-            arg.truncate(len);
-            args.push(arg);
+            args.push(arg[..len].to_vec());
         }
         return Ok(Some(args));
     }
@@ -272,8 +284,7 @@ pub fn read_reply(input: &mut impl BufRead, limits: &Limits) -> Result<Reply, Pr
                     "a bulk reply of {len} bytes is over the limit"
                 )));
             }
-            let mut bytes = vec![0u8; len + 2];
-            input.read_exact(&mut bytes)?;
+            let mut bytes = read_bulk(input, len)?;
             bytes.truncate(len);
             Ok(Reply::Bulk(bytes))
         }
