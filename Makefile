@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -11,6 +11,7 @@ help:
 	@echo "make test           run every test of the workspace (what CI runs)"
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
+	@echo "make bench-real     redis-benchmark: a 3-server kvcluster beside redis-server"
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make mutants        plant each known bug (mutants/) and see which tests catch it (SEEDS=20)"
 	@echo "make labrpc         the labrpc suite"
@@ -19,6 +20,7 @@ help:
 	@echo "make kvsrv          Lab 2, the editions present (make kvsrv-2024, kvsrv-2025 for one; SEEDS=N)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
+	@echo "make kvraft-real    Lab 4 as real processes: kvserver, kvcluster, redis-cli, faults"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -46,6 +48,10 @@ bench:
 	$(CARGO) bench -p mapreduce --bench wordcount
 	$(CARGO) bench -p lincheck --bench lincheck
 	$(CARGO) bench -p lincheck --bench kv_targets
+
+# Needs redis-tools and redis-server (Debian packages).
+bench-real:
+	kvnet/scripts/redis-benchmark.sh
 
 labrpc:
 	$(CARGO) test -p labrpc --test labrpc
@@ -84,3 +90,9 @@ kvraft:
 
 kvraft-4a kvraft-4b: kvraft-%:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- $*
+
+# Lab 4 for real: kvserver processes over TCP, files, the Redis front end, a fault test.
+# A cluster of your own: cargo run -p kvnet --bin kvcluster -- start 3 (docs/kvraft.md).
+kvraft-real:
+	$(CARGO) test -p labrpc --test real_clock
+	$(CARGO) test -p kvnet

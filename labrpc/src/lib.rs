@@ -8,9 +8,15 @@
 //! - [`Network`], [`ClientEnd`], [`Server`], [`Service`]: the network of the original
 //!   `labrpc.go`, with typed calls. Declare methods with [`service!`], call them with
 //!   [`ClientEnd::call`], serve them with [`Service::handle`].
-//! - [`Persister`]: stable storage that survives a node's crash.
+//! - [`Persister`]: stable storage that survives a node's crash (memory in a simulation,
+//!   files with group commit in a real process: [`Persister::open`]).
 //! - [`codec`]: how values become bytes (RPC arguments, persisted state).
 //! - [`transport`]: the same typed services between real processes (Unix socket or TCP).
+//!
+//! The same code also runs as real processes, not deterministically: [`sim::RealClock`] runs
+//! the executor on the wall clock, [`ClientEnd::remote`] calls a server in another process,
+//! and [`transport::serve_on_node`] serves a node's services to other processes (see the
+//! `kvnet` crate, which runs the key/value lab this way).
 //!
 //! A whole round trip:
 //!
@@ -58,7 +64,7 @@ pub mod sim;
 pub mod transport;
 
 pub use net::{ClientEnd, Delivery, DeliveryKind, Name, Network, Server};
-pub use persister::Persister;
+pub use persister::{PersistError, Persister};
 pub use rpc::{Rpc, RpcError, Service, Side};
 
 /// Async channels and locks for simulated code (`tokio::sync`, which needs no tokio runtime

@@ -106,7 +106,7 @@ impl Server {
         self.node
     }
 
-    fn lookup<R: Rpc>(&self) -> Result<&Rc<Method>, RpcError> {
+    pub(crate) fn lookup<R: Rpc>(&self) -> Result<&Rc<Method>, RpcError> {
         if let Some(method) = self.methods.get(&(R::SERVICE, R::METHOD)) {
             let client = (
                 std::any::type_name::<R::Args>(),
@@ -291,9 +291,29 @@ pub struct Network {
 }
 
 /// One caller's line to one server: create with [`Network::make_end`], then
-/// [`connect`](Network::connect) and [`enable`](Network::enable) it.
+/// [`connect`](Network::connect) and [`enable`](Network::enable) it. In a real process on the
+/// real-clock executor, [`ClientEnd::remote`] makes one to a server in another process.
 #[derive(Clone)]
 pub struct ClientEnd {
+    line: Line,
+}
+
+/// What is behind a [`ClientEnd`].
+#[derive(Clone)]
+enum Line {
+    /// An end of the simulated network.
+    Simulated(SimEnd),
+    /// A socket to another process (real-clock mode).
+    #[cfg(feature = "transport")]
+    Remote(Rc<crate::transport::RemoteEnd>),
+    /// Services of this process (real-clock mode).
+    #[cfg(feature = "transport")]
+    Local(Rc<crate::transport::LocalEnd>),
+}
+
+/// An end of the simulated network.
+#[derive(Clone)]
+struct SimEnd {
     shared: Rc<Shared>,
     id: usize,
     name: Name,
@@ -381,9 +401,11 @@ impl Network {
         });
         state.end_ids.insert(name.clone(), id);
         ClientEnd {
-            shared: self.shared.clone(),
-            id,
-            name,
+            line: Line::Simulated(SimEnd {
+                shared: self.shared.clone(),
+                id,
+                name,
+            }),
         }
     }
 
@@ -621,9 +643,60 @@ enum Waited {
 }
 
 impl ClientEnd {
+    /// An end to the server at `address` in another process, over the real transport: for
+    /// code running on the real-clock executor ([`RealClock`](crate::sim::RealClock)), such as
+    /// the unchanged Raft and key/value servers run as processes. It needs no connect or
+    /// enable; a thread connects on the first call and reconnects after a failure. Calls return
+    /// the simulated network's errors: [`RpcError::NoReply`] when the server cannot be
+    /// reached, the connection breaks, or no reply comes within
+    /// [`REMOTE_CALL_TIMEOUT`](crate::transport::REMOTE_CALL_TIMEOUT). Its name is the
+    /// address.
+    ///
+    /// # Panics
+    /// A call panics if it is not made on the real-clock executor (in a simulation, use
+    /// [`Network::make_end`]).
+    #[cfg(feature = "transport")]
+    pub fn remote(address: crate::transport::Address) -> ClientEnd {
+        ClientEnd::remote_with_timeout(address, crate::transport::REMOTE_CALL_TIMEOUT)
+    }
+
+    /// An end to `services` served by `node` in this very process (real-clock mode): a call
+    /// runs the handler as a task of `node` and hands its reply back, with no socket and no
+    /// thread in between (a key/value server's own Redis front end reaches it this way). As
+    /// with [`ReplyDurability::Immediate`](crate::transport::ReplyDurability::Immediate), a
+    /// reply does not wait for the persister's durability gate: use it only for services whose
+    /// handlers answer with what is already durable. Its name is `local:NODE`.
+    ///
+    /// # Panics
+    /// A call panics if it is not made on the real-clock executor.
+    #[cfg(feature = "transport")]
+    pub fn local(node: Node, services: impl IntoIterator<Item = Service>) -> ClientEnd {
+        let mut server = Server::new(node);
+        for service in services {
+            server.add_service(service);
+        }
+        ClientEnd {
+            line: Line::Local(Rc::new(crate::transport::LocalEnd::new(server))),
+        }
+    }
+
+    /// [`ClientEnd::remote`] whose calls wait at most `timeout` for their reply.
+    #[cfg(feature = "transport")]
+    pub fn remote_with_timeout(address: crate::transport::Address, timeout: Duration) -> ClientEnd {
+        ClientEnd {
+            line: Line::Remote(Rc::new(crate::transport::RemoteEnd::new(address, timeout))),
+        }
+    }
+
     /// The end's name.
     pub fn name(&self) -> &Name {
-        &self.name
+        match &self.line {
+            Line::Simulated(end) => &end.name,
+            #[cfg(feature = "transport")]
+            Line::Remote(end) => end.name(),
+            #[cfg(feature = "transport")]
+            Line::Local(end) => end.name(),
+        }
     }
 
     /// Calls method `R` on the server this end is connected to.
@@ -654,6 +727,20 @@ impl ClientEnd {
     /// assert_eq!(reply.unwrap().value.unwrap(), "HI");
     /// ```
     pub async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
+        match &self.line {
+            Line::Simulated(end) => end.call::<R>(args).await,
+            // Boxed, so that the simulated call's future stays as small as it was.
+            #[cfg(feature = "transport")]
+            Line::Remote(end) => Box::pin(end.call::<R>(args)).await,
+            #[cfg(feature = "transport")]
+            Line::Local(end) => Box::pin(end.call::<R>(args)).await,
+        }
+    }
+}
+
+impl SimEnd {
+    /// [`ClientEnd::call`] on the simulated network.
+    async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
         let payload = codec::encode(args).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
         let caller = Node::current();
         let plan = self.plan::<R>(caller, payload.len())?;
@@ -873,6 +960,6 @@ impl ClientEnd {
 
 impl fmt::Debug for ClientEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientEnd({})", self.name)
+        write!(f, "ClientEnd({})", self.name())
     }
 }

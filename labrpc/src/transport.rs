@@ -10,6 +10,11 @@
 //!   connection reads requests and writes replies, and one dispatcher thread owns the services
 //!   and runs their handlers, one request at a time (so services, like simulated ones, need
 //!   not be `Send` or `Sync`).
+//! - For code on the real-clock executor ([`RealClock`](crate::sim::RealClock)), whose
+//!   handlers wait on timers and call other servers: [`serve_on_node`] runs each call's handler
+//!   as a task of a node, and [`ClientEnd::remote`](crate::ClientEnd::remote) is the calling
+//!   side; both apply the persister's durability gate (see [`serve_on_node`] and
+//!   [`Persister`](crate::Persister)).
 //! - [`Client::call`] is a blocking typed call with a timeout, returning the same
 //!   [`RpcError`]s as the simulated network: [`RpcError::NoReply`] when the server cannot be
 //!   reached, closes the connection or does not answer in time; the other variants when the
@@ -65,6 +70,12 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod node;
+pub(crate) use node::{LocalEnd, RemoteEnd};
+pub use node::{
+    NodeServer, REMOTE_CALL_TIMEOUT, ReplyDurability, serve_on_node, serve_on_node_with,
+};
+
 /// Frames longer than this are refused (the codec's own decode limit).
 pub const MAX_FRAME: usize = 256 << 20;
 
@@ -102,14 +113,14 @@ impl fmt::Display for Address {
 }
 
 /// A connected socket of either kind.
-enum Stream {
+pub(crate) enum Stream {
     #[cfg(unix)]
     Unix(UnixStream),
     Tcp(TcpStream),
 }
 
 impl Stream {
-    fn connect(address: &Address, timeout: Duration) -> io::Result<Stream> {
+    pub(crate) fn connect(address: &Address, timeout: Duration) -> io::Result<Stream> {
         match address {
             #[cfg(unix)]
             Address::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
@@ -137,7 +148,7 @@ impl Stream {
         }
     }
 
-    fn try_clone(&self) -> io::Result<Stream> {
+    pub(crate) fn try_clone(&self) -> io::Result<Stream> {
         match self {
             #[cfg(unix)]
             Stream::Unix(s) => s.try_clone().map(Stream::Unix),
@@ -145,7 +156,7 @@ impl Stream {
         }
     }
 
-    fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             #[cfg(unix)]
             Stream::Unix(s) => {
@@ -159,7 +170,15 @@ impl Stream {
         }
     }
 
-    fn shutdown(&self) {
+    pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            #[cfg(unix)]
+            Stream::Unix(s) => s.set_write_timeout(timeout),
+            Stream::Tcp(s) => s.set_write_timeout(timeout),
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
         let _ = match self {
             #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
@@ -198,25 +217,39 @@ impl Write for Stream {
 
 /// One call, as sent.
 #[derive(Serialize, Deserialize)]
-struct Request {
-    id: u64,
-    service: String,
-    method: String,
-    args_type: String,
-    reply_type: String,
-    payload: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) id: u64,
+    pub(crate) service: String,
+    pub(crate) method: String,
+    pub(crate) args_type: String,
+    pub(crate) reply_type: String,
+    pub(crate) payload: Vec<u8>,
+}
+
+impl Request {
+    /// The request of call `id` of method `R` with these encoded arguments.
+    pub(crate) fn new<R: Rpc>(id: u64, payload: Vec<u8>) -> Request {
+        Request {
+            id,
+            service: R::SERVICE.to_string(),
+            method: R::METHOD.to_string(),
+            args_type: std::any::type_name::<R::Args>().to_string(),
+            reply_type: std::any::type_name::<R::Reply>().to_string(),
+            payload,
+        }
+    }
 }
 
 /// One reply, as sent.
 #[derive(Serialize, Deserialize)]
-struct Response {
-    id: u64,
-    result: Result<Vec<u8>, WireError>,
+pub(crate) struct Response {
+    pub(crate) id: u64,
+    pub(crate) result: Result<Vec<u8>, WireError>,
 }
 
 /// The server-side errors of [`RpcError`], in a form that crosses the wire.
 #[derive(Serialize, Deserialize, Debug)]
-enum WireError {
+pub(crate) enum WireError {
     UnknownService {
         known: Vec<String>,
     },
@@ -235,7 +268,7 @@ enum WireError {
 }
 
 impl WireError {
-    fn into_rpc_error<R: Rpc>(self) -> RpcError {
+    pub(crate) fn into_rpc_error<R: Rpc>(self) -> RpcError {
         match self {
             WireError::UnknownService { known } => RpcError::UnknownService {
                 service: R::SERVICE,
@@ -287,11 +320,11 @@ fn intern(name: String) -> &'static str {
     leaked
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write_frame(stream: &mut Stream, body: &[u8]) -> io::Result<()> {
+pub(crate) fn write_frame(stream: &mut Stream, body: &[u8]) -> io::Result<()> {
     if body.len() > MAX_FRAME {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -306,7 +339,7 @@ fn write_frame(stream: &mut Stream, body: &[u8]) -> io::Result<()> {
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream (between frames).
-fn read_frame(stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_frame(stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
     let mut header = [0u8; 4];
     let mut got = 0;
     while got < header.len() {
@@ -325,8 +358,14 @@ fn read_frame(stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
             format!("frame of {len} bytes is over the limit"),
         ));
     }
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body)?;
+    // Grown as the bytes arrive: a header alone cannot make the server allocate the frame.
+    let mut body = Vec::with_capacity(len.min(64 << 10));
+    Read::by_ref(stream)
+        .take(len as u64)
+        .read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(Some(body))
 }
 
@@ -355,7 +394,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-enum Listener {
+pub(crate) enum Listener {
     #[cfg(unix)]
     Unix(UnixListener),
     Tcp(TcpListener),
@@ -437,15 +476,7 @@ where
     let dispatcher = thread::Builder::new()
         .name("labrpc-dispatch".into())
         .spawn(move || {
-            let mut methods = BTreeMap::new();
-            for service in make_services() {
-                for method in service.methods {
-                    methods.insert(
-                        (method.service.to_string(), method.name.to_string()),
-                        method,
-                    );
-                }
-            }
+            let methods = method_table(make_services());
             for (request, reply) in incoming {
                 let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     dispatch(&dispatcher_inner, &methods, request)
@@ -467,7 +498,7 @@ where
 
 impl Listener {
     /// Binds `address`; returns the listener and the address it really listens on.
-    fn bind(address: &Address) -> io::Result<(Listener, Address)> {
+    pub(crate) fn bind(address: &Address) -> io::Result<(Listener, Address)> {
         match address {
             #[cfg(unix)]
             Address::Unix(path) => {
@@ -494,6 +525,20 @@ impl Listener {
     }
 }
 
+impl Listener {
+    /// Waits for the next connection.
+    pub(crate) fn accept(&self) -> io::Result<Stream> {
+        match self {
+            #[cfg(unix)]
+            Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            Listener::Tcp(l) => l.accept().map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                Stream::Tcp(s)
+            }),
+        }
+    }
+}
+
 /// Removes a socket file left at `path` by a dead server. Refuses if a live server answers
 /// there, and never removes anything that is not a socket (see [`check_address`]).
 #[cfg(unix)]
@@ -513,14 +558,7 @@ fn remove_stale_socket(path: &std::path::Path) -> io::Result<()> {
 
 fn accept_loop(inner: &Arc<Inner>, listener: Listener) {
     loop {
-        let stream = match &listener {
-            #[cfg(unix)]
-            Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
-            Listener::Tcp(l) => l.accept().map(|(s, _)| {
-                let _ = s.set_nodelay(true);
-                Stream::Tcp(s)
-            }),
-        };
+        let stream = listener.accept();
         if inner.stopping.load(Ordering::Acquire) {
             return;
         }
@@ -583,7 +621,20 @@ fn dispatch(
     methods: &BTreeMap<(String, String), Method>,
     request: Request,
 ) -> Result<Vec<u8>, WireError> {
-    let key = (request.service, request.method);
+    let method = lookup(methods, &request)?;
+    inner.count.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    block_on((method.handler)(request.payload, tx));
+    let result = rx.try_recv().unwrap_or(Err(RpcError::Shutdown)); // unreachable: a finished handler task replies
+    to_wire(result)
+}
+
+/// The method a request names, if the server has it with the caller's types.
+pub(crate) fn lookup<'a>(
+    methods: &'a BTreeMap<(String, String), Method>,
+    request: &Request,
+) -> Result<&'a Method, WireError> {
+    let key = (request.service.clone(), request.method.clone());
     let Some(method) = methods.get(&key) else {
         let of_service: Vec<String> = methods
             .keys()
@@ -604,10 +655,11 @@ fn dispatch(
             reply: method.reply_type.to_string(),
         });
     }
-    inner.count.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
-    block_on((method.handler)(request.payload, tx));
-    let result = rx.try_recv().unwrap_or(Err(RpcError::Shutdown)); // unreachable: a finished handler task replies
+    Ok(method)
+}
+
+/// A handler's outcome as it crosses the wire.
+pub(crate) fn to_wire(result: Result<Vec<u8>, RpcError>) -> Result<Vec<u8>, WireError> {
     match result {
         Ok(reply) => Ok(reply),
         Err(RpcError::Codec { error, .. }) => Err(WireError::Codec {
@@ -622,6 +674,22 @@ fn dispatch(
             detail: other.to_string(),
         }),
     }
+}
+
+/// The services' methods by (service, method) name.
+pub(crate) fn method_table(
+    services: impl IntoIterator<Item = Service>,
+) -> BTreeMap<(String, String), Method> {
+    let mut methods = BTreeMap::new();
+    for service in services {
+        for method in service.methods {
+            methods.insert(
+                (method.service.to_string(), method.name.to_string()),
+                method,
+            );
+        }
+    }
+    methods
 }
 
 impl RpcServer {
@@ -723,14 +791,7 @@ impl Client {
     pub fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
         let payload = codec::encode(args).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let request = Request {
-            id,
-            service: R::SERVICE.to_string(),
-            method: R::METHOD.to_string(),
-            args_type: std::any::type_name::<R::Args>().to_string(),
-            reply_type: std::any::type_name::<R::Reply>().to_string(),
-            payload,
-        };
+        let request = Request::new::<R>(id, payload);
         let body = codec::encode(&request).map_err(|e| RpcError::codec::<R>(Side::Client, e))?;
         let mut connection = lock(&self.connection);
         let result = self.exchange(&mut connection, id, &body);

@@ -5,6 +5,12 @@
 //! fire in (deadline, registration) order, and the clock only moves when no task can run.
 //! Drawing (rather than running tasks in the order they were woken) makes each seed explore
 //! another interleaving of the events that happen at the same virtual instant.
+//!
+//! The same executor also runs real processes ([`Clock::Real`], see `sim::RealClock`): time is
+//! then the wall clock since the executor started, a timer fires once that much real time has
+//! passed, and when no task is ready the thread parks until the next deadline or until another
+//! thread (a socket's reader, a persister's writer) wakes one of its tasks. Nothing of that
+//! mode touches a simulation: the virtual-time paths below only test which clock they run on.
 
 use super::rng::DetRng;
 use super::trace::{Event, Trace, TraceMode, What};
@@ -21,6 +27,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -127,6 +134,9 @@ impl<T> Slab<T> {
 #[derive(Default)]
 struct ReadyQueue {
     queue: Mutex<Vec<TaskKey>>,
+    /// On the wall clock, the executor's thread: a wake from any thread unparks it. (A
+    /// simulation never parks: with nothing ready, it moves virtual time instead.)
+    executor: Option<std::thread::Thread>,
 }
 
 struct TaskWaker {
@@ -143,6 +153,9 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.ready.queue.lock().push(self.key);
+            if let Some(executor) = &self.ready.executor {
+                executor.unpark();
+            }
         }
     }
 }
@@ -201,11 +214,25 @@ impl Heartbeat {
     }
 }
 
+/// What an executor's time is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Clock {
+    /// Virtual time: it jumps to the next timer when no task can run (a simulation).
+    Virtual,
+    /// The wall clock, counted from this instant (a real process).
+    Real(std::time::Instant),
+}
+
+/// On the wall clock, how many polls may run before due timers get their turn: a stream of
+/// ready tasks must not starve a heartbeat.
+const REAL_POLLS_BETWEEN_TIMERS: u32 = 64;
+
 /// The state of one simulation. Lives on the simulation's thread, reached through a
 /// thread-local by every function of this module.
 pub(crate) struct Core {
     pub(crate) seed: u64,
     time_limit: u64,
+    clock: Clock,
     now: Cell<u64>,
     tasks: RefCell<Slab<Task>>,
     ready: Arc<ReadyQueue>,
@@ -268,7 +295,9 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 pub(crate) const TEST_NODE: Node = Node(0);
 
 impl Core {
-    pub(crate) fn new(seed: u64, time_limit: u64, trace: TraceMode) -> Rc<Core> {
+    /// An executor on `clock` (on the wall clock, for the calling thread, which must be the
+    /// one that runs it).
+    pub(crate) fn new(seed: u64, time_limit: u64, trace: TraceMode, clock: Clock) -> Rc<Core> {
         let heartbeat = Arc::new(Heartbeat {
             polls: AtomicU64::new(0),
             in_poll: AtomicBool::new(false),
@@ -279,9 +308,16 @@ impl Core {
         let core = Rc::new(Core {
             seed,
             time_limit,
+            clock,
             now: Cell::new(0),
             tasks: RefCell::new(Slab::new()),
-            ready: Arc::new(ReadyQueue::default()),
+            ready: Arc::new(ReadyQueue {
+                queue: Mutex::new(Vec::new()),
+                executor: match clock {
+                    Clock::Virtual => None,
+                    Clock::Real(_) => Some(std::thread::current()),
+                },
+            }),
             timers: RefCell::new((Timers::default(), Slab::new())),
             nodes: RefCell::new(Vec::new()),
             current_node: Cell::new(TEST_NODE),
@@ -295,7 +331,11 @@ impl Core {
             next_id: Cell::new(1),
             closed: Cell::new(false),
         });
-        core.add_node("test".into());
+        // The node of the code given to `run`: the test's own, or a real process's main.
+        core.add_node(match clock {
+            Clock::Virtual => "test".into(),
+            Clock::Real(_) => "main".into(),
+        });
         core
     }
 
@@ -307,7 +347,16 @@ impl Core {
     }
 
     pub(crate) fn now(&self) -> Instant {
+        if let Clock::Real(start) = self.clock {
+            let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.now.set(nanos.max(self.now.get()));
+        }
         Instant::from_nanos(self.now.get())
+    }
+
+    /// True if time is the wall clock (a real process), not virtual.
+    pub(crate) fn is_real(&self) -> bool {
+        matches!(self.clock, Clock::Real(_))
     }
 
     /// A fresh id, unique within the simulation (RPC ids and the like).
@@ -580,8 +629,10 @@ impl Core {
 
     /// Runs tasks and advances time until `done()` or a failure.
     pub(crate) fn run(&self, done: impl Fn() -> bool) -> Result<(), SimError> {
+        let real = self.is_real();
         let mut ready = Vec::new();
         loop {
+            let mut polls = 0;
             loop {
                 ready.append(&mut self.ready.queue.lock());
                 if ready.is_empty() {
@@ -596,11 +647,61 @@ impl Core {
                 if done() {
                     return Ok(());
                 }
+                if real {
+                    polls += 1;
+                    if polls == REAL_POLLS_BETWEEN_TIMERS {
+                        break;
+                    }
+                }
             }
             if done() {
                 return Ok(());
             }
-            self.advance_time()?;
+            if real {
+                self.wait_real(ready.is_empty());
+            } else {
+                self.advance_time()?;
+            }
+        }
+    }
+
+    /// On the wall clock: fires the timers that are due; if none was and `idle` (no task is
+    /// ready), parks the thread until the next deadline or until a task is woken.
+    fn wait_real(&self, idle: bool) {
+        let now = self.now().as_nanos();
+        let mut fired = Vec::new();
+        let mut next_deadline = None;
+        {
+            let mut timers = self.timers.borrow_mut();
+            let (queue, slots) = &mut *timers;
+            while let Some(&Reverse((deadline, _, index, generation))) = queue.heap.peek() {
+                if slots.get_mut(index, generation).is_none() {
+                    queue.heap.pop(); // cancelled
+                    continue;
+                }
+                if deadline > now {
+                    next_deadline = Some(deadline);
+                    break;
+                }
+                queue.heap.pop();
+                fired.extend(slots.remove(index, generation));
+            }
+        }
+        if !fired.is_empty() {
+            for timer in fired {
+                self.record(timer.node, What::Timer);
+                timer.waker.wake();
+            }
+            return;
+        }
+        if !idle || !self.ready.queue.lock().is_empty() {
+            return;
+        }
+        // A wake from another thread after the check above leaves the thread's unpark token
+        // set, so the park returns at once: no wake is lost.
+        match next_deadline {
+            Some(deadline) => std::thread::park_timeout(Duration::from_nanos(deadline - now)),
+            None => std::thread::park(),
         }
     }
 

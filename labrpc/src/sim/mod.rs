@@ -38,6 +38,15 @@
 //!   that never yields stops the whole simulation (the watchdog reports it).
 //! - `tokio::select!` picks a random branch first from an unseeded generator: write
 //!   `biased;` as its first line.
+//!
+//! # Real-clock mode
+//! [`RealClock`] runs the same executor in a real process: [`now`] is the wall clock since it
+//! started, [`sleep`] and [`timeout`] wait real time, and other threads (the sockets of
+//! [`ClientEnd::remote`](crate::ClientEnd::remote), a file-backed
+//! [`Persister`](crate::Persister)) wake its tasks. Code written for the simulation, Raft and
+//! the key/value server, runs there unchanged. A run on the real clock is **not**
+//! deterministic: the operating system schedules its threads and the network, and its seed
+//! only seeds [`rng`].
 
 mod executor;
 mod rng;
@@ -53,7 +62,7 @@ pub use time::yield_now;
 pub use time::{Elapsed, Instant, Interval, Sleep, interval, now, sleep, sleep_until, timeout};
 pub use trace::{Trace, TraceMode};
 
-use executor::{Core, Origin, TEST_NODE, try_with_core, with_core};
+use executor::{Clock, Core, Origin, TEST_NODE, try_with_core, with_core};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -286,6 +295,12 @@ pub fn note(text: impl Into<String>) {
 /// global allocator may call it to attribute each allocation to a node.
 pub fn running_node_index() -> Option<u32> {
     executor::running_node_index()
+}
+
+/// True if this thread runs the executor on the wall clock ([`RealClock`]); false in a
+/// simulation or outside any executor.
+pub fn on_real_clock() -> bool {
+    try_with_core(|core| core.is_real()).unwrap_or(false)
 }
 
 /// Virtual time and the current node's name, if this thread runs a simulation (for log lines).
@@ -637,7 +652,7 @@ impl Sim {
         Fut: Future + 'static,
     {
         let limit = u64::try_from(self.time_limit.as_nanos()).unwrap_or(u64::MAX);
-        let core = Core::new(self.seed, limit, self.trace);
+        let core = Core::new(self.seed, limit, self.trace, Clock::Virtual);
         let _ = tx.send(Message::Started(core.heartbeat.clone()));
         let guard = Core::enter(&core);
         let output = std::rc::Rc::new(RefCell::new(None));
@@ -768,6 +783,69 @@ impl Sim {
                 nodes: beat.map_or_else(Vec::new, |b| b.names.lock().1.clone()),
             },
         })
+    }
+}
+
+/// Runs the executor on the wall clock, in a real process (see the module's "Real-clock mode").
+///
+/// Tasks, nodes, [`spawn`], [`now`], [`sleep`], [`timeout`], [`rng`] and the `labrpc::sync`
+/// channels work as in a simulation, except that time is real: a timer fires once its time has
+/// passed on the wall clock, and when no task is ready the thread sleeps until the next timer
+/// or until another thread wakes one of its tasks. There is no watchdog and no time limit. Not
+/// deterministic: use [`Sim`] for tests that must replay.
+///
+/// ```
+/// use labrpc::sim::{self, RealClock};
+/// use std::time::Duration;
+///
+/// let waited = RealClock::new(7).run(|| async {
+///     let start = sim::now();
+///     sim::sleep(Duration::from_millis(20)).await;
+///     sim::now() - start
+/// });
+/// assert!(waited.unwrap() >= Duration::from_millis(20));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RealClock {
+    seed: u64,
+}
+
+impl RealClock {
+    /// A real-clock executor whose nodes' [`rng`]s are seeded from `seed` (take it from the
+    /// time and the process id for a server: the run cannot replay anyway).
+    pub fn new(seed: u64) -> RealClock {
+        RealClock { seed }
+    }
+
+    /// Runs `main` on the calling thread, as node `main`, until it returns. Fails if a task
+    /// panics (with the same report as in a simulation). Tasks still running when `main`
+    /// returns are dropped.
+    pub fn run<F, Fut>(self, main: F) -> Result<Fut::Output, SimError>
+    where
+        F: FnOnce() -> Fut + 'static,
+        Fut: Future + 'static,
+    {
+        install_panic_hook();
+        let clock = Clock::Real(std::time::Instant::now());
+        let core = Core::new(self.seed, u64::MAX, TraceMode::Recent, clock);
+        let guard = Core::enter(&core);
+        let output = std::rc::Rc::new(RefCell::new(None));
+        let slot = output.clone();
+        core.spawn(
+            TEST_NODE,
+            Box::pin(async move {
+                let value = main().await;
+                *slot.borrow_mut() = Some(value);
+            }),
+            Origin::Spawn(Location::caller()),
+        );
+        let result = core.run(|| output.borrow().is_some());
+        core.shut_down();
+        teardown::run_all();
+        drop(guard);
+        result?;
+        let value = output.borrow_mut().take();
+        value.ok_or_else(|| SimError::Internal("main finished without a value".into()))
     }
 }
 
