@@ -12,15 +12,17 @@
 
 use labrpc::rand::RngExt;
 use labrpc::{ClientEnd, Network, sim};
-use labtest::TestCx;
 use labtest::cluster::{Client, EndMaker, Group, GroupSpec, Incarnation, Started};
 use labtest::kv::{LATENCY, OpLog};
 use labtest::linearizability::models::{KvInput, KvOutput};
+use labtest::{Options, TestCx};
 use shardctrler::{Config, Gid, ShardCtrler};
 use shardkv::{Clerk, MakeEnd, ShardKv};
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// Servers per replica group, and in the controller service.
 pub const N: usize = 3;
@@ -147,6 +149,8 @@ pub struct Tester {
     clients_made: Rc<Cell<u64>>,
     /// Controller services started besides the first.
     ctrler_services: Rc<Cell<u64>>,
+    /// When the tester was made (the test's start).
+    started: sim::Instant,
 }
 
 impl Tester {
@@ -218,6 +222,7 @@ impl Tester {
             log: OpLog::new(cx),
             clients_made: Rc::default(),
             ctrler_services: Rc::default(),
+            started: sim::now(),
         }
     }
 
@@ -454,6 +459,33 @@ impl Tester {
         }
     }
 
+    /// The original's `check` for a key the test wrote `writes` to (a put, then appends):
+    /// `key` reads their concatenation. A mismatch names the first write that is missing,
+    /// repeated or out of place.
+    pub async fn check_writes(&self, ck: &TestClerk, key: &str, writes: &[String]) {
+        let got = self.get(ck, key, None).await;
+        let wanted = writes.concat();
+        assert!(
+            got == wanted,
+            "Get({key:?}): expected:\n{}\nreceived:\n{}\n{}",
+            shorten(&wanted),
+            shorten(&got),
+            diagnose_writes(writes, &got)
+        );
+    }
+
+    /// Runs `op` (a clerk operation of a challenge test) and returns its result, failing with
+    /// `what` if it has not completed by the test's time limit (a second before it, so that
+    /// the failure names the cause).
+    pub async fn before_time_limit<T>(&self, op: impl Future<Output = T>, what: &str) -> T {
+        let deadline = self.started + (Options::default().time_limit - Duration::from_secs(1));
+        let left = deadline.saturating_duration_since(sim::now());
+        match sim::timeout(left, op).await {
+            Ok(value) => value,
+            Err(sim::Elapsed) => panic!("{what}"),
+        }
+    }
+
     /// The original's `check`: `key` reads `value`.
     pub async fn check(&self, ck: &TestClerk, key: &str, value: &str) {
         let got = self.get(ck, key, None).await;
@@ -463,6 +495,44 @@ impl Tester {
             shorten(value),
             shorten(&got)
         );
+    }
+}
+
+/// Why a key's value differs from the concatenation of what was written to it: the first
+/// write missing, repeated (a retried append applied twice) or out of place.
+pub fn diagnose_writes(writes: &[String], got: &str) -> String {
+    let mut at = 0;
+    for (i, write) in writes.iter().enumerate() {
+        let rest = &got[at..];
+        if rest.starts_with(write.as_str()) {
+            at += write.len();
+            continue;
+        }
+        if i > 0 && rest.starts_with(writes[i - 1].as_str()) {
+            return format!(
+                "append #{} ({:?}) appears twice: an append was applied twice (does the \
+                 duplicate-detection state move with the shard, and survive restarts?)",
+                i - 1,
+                writes[i - 1]
+            );
+        }
+        if let Some(later) = (i + 1..writes.len()).find(|&j| rest.starts_with(writes[j].as_str())) {
+            return format!(
+                "write #{i} ({write:?}) is missing: the value goes on with write #{later} \
+                 (a write lost, perhaps when the shard moved?)"
+            );
+        }
+        return format!("the value differs from write #{i} ({write:?}) on, at byte {at}");
+    }
+    match writes.last() {
+        Some(last) if got[at..].starts_with(last.as_str()) => format!(
+            "the last append ({last:?}) appears twice: an append was applied twice (does the \
+             duplicate-detection state move with the shard, and survive restarts?)"
+        ),
+        _ => format!(
+            "the value has {} bytes after the last write",
+            got.len() - at
+        ),
     }
 }
 

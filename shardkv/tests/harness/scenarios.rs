@@ -34,19 +34,24 @@ async fn completions_within_two_seconds(
     completed
 }
 
-/// Puts `n` keys with random values of `len` characters; returns keys and values.
+/// What the test wrote to one key, in order: the value put first, then every append. The
+/// key must hold their concatenation.
+type Writes = Vec<String>;
+
+/// Puts `n` keys with random values of `len` characters; returns the keys and what was
+/// written to each.
 async fn put_keys(
     cfg: &Tester,
     ck: &TestClerk,
     n: usize,
     len: usize,
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<String>, Vec<Writes>) {
     let ka = keys(n);
     let mut va = Vec::new();
     for key in &ka {
         let value = random_string(len);
         cfg.put(ck, key, &value, None).await;
-        va.push(value);
+        va.push(vec![value]);
     }
     (ka, va)
 }
@@ -56,21 +61,21 @@ async fn check_and_append(
     cfg: &Tester,
     ck: &TestClerk,
     ka: &[String],
-    va: &mut [String],
+    va: &mut [Writes],
     len: usize,
 ) {
-    for (key, value) in ka.iter().zip(va.iter_mut()) {
-        cfg.check(ck, key, value).await;
+    for (key, writes) in ka.iter().zip(va.iter_mut()) {
+        cfg.check_writes(ck, key, writes).await;
         let x = random_string(len);
         cfg.append(ck, key, &x, None).await;
-        value.push_str(&x);
+        writes.push(x);
     }
 }
 
 /// Checks every key.
-async fn check_all(cfg: &Tester, ck: &TestClerk, ka: &[String], va: &[String]) {
-    for (key, value) in ka.iter().zip(va) {
-        cfg.check(ck, key, value).await;
+async fn check_all(cfg: &Tester, ck: &TestClerk, ka: &[String], va: &[Writes]) {
+    for (key, writes) in ka.iter().zip(va) {
+        cfg.check_writes(ck, key, writes).await;
     }
 }
 
@@ -83,6 +88,7 @@ pub async fn static_shards(cx: &TestCx, server: MakeServer) {
     cfg.join(1).await;
     let (ka, va) = put_keys(&cfg, &ck, 10, 20).await;
     check_all(&cfg, &ck, &ka, &va).await;
+    let va: Vec<String> = va.iter().map(|w| w.concat()).collect();
 
     // Make sure the data really is sharded: with group 101 down, only about half the Gets
     // complete.
@@ -111,7 +117,9 @@ pub async fn static_shards(cx: &TestCx, server: MakeServer) {
 
     // Bring the crashed group back to life.
     cfg.start_group(1);
-    check_all(&cfg, &ck, &ka, &va).await;
+    for (key, value) in ka.iter().zip(&va) {
+        cfg.check(&ck, key, value).await;
+    }
 }
 
 /// `TestRejection5A`: a second controller that knows only group 100 sends every key there;
@@ -123,6 +131,7 @@ pub async fn rejection(cx: &TestCx, server: MakeServer) {
     cfg.join(1).await;
     let (ka, va) = put_keys(&cfg, &ck, 10, 20).await;
     check_all(&cfg, &ck, &ka, &va).await;
+    let va: Vec<String> = va.iter().map(|w| w.concat()).collect();
 
     // A separate controller that thinks group 100 is the only group: its clerks go to
     // group 100 for every key, and must be told it is the wrong group for half of them.
@@ -239,45 +248,45 @@ pub async fn miss_change(cx: &TestCx, server: MakeServer) {
 }
 
 /// Starts one clerk per key, each appending `len` random characters to its key until `stop`,
-/// pausing `pause` after each append; each returns its key's expected value.
+/// pausing `pause` after each append; each returns what it wrote to its key.
 fn start_appenders(
     cfg: &Tester,
     ka: &[String],
-    va: &[String],
+    va: &[Writes],
     len: usize,
     pause: Option<Duration>,
     stop: &Rc<Cell<bool>>,
-) -> Vec<sim::JoinHandle<String>> {
+) -> Vec<sim::JoinHandle<Writes>> {
     ka.iter()
         .zip(va)
-        .map(|(key, value)| {
-            let (cfg, stop, key, mut value) =
-                (cfg.clone(), stop.clone(), key.clone(), value.clone());
+        .map(|(key, writes)| {
+            let (cfg, stop, key, mut writes) =
+                (cfg.clone(), stop.clone(), key.clone(), writes.clone());
             let ck1 = cfg.make_client();
             sim::spawn(async move {
                 while !stop.get() {
                     let x = random_string(len);
                     cfg.append(&ck1, &key, &x, None).await;
-                    value.push_str(&x);
+                    writes.push(x);
                     if let Some(pause) = pause {
                         sim::sleep(pause).await;
                     }
                 }
                 cfg.delete_client(ck1);
-                value
+                writes
             })
         })
         .collect()
 }
 
-/// Stops the appenders, waits for them, and returns the values they expect.
-async fn stop_appenders(stop: &Cell<bool>, appenders: Vec<sim::JoinHandle<String>>) -> Vec<String> {
+/// Stops the appenders, waits for them, and returns what they wrote.
+async fn stop_appenders(stop: &Cell<bool>, appenders: Vec<sim::JoinHandle<Writes>>) -> Vec<Writes> {
     stop.set(true);
-    let mut values = Vec::new();
+    let mut writes = Vec::new();
     for appender in appenders {
-        values.push(appender.await.expect("the test node never crashes"));
+        writes.push(appender.await.expect("the test node never crashes"));
     }
-    values
+    writes
 }
 
 /// `TestConcurrent1_5B`: clients append while groups join, leave, shut down and restart.
@@ -399,16 +408,16 @@ pub async fn unreliable1(cx: &TestCx, server: MakeServer) {
     cfg.leave(0).await;
     for ii in 0..ka.len() * 2 {
         let i = ii % ka.len();
-        cfg.check(&ck, &ka[i], &va[i]).await;
+        cfg.check_writes(&ck, &ka[i], &va[i]).await;
         let x = random_string(5);
         cfg.append(&ck, &ka[i], &x, None).await;
-        va[i].push_str(&x);
+        va[i].push(x);
     }
     cfg.join(0).await;
     cfg.leave(1).await;
     for ii in 0..ka.len() * 2 {
         let i = ii % ka.len();
-        cfg.check(&ck, &ka[i], &va[i]).await;
+        cfg.check_writes(&ck, &ka[i], &va[i]).await;
     }
 }
 
@@ -518,6 +527,7 @@ pub async fn challenge1_delete(cx: &TestCx, server: MakeServer) {
     }
 
     let total = cfg.total_persisted_size();
+    log::info!("challenge1_delete: {total} bytes persisted");
     // 27 keys stored once, 3 keys perhaps also in duplicate tables, everything on 3
     // replicas, plus slop (the original's bound).
     let expected = 3 * ((n - 3) * 1000 + 2 * 3 * 1000 + 6000);
@@ -562,10 +572,19 @@ pub async fn challenge2_unaffected(cx: &TestCx, server: MakeServer) {
     // Operations on the keys of 101's own shards still complete.
     for (key, value) in ka.iter().zip(&va) {
         if owned(key) {
-            cfg.check(&ck, key, value).await;
+            let what = format!(
+                "operations on key {key:?} (shard {}, which group 101 served before the change) \
+                 did not complete: a group must keep serving the shards a configuration change \
+                 does not move, while it waits for the others (challenge 2)",
+                key2shard(key)
+            );
             let new = format!("{value}-1");
-            cfg.put(&ck, key, &new, None).await;
-            cfg.check(&ck, key, &new).await;
+            let ops = async {
+                cfg.check(&ck, key, value).await;
+                cfg.put(&ck, key, &new, None).await;
+                cfg.check(&ck, key, &new).await;
+            };
+            cfg.before_time_limit(ops, &what).await;
         }
     }
 }
@@ -593,10 +612,19 @@ pub async fn challenge2_partial(cx: &TestCx, server: MakeServer) {
     sim::sleep(Duration::from_secs(1)).await;
     for (key, value) in ka.iter().zip(&va) {
         if owned(key) {
-            cfg.check(&ck, key, value).await;
+            let what = format!(
+                "operations on key {key:?} (shard {}, moving from group 102 to group 101) did not \
+                 complete: a group must serve a shard as soon as it arrives, not once every \
+                 shard of the change has (challenge 2)",
+                key2shard(key)
+            );
             let new = format!("{value}-2");
-            cfg.put(&ck, key, &new, None).await;
-            cfg.check(&ck, key, &new).await;
+            let ops = async {
+                cfg.check(&ck, key, value).await;
+                cfg.put(&ck, key, &new, None).await;
+                cfg.check(&ck, key, &new).await;
+            };
+            cfg.before_time_limit(ops, &what).await;
         }
     }
 }
