@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b
+.PHONY: help grade test lint fmt bench skeleton-check labrpc mapreduce mr-sim mr-real raft raft-3a raft-3b raft-3c raft-3d kvraft kvraft-4a kvraft-4b shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -16,6 +16,8 @@ help:
 	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
+	@echo "make shardctrler    Lab 5A, the shard controller (SEEDS=N)"
+	@echo "make shardkv        Lab 5, the sharded service (make shardkv-5a, shardkv-5b, shardkv-challenge; SEEDS=N)"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -63,3 +65,13 @@ kvraft:
 
 kvraft-4a kvraft-4b: kvraft-%:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- $*
+
+# Lab 5: the shard controller (5A) and the sharded key/value service (5A, 5B, the challenges).
+shardctrler:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardctrler --test shardctrler
+
+shardkv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv
+
+shardkv-5a shardkv-5b shardkv-challenge: shardkv-%:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- $*
