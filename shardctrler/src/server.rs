@@ -1,14 +1,14 @@
 //! The controller server: the configurations as a [`StateMachine`] ([`ConfigStore`]) run by
 //! Lab 4's [`Rsm`], and the RPC handlers that submit requests to it.
 
-use crate::config::{Config, Gid};
+use crate::config::Config;
 use crate::rpc::{CtrlerError, Join, JoinArgs, Leave, LeaveArgs, Move, MoveArgs, Query, QueryArgs};
 use kvraft::{Op, Rsm, StateMachine};
 use labrpc::{ClientEnd, Persister, Service};
 use raft::Raft;
 use serde::{Deserialize, Serialize};
 // BEGIN SOLUTION
-use crate::config::NSHARDS;
+use crate::config::{Gid, NSHARDS};
 use crate::rpc::RequestId;
 use std::collections::BTreeMap;
 // END SOLUTION
