@@ -514,7 +514,11 @@ impl ShardKv {
                 continue;
             }
             if self.inner.new_term_entry.replace(term) != term {
-                let _ = self.rsm.submit(ShardCommand::NewTerm).await;
+                // In a task of its own: the configuration can go through the log right after.
+                let rsm = self.rsm.clone();
+                sim::spawn(async move {
+                    let _ = rsm.submit(ShardCommand::NewTerm).await;
+                });
             }
             let (current, migrating) = self.rsm.with_state(|s| (s.config.num, s.migrating()));
             if migrating {
