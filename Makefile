@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real
+.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -21,6 +21,8 @@ help:
 	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
 	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
 	@echo "make kvraft-real    Lab 4 as real processes: kvserver, kvcluster, redis-cli, faults"
+	@echo "make shardctrler    Lab 5A, the shard controller (SEEDS=N)"
+	@echo "make shardkv        Lab 5, the sharded service (make shardkv-5a, shardkv-5b, shardkv-challenge; SEEDS=N)"
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -96,3 +98,12 @@ kvraft-4a kvraft-4b: kvraft-%:
 kvraft-real:
 	$(CARGO) test -p labrpc --test real_clock
 	$(CARGO) test -p kvnet
+# Lab 5: the shard controller (5A) and the sharded key/value service (5A, 5B, the challenges).
+shardctrler:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardctrler --test shardctrler
+
+shardkv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv
+
+shardkv-5a shardkv-5b shardkv-challenge: shardkv-%:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- $*

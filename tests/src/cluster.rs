@@ -5,7 +5,10 @@
 //! persister in, the server's handle, its RPC services and a kill hook out); the [`Group`]
 //! does the rest: a node per server, fresh ends per incarnation, the persister copy on
 //! restart, per-pair connectivity and partitions. Several groups can share one network
-//! (sharded key/value: a controller group and replica groups side by side).
+//! (sharded key/value: a controller group and replica groups side by side), and an
+//! [`EndMaker`] makes ends at run time to any server by its network name (the sharded
+//! service's `make_end`: a group learns the names of other groups' servers from the
+//! controller, long after the harness started it).
 //!
 //! ```
 //! use labrpc::sim::Sim;
@@ -33,7 +36,8 @@
 
 use labrpc::sim::{self, Node};
 use labrpc::{ClientEnd, Name, Network, Persister, Server, Service};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::rc::Rc;
 
 /// What a factory gets to start one incarnation of a server.
@@ -473,6 +477,104 @@ impl<S: Clone + 'static> Group<S> {
             if let Some(name) = members[from].end_names.get(to) {
                 self.0.net.enable(name.clone(), on);
             }
+        }
+    }
+}
+
+/// Makes ends at run time to servers named on the network: the original sharded key/value
+/// harness's `make_end(servername)`. Each [`make_end`](EndMaker::make_end) makes a fresh end,
+/// connected to that server and enabled; the maker remembers the ends it made, so that its
+/// owner's ends can be disabled or deleted at once. Cloning gives another handle to the same
+/// maker.
+///
+/// End names are `<owner>#<n>-><server>`: `owner` must be unique on the network among
+/// end makers (a server's label and generation, a client's number); making an end whose name
+/// is taken panics, naming it.
+///
+/// ```
+/// use labrpc::sim::Sim;
+/// use labrpc::{Network, Service};
+/// use labtest::cluster::{EndMaker, Group, GroupSpec, Started};
+///
+/// labrpc::service! { service Echo { rpc Ping(u64) -> u64; } }
+///
+/// Sim::new(1).run(|| async {
+///     let net = Network::new();
+///     let group = Group::new(&net, GroupSpec::new(3).named("101"), |start| {
+///         let index = start.index as u64;
+///         Started::new(()).service(Service::new().handle(Ping, move |x| async move { x + index }))
+///     });
+///     let maker = EndMaker::new(&net, "client-1");
+///     let end = maker.make_end("server-101-2");
+///     assert_eq!(end.call::<Ping>(&40).await, Ok(42));
+///     maker.disable_all();
+///     assert!(end.call::<Ping>(&40).await.is_err());
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct EndMaker(Rc<EndMakerInner>);
+
+struct EndMakerInner {
+    net: Network,
+    owner: String,
+    /// The ends made and not deleted.
+    made: RefCell<Vec<Name>>,
+    /// Ends made in all.
+    count: Cell<u64>,
+}
+
+impl fmt::Debug for EndMaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndMaker")
+            .field("owner", &self.0.owner)
+            .field("made", &self.0.count.get())
+            .finish()
+    }
+}
+
+impl EndMaker {
+    /// A maker of ends for `owner` (a name unique among end makers on `net`).
+    pub fn new(net: &Network, owner: impl Into<String>) -> EndMaker {
+        EndMaker(Rc::new(EndMakerInner {
+            net: net.clone(),
+            owner: owner.into(),
+            made: RefCell::new(Vec::new()),
+            count: Cell::new(0),
+        }))
+    }
+
+    /// A fresh end to the server named `server`, connected and enabled. Calls on it fail with
+    /// `NoReply` while no server of that name is on the network.
+    pub fn make_end(&self, server: &str) -> ClientEnd {
+        self.0.count.set(self.0.count.get() + 1);
+        let name = Name::from(format!("{}#{}->{server}", self.0.owner, self.0.count.get()));
+        let end = self.0.net.make_end(name.clone());
+        self.0
+            .net
+            .connect(name.clone(), Name::from(server.to_string()));
+        self.0.net.enable(name.clone(), true);
+        self.0.made.borrow_mut().push(name);
+        end
+    }
+
+    /// How many ends this maker made.
+    pub fn made(&self) -> u64 {
+        self.0.count.get()
+    }
+
+    /// Disables every end made so far: their calls fail from now on. Ends made later are
+    /// enabled as usual.
+    pub fn disable_all(&self) {
+        for name in self.0.made.borrow().iter() {
+            self.0.net.enable(name.clone(), false);
+        }
+    }
+
+    /// Deletes every end made so far from the network (forgetting them).
+    pub fn delete_all(&self) {
+        for name in self.0.made.take() {
+            self.0.net.delete_end(name);
         }
     }
 }

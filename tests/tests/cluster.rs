@@ -1,9 +1,10 @@
 //! Tests of the shared cluster harness: connectivity, partitions, shutdown and restart with
 //! the persister, named groups side by side.
 
+use labrpc::RpcError;
 use labrpc::sim::Sim;
 use labrpc::{Network, Service};
-use labtest::cluster::{Group, GroupSpec, Started};
+use labtest::cluster::{EndMaker, Group, GroupSpec, Started};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -168,6 +169,49 @@ fn clients_have_their_own_ends() {
             // Partitions are between servers: clients keep their links.
             group.partition(&[&[0], &[1, 2]]);
             assert_eq!(reaches(&b).await, vec![0, 2]);
+        })
+        .unwrap();
+}
+
+#[test]
+fn end_makers_reach_servers_by_name_at_run_time() {
+    Sim::new(6)
+        .run(|| async {
+            let net = Network::new();
+            let a = probe_group(&net, GroupSpec::new(2).named("100"), Rc::default());
+            let b = probe_group(&net, GroupSpec::new(3).named("101"), Rc::default());
+            a.connect_all();
+            b.connect_all();
+            let maker = EndMaker::new(&net, "100-0.1");
+            let end = maker.make_end("server-101-2");
+            assert_eq!(end.call::<Who>(&()).await.unwrap().0, 2);
+            assert_eq!(end.name().to_string(), "100-0.1#1->server-101-2");
+            // A name nobody serves (yet): the call fails, nothing panics.
+            let nobody = maker.make_end("server-102-0");
+            assert_eq!(nobody.call::<Who>(&()).await, Err(RpcError::NoReply));
+            // Ends made by name follow the server through restarts.
+            b.start(2);
+            b.connect(2);
+            assert_eq!(end.call::<Who>(&()).await.unwrap().0, 2);
+            // Disabling cuts only this maker's ends made so far.
+            let other = EndMaker::new(&net, "client-1");
+            let other_end = other.make_end("server-101-0");
+            maker.disable_all();
+            assert!(end.call::<Who>(&()).await.is_err());
+            assert!(other_end.call::<Who>(&()).await.is_ok());
+            let fresh = maker.make_end("server-101-1");
+            assert!(
+                fresh.call::<Who>(&()).await.is_ok(),
+                "made after the disable"
+            );
+            maker.delete_all();
+            assert!(fresh.call::<Who>(&()).await.is_err());
+            // Names keep counting after a delete: no name is reused.
+            assert_eq!(
+                maker.make_end("server-101-1").name().to_string(),
+                "100-0.1#4->server-101-1"
+            );
+            assert_eq!(maker.made(), 4);
         })
         .unwrap();
 }

@@ -118,6 +118,8 @@ fn replay_command_reruns_the_same_test_and_seed_in_every_suite() {
     replay_reruns("raft", "raft", "initial_election_3a");
     replay_reruns("kvsrv", "kvsrv_2024", "basic_2");
     replay_reruns("kvraft", "kvraft", "basic_4a");
+    replay_reruns("shardctrler", "shardctrler", "basic_leave_join");
+    replay_reruns("shardkv", "shardkv", "static_shards_5a");
 }
 
 /// Runs the labrpc suite (small and quick) with these switches; returns success and output.
