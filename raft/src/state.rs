@@ -410,14 +410,14 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
     fn send_append(&mut self, peer: usize, heartbeat: bool, now: Instant) {
         let next = self.next_index[peer];
         let waiting = self.in_flight[peer].is_some_and(|sent| now < sent + RESEND_TIMEOUT);
-        if waiting && (!heartbeat || next <= self.log.start_index()) {
+        if waiting && !heartbeat {
             return;
         }
         let heartbeat_only = waiting;
         if !heartbeat_only {
             self.in_flight[peer] = (next <= self.log.last_index()).then_some(now);
         }
-        if next <= self.log.start_index() {
+        if next <= self.log.start_index() && !heartbeat_only {
             let args = InstallSnapshotArgs {
                 term: self.term,
                 leader: self.me,
@@ -428,7 +428,9 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
             self.send(peer, Message::InstallSnapshot(args));
             return;
         }
-        let prev_log_index = next - 1;
+        // A heartbeat while a snapshot is in flight starts at the snapshot: the follower may
+        // refuse it, but it hears from its leader and does not start an election.
+        let prev_log_index = (next - 1).max(self.log.start_index());
         let entries = if heartbeat_only {
             Vec::new()
         } else {
@@ -526,7 +528,11 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         if self.role != Role::Leader || args.term != self.term {
             return;
         }
-        self.in_flight[peer] = None;
+        // A snapshot in flight is the snapshot reply's to clear (or the resend timeout's): a
+        // heartbeat's reply says nothing about it.
+        if self.next_index[peer] > self.log.start_index() {
+            self.in_flight[peer] = None;
+        }
         if reply.success {
             let matched = args.prev_log_index + args.entries.len() as u64;
             if matched > self.match_index[peer] {
