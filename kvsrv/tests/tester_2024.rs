@@ -9,43 +9,14 @@ mod harness_2024;
 use harness_2024::{Tester, generic_test, mem_get, mem_many_appends, one_key_appends};
 use kvsrv::v2024::{Append, Get, GetArgs, GetReply, KvServer, Put, PutAppendArgs, PutAppendReply};
 use labrpc::Service;
+use labtest::Options;
 use labtest::alloc::NodeCounting;
-use labtest::{Failed, Options, TestCx};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::rc::Rc;
 
 #[global_allocator]
 static ALLOCATOR: NodeCounting = NodeCounting;
-
-/// Runs `body` on seed 1 and returns its failure; panics if it passed.
-fn must_fail<F, Fut>(body: F) -> Failed
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    match labtest::try_run(&Options::default(), 1, body) {
-        Ok(passed) => panic!(
-            "expected the test to fail, but it passed: {}",
-            passed.summary()
-        ),
-        Err(failed) => {
-            eprintln!("{}", failed.message);
-            failed
-        }
-    }
-}
-
-fn assert_mentions(failed: &Failed, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            failed.message.contains(needle),
-            "the failure message should mention {needle:?}:\n{}",
-            failed.message
-        );
-    }
-}
 
 /// A server without duplicate detection: it applies every copy of a request it receives.
 fn forgetful_server() -> Service {
@@ -125,65 +96,53 @@ fn stale_append_server() -> Service {
 
 #[test]
 fn a_server_without_duplicate_detection_fails_unreliable_2() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         generic_test(&Tester::with_server(&cx, false, forgetful_server), 5).await
     });
-    assert_mentions(
-        &failed,
-        &[
-            "applied twice",
-            "append(",
-            "LAB_SEED=1 LAB_SEEDS=1 cargo test",
-        ],
-    );
+    failed.assert_mentions(&[
+        "applied twice",
+        "append(",
+        "LAB_SEED=1 LAB_SEEDS=1 cargo test",
+    ]);
 }
 
 #[test]
 fn a_server_that_keeps_get_replies_fails_mem_get_2() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         mem_get(&Tester::for_memory_with_server(&cx, false, || {
             hoarding_server(true, false)
         }))
         .await
     });
-    assert_mentions(
-        &failed,
-        &[
-            "server using too much memory",
-            "MiB",
-            "under 10485760 bytes",
-        ],
-    );
+    failed.assert_mentions(&[
+        "server using too much memory",
+        "MiB",
+        "under 10485760 bytes",
+    ]);
 }
 
 #[test]
 fn a_server_that_keeps_every_old_value_fails_mem_many_appends_2() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         mem_many_appends(&Tester::for_memory_with_server(&cx, true, || {
             hoarding_server(false, true)
         }))
         .await
     });
-    assert_mentions(
-        &failed,
-        &["server using too much memory", "under 3000000 bytes"],
-    );
+    failed.assert_mentions(&["server using too much memory", "under 3000000 bytes"]);
 }
 
 #[test]
 fn a_history_that_is_not_linearizable_writes_the_report() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         one_key_appends(&Tester::with_server(&cx, false, stale_append_server)).await
     });
-    assert_mentions(
-        &failed,
-        &[
-            "history is not linearizable",
-            "with seed 1",
-            "LAB_SEED=1 LAB_SEEDS=1 cargo test -p kvsrv",
-            "--test tester_2024 -- --exact",
-        ],
-    );
+    failed.assert_mentions(&[
+        "history is not linearizable",
+        "with seed 1",
+        "LAB_SEED=1 LAB_SEEDS=1 cargo test -p kvsrv",
+        "--test tester_2024 -- --exact",
+    ]);
     let path = failed
         .message
         .lines()

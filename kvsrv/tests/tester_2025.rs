@@ -11,37 +11,8 @@ use kvsrv::v2025::{Clerk, Error, Get, GetArgs, Put, PutArgs, Version};
 use labrpc::ClientEnd;
 use labrpc::rand::RngExt;
 use labrpc::sim;
-use labtest::{Failed, Options, TestCx};
-use std::future::Future;
+use labtest::Options;
 use std::time::Duration;
-
-/// Runs `body` on seed 1 and returns its failure; panics if it passed.
-fn must_fail<F, Fut>(body: F) -> Failed
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    match labtest::try_run(&Options::default(), 1, body) {
-        Ok(passed) => panic!(
-            "expected the test to fail, but it passed: {}",
-            passed.summary()
-        ),
-        Err(failed) => {
-            eprintln!("{}", failed.message);
-            failed
-        }
-    }
-}
-
-fn assert_mentions(failed: &Failed, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            failed.message.contains(needle),
-            "the failure message should mention {needle:?}:\n{}",
-            failed.message
-        );
-    }
-}
 
 /// A clerk that resends a put until it gets a reply and returns the reply as it is: a retried
 /// put whose first copy was executed comes back `ErrVersion` instead of `ErrMaybe`.
@@ -120,25 +91,22 @@ impl TestLock for UncheckedLock {
 
 #[test]
 fn a_clerk_that_returns_err_version_on_a_retried_put_fails_unreliable_net_2() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         unreliable_net(&Tester::<CandidClerk>::with_clerk(&cx, false)).await
     });
-    assert_mentions(
-        &failed,
-        &[
-            "never returned ErrMaybe",
-            "must return ErrMaybe",
-            "LAB_SEED=1 LAB_SEEDS=1 cargo test",
-        ],
-    );
+    failed.assert_mentions(&[
+        "never returned ErrMaybe",
+        "must return ErrMaybe",
+        "LAB_SEED=1 LAB_SEEDS=1 cargo test",
+    ]);
 }
 
 #[test]
 fn a_lock_without_a_version_check_fails_many_clients_reliable_2() {
-    let failed = must_fail(|cx| async move {
+    let failed = labtest::must_fail(|cx| async move {
         lock_clients::<UncheckedLock>(&Tester::for_locks(&cx, true), 10).await
     });
-    assert_mentions(&failed, &["two clients", "critical section"]);
+    failed.assert_mentions(&["two clients", "critical section"]);
 }
 
 #[test]

@@ -12,20 +12,13 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Runs `body` on seed 1 and returns its failure; panics if it passed, or if the failure took
-/// long (in virtual time) to show.
+/// long (in virtual time) to show, or does not print its replay command.
 fn must_fail<F, Fut>(body: F) -> Failed
 where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let result = labtest::try_run(&Options::default(), 1, body);
-    let failed = match result {
-        Ok(passed) => panic!(
-            "expected the test to fail, but it passed: {}",
-            passed.summary()
-        ),
-        Err(failed) => failed,
-    };
+    let failed = labtest::must_fail(body);
     eprintln!("caught after {:?} of virtual time", failed.virtual_time);
     // The slowest check that can catch these bugs is one()'s 10 s of retries.
     assert!(
@@ -34,14 +27,10 @@ where
         failed.virtual_time
     );
     // (A release build's command also says `--release`.)
-    assert!(
-        failed
-            .message
-            .contains("LAB_SEED=1 LAB_SEEDS=1 cargo test -p raft")
-            && failed.message.contains("--test tester -- --exact"),
-        "the failure should print the replay command:\n{}",
-        failed.message
-    );
+    failed.assert_mentions(&[
+        "LAB_SEED=1 LAB_SEEDS=1 cargo test -p raft",
+        "--test tester -- --exact",
+    ]);
     failed
 }
 
@@ -57,16 +46,6 @@ fn virtual_time(failed: &Failed) -> f64 {
     rest[..rest.find('s').expect("seconds")]
         .parse()
         .expect("a number")
-}
-
-fn assert_mentions(failed: &Failed, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            failed.message.contains(needle),
-            "the failure message should mention {needle:?}:\n{}",
-            failed.message
-        );
-    }
 }
 
 /// The body of basic_agree_3b on a cluster with `faults`.
@@ -96,7 +75,7 @@ fn a_raft_that_never_votes_elects_no_leader() {
         let cfg = Config::with_faults(&cx, 3, false, false, &[Fault::DenyVotes]);
         cfg.check_one_leader().await;
     });
-    assert_mentions(&failed, &["expected one leader, got none"]);
+    failed.assert_mentions(&["expected one leader, got none"]);
     // check_one_leader gives up after ten tries of about half a second each.
     let at = virtual_time(&failed);
     assert!((4.5..6.0).contains(&at), "failed at {at} s of virtual time");
@@ -105,14 +84,11 @@ fn a_raft_that_never_votes_elects_no_leader() {
 #[test]
 fn a_raft_whose_appends_fail_commits_nothing() {
     let failed = must_fail(|cx| basic_agree(cx, false, vec![Fault::RejectAppends]));
-    assert_mentions(
-        &failed,
-        &[
-            "one(100) failed to reach agreement",
-            "at index 1",
-            "3 expected",
-        ],
-    );
+    failed.assert_mentions(&[
+        "one(100) failed to reach agreement",
+        "at index 1",
+        "3 expected",
+    ]);
 }
 
 #[test]
@@ -122,7 +98,7 @@ fn different_commands_at_one_index_are_a_commit_mismatch() {
         index: 2,
     };
     let failed = must_fail(move |cx| basic_agree(cx, false, vec![fault]));
-    assert_mentions(&failed, &["commit index=2 server=", "201", "200", "!="]);
+    failed.assert_mentions(&["commit index=2 server=", "201", "200", "!="]);
 }
 
 #[test]
@@ -132,7 +108,7 @@ fn a_gap_in_the_applied_indices_is_an_apply_out_of_order() {
         index: 2,
     };
     let failed = must_fail(move |cx| agree_on_two(cx, false, vec![fault]));
-    assert_mentions(&failed, &["server 2 apply out of order 3", "never index 2"]);
+    failed.assert_mentions(&["server 2 apply out of order 3", "never index 2"]);
 }
 
 #[test]
@@ -142,10 +118,7 @@ fn the_snapshot_applier_checks_the_order_too() {
         index: 1,
     };
     let failed = must_fail(move |cx| agree_on_two(cx, true, vec![fault]));
-    assert_mentions(
-        &failed,
-        &["server 0 apply out of order, expected index 1, got 2"],
-    );
+    failed.assert_mentions(&["server 0 apply out of order, expected index 1, got 2"]);
 }
 
 #[test]

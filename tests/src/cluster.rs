@@ -34,6 +34,7 @@
 //! .unwrap();
 //! ```
 
+use labrpc::rand::RngExt;
 use labrpc::sim::{self, Node};
 use labrpc::{ClientEnd, Name, Network, Persister, Server, Service};
 use std::cell::{Cell, RefCell};
@@ -121,6 +122,17 @@ impl Client {
     /// The client's ends, to server 0, 1, ... of the group.
     pub fn ends(&self) -> &[ClientEnd] {
         &self.ends
+    }
+
+    /// The client's ends in a random order drawn from the running node's seeded generator:
+    /// what a tester hands a clerk, so that an end's position says nothing about its server.
+    pub fn shuffled_ends(&self) -> Vec<ClientEnd> {
+        let mut ends = self.ends.clone();
+        let mut rng = sim::rng();
+        for i in (1..ends.len()).rev() {
+            ends.swap(i, rng.random_range(0..=i));
+        }
+        ends
     }
 }
 

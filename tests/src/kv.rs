@@ -3,6 +3,7 @@
 //! `GenericTest`, and the judgement of a history (with the checker's HTML report on failure).
 
 use crate::TestCx;
+use crate::linearizability::models::{KvInput, KvOutput};
 use crate::linearizability::{CheckResult, History, Model, Options, PartitionOutcome};
 use crate::linearizability::{DEFAULT_STEP_BUDGET, Recorder, Verdict};
 use crate::linearizability::{Ticket, check, html};
@@ -174,6 +175,75 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
                 result.steps(),
                 first_failure(&history, &result)
             ),
+        }
+    }
+}
+
+impl OpLog<KvInput, KvOutput> {
+    /// Runs `op`, a clerk's `get(key)`: recorded for the checker as client `record`'s if
+    /// given, counted as an operation either way.
+    pub async fn get(
+        &self,
+        record: Option<u64>,
+        key: &str,
+        op: impl Future<Output = String>,
+    ) -> String {
+        match record {
+            Some(client) => {
+                let input = KvInput::Get { key: key.into() };
+                let output = self.record(client, input, async { KvOutput { value: op.await } });
+                output.await.value
+            }
+            None => {
+                self.cx.add_ops(1);
+                op.await
+            }
+        }
+    }
+
+    /// Runs `op`, a clerk's `put(key, value)`, recorded as client `record`'s if given.
+    pub async fn put(
+        &self,
+        record: Option<u64>,
+        key: &str,
+        value: &str,
+        op: impl Future<Output = ()>,
+    ) {
+        let input = KvInput::Put {
+            key: key.into(),
+            value: value.into(),
+        };
+        self.write(record, input, op).await;
+    }
+
+    /// Runs `op`, a clerk's `append(key, value)`, recorded as client `record`'s if given.
+    pub async fn append(
+        &self,
+        record: Option<u64>,
+        key: &str,
+        value: &str,
+        op: impl Future<Output = ()>,
+    ) {
+        let input = KvInput::Append {
+            key: key.into(),
+            value: value.into(),
+        };
+        self.write(record, input, op).await;
+    }
+
+    async fn write(&self, record: Option<u64>, input: KvInput, op: impl Future<Output = ()>) {
+        match record {
+            Some(client) => {
+                let op = async {
+                    op.await;
+                    KvOutput::default()
+                };
+                self.record(client, input, op).await;
+            }
+            None => {
+                self.cx.add_ops(1);
+                op.await;
+            }
         }
     }
 }

@@ -28,5 +28,5 @@ pub mod logger;
 mod runner;
 
 pub use runner::{
-    DEFAULT_SEED, Failed, Options, Passed, TestCx, run, try_check_determinism, try_run,
+    DEFAULT_SEED, Failed, Options, Passed, TestCx, must_fail, run, try_check_determinism, try_run,
 };

@@ -256,6 +256,40 @@ fn induced_failure(seed: u64, replay: &Replay) -> Failed {
     }
 }
 
+/// Runs `body` on seed 1 and returns its failure (for a suite's own tests of a planted bug);
+/// prints the failure, as a student would read it, and panics if the run passed.
+#[track_caller]
+pub fn must_fail<F, Fut>(body: F) -> Failed
+where
+    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    match try_run(&Options::default(), 1, body) {
+        Ok(passed) => panic!(
+            "expected the planted bug to fail the test, but it passed: {}",
+            passed.summary()
+        ),
+        Err(failed) => {
+            eprintln!("{}", failed.message);
+            failed
+        }
+    }
+}
+
+impl Failed {
+    /// Panics unless the failure's message mentions every one of `needles`.
+    #[track_caller]
+    pub fn assert_mentions(&self, needles: &[&str]) {
+        for needle in needles {
+            assert!(
+                self.message.contains(needle),
+                "the failure message should mention {needle:?}:\n{}",
+                self.message
+            );
+        }
+    }
+}
+
 /// Runs one seed and returns the outcome instead of panicking (for the harness's own tests).
 #[track_caller]
 pub fn try_run<F, Fut>(options: &Options, seed: u64, body: F) -> Result<Passed, Failed>

@@ -112,11 +112,7 @@ impl Config {
     /// a random order.
     pub fn make_client(&self, to: &[usize]) -> TestClerk {
         let link = self.group.make_client(to);
-        let mut ends = link.ends().to_vec();
-        let mut rng = sim::rng();
-        for i in (1..ends.len()).rev() {
-            ends.swap(i, rng.random_range(0..=i));
-        }
+        let ends = link.shuffled_ends();
         TestClerk {
             clerk: Clerk::new(ends),
             link,
@@ -194,66 +190,21 @@ impl Config {
 
     /// `ck.get(key)`, recorded as client `client` if given; counted as an op either way.
     pub async fn get(&self, ck: &TestClerk, key: &str, record: Option<u64>) -> String {
-        let op = ck.clerk.get(key);
-        match record {
-            Some(client) => {
-                let input = KvInput::Get { key: key.into() };
-                self.log
-                    .record(client, input, async { KvOutput { value: op.await } })
-                    .await
-                    .value
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await
-            }
-        }
+        self.log.get(record, key, ck.clerk.get(key)).await
     }
 
     /// `ck.put(key, value)`, recorded as client `client` if given.
     pub async fn put(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
-        let op = ck.clerk.put(key, value);
-        match record {
-            Some(client) => {
-                let input = KvInput::Put {
-                    key: key.into(),
-                    value: value.into(),
-                };
-                self.log
-                    .record(client, input, async {
-                        op.await;
-                        KvOutput::default()
-                    })
-                    .await;
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await;
-            }
-        }
+        self.log
+            .put(record, key, value, ck.clerk.put(key, value))
+            .await;
     }
 
     /// `ck.append(key, value)`, recorded as client `client` if given.
     pub async fn append(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
-        let op = ck.clerk.append(key, value);
-        match record {
-            Some(client) => {
-                let input = KvInput::Append {
-                    key: key.into(),
-                    value: value.into(),
-                };
-                self.log
-                    .record(client, input, async {
-                        op.await;
-                        KvOutput::default()
-                    })
-                    .await;
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await;
-            }
-        }
+        self.log
+            .append(record, key, value, ck.clerk.append(key, value))
+            .await;
     }
 
     /// Checks that `key` reads `value`.

@@ -8,7 +8,6 @@
 #![allow(dead_code)] // Each test binary uses a different part of the tester.
 
 use labrpc::Network;
-use labrpc::rand::RngExt;
 use labrpc::sim;
 use labtest::TestCx;
 use labtest::cluster::{Client, Group, GroupSpec, Incarnation, Started};
@@ -128,11 +127,7 @@ impl Tester {
     /// a random order.
     pub fn make_client(&self, to: &[usize]) -> TestClerk {
         let link = self.group.make_client(to);
-        let mut ends = link.ends().to_vec();
-        let mut rng = sim::rng();
-        for i in (1..ends.len()).rev() {
-            ends.swap(i, rng.random_range(0..=i));
-        }
+        let ends = link.shuffled_ends();
         TestClerk {
             clerk: Clerk::new(ends),
             link,

@@ -248,11 +248,7 @@ impl Tester {
         let id = self.clients_made.get() + 1;
         self.clients_made.set(id);
         let ctrler_link = ctrlers.group.make_client(&(0..N).collect::<Vec<_>>());
-        let mut ends = ctrler_link.ends().to_vec();
-        let mut rng = sim::rng();
-        for i in (1..ends.len()).rev() {
-            ends.swap(i, rng.random_range(0..=i));
-        }
+        let ends = ctrler_link.shuffled_ends();
         let maker = EndMaker::new(&self.net, format!("clerk-{id}"));
         let make = maker.clone();
         TestClerk {
@@ -399,64 +395,21 @@ impl Tester {
 
     /// `ck.get(key)`, recorded as client `client` if given; counted as an op either way.
     pub async fn get(&self, ck: &TestClerk, key: &str, record: Option<u64>) -> String {
-        let op = ck.clerk.get(key);
-        match record {
-            Some(client) => {
-                let input = KvInput::Get { key: key.into() };
-                self.log
-                    .record(client, input, async { KvOutput { value: op.await } })
-                    .await
-                    .value
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await
-            }
-        }
+        self.log.get(record, key, ck.clerk.get(key)).await
     }
 
     /// `ck.put(key, value)`, recorded as client `client` if given.
     pub async fn put(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
-        let op = ck.clerk.put(key, value);
-        match record {
-            Some(client) => {
-                let input = KvInput::Put {
-                    key: key.into(),
-                    value: value.into(),
-                };
-                let op = async {
-                    op.await;
-                    KvOutput::default()
-                };
-                self.log.record(client, input, op).await;
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await;
-            }
-        }
+        self.log
+            .put(record, key, value, ck.clerk.put(key, value))
+            .await;
     }
 
     /// `ck.append(key, value)`, recorded as client `client` if given.
     pub async fn append(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
-        let op = ck.clerk.append(key, value);
-        match record {
-            Some(client) => {
-                let input = KvInput::Append {
-                    key: key.into(),
-                    value: value.into(),
-                };
-                let op = async {
-                    op.await;
-                    KvOutput::default()
-                };
-                self.log.record(client, input, op).await;
-            }
-            None => {
-                self.cx.add_ops(1);
-                op.await;
-            }
-        }
+        self.log
+            .append(record, key, value, ck.clerk.append(key, value))
+            .await;
     }
 
     /// The original's `check` for a key the test wrote `writes` to (a put, then appends):
