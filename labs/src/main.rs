@@ -50,6 +50,9 @@ enum Command {
     Trace(rerun::TraceArgs),
     /// Render a lab's handout (docs/<lab>.md) as a self-contained HTML page.
     Handout(handout::Args),
+    /// Draw a trace file (from `labs trace --json`) as its timeline page.
+    #[command(hide = true)]
+    RenderTrace(rerun::RenderTraceArgs),
     /// Write the student skeleton: this workspace with solution regions removed.
     Skeleton(skeleton::Args),
     /// Plant each known bug (mutants/<lab>/*.patch) in a scratch copy, run the lab's suite,
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => rerun::replay(&args),
         Command::Trace(args) => rerun::trace(&args),
         Command::Handout(args) => handout::run(&args),
+        Command::RenderTrace(args) => rerun::render_trace(&args),
         Command::Skeleton(args) => skeleton::run(&args),
         Command::Mutants(args) => mutants::run(&args),
     }

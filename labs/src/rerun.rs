@@ -110,7 +110,7 @@ pub struct TraceArgs {
 /// Runs `labs replay`.
 pub fn replay(args: &ReplayArgs) -> ExitCode {
     let result = (|| {
-        let prepared = prepare(&args.run)?;
+        let prepared = prepare(&args.run, false)?;
         eprintln!("replaying {} ...", prepared.describe());
         let status = prepared
             .command(Some(&args.log))
@@ -124,13 +124,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
 /// Runs `labs trace`.
 pub fn trace(args: &TraceArgs) -> ExitCode {
     let result = (|| {
-        let prepared = prepare(&args.run)?;
-        if prepared.seed.is_none() {
-            return Err(Problem::Input(format!(
-                "{} runs real processes: it has no simulated trace (use labs replay)",
-                args.run.test
-            )));
-        }
+        let prepared = prepare(&args.run, true)?;
         let trace_file = std::env::temp_dir().join(format!(
             "labs-trace-{}-{}.json",
             std::process::id(),
@@ -174,6 +168,35 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         Ok(true)
     })();
     finish("trace", result)
+}
+
+/// Options of `labs render-trace` (hidden: for tests and for traces kept with `--json`).
+#[derive(clap::Args)]
+pub struct RenderTraceArgs {
+    /// A trace file (`labs trace --json`, or `LABTEST_TRACE_FILE`).
+    trace: PathBuf,
+    /// Where to write the HTML page.
+    #[arg(long, value_name = "OUT")]
+    html: PathBuf,
+}
+
+/// Runs `labs render-trace`.
+pub fn render_trace(args: &RenderTraceArgs) -> ExitCode {
+    let result = (|| {
+        let json = std::fs::read_to_string(&args.trace)
+            .map_err(|e| Problem::Input(format!("{}: {e}", args.trace.display())))?;
+        let title = args
+            .trace
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("trace")
+            .to_string();
+        let page = crate::timeline::render(&json, &title).map_err(Problem::Input)?;
+        std::fs::write(&args.html, page)
+            .map_err(|e| Problem::Internal(format!("{}: {e}", args.html.display())))?;
+        Ok(true)
+    })();
+    finish("render-trace", result)
 }
 
 /// A built test binary and the run to do.
@@ -242,7 +265,9 @@ fn find_test(root: &Path, test: &str, lab: Option<&str>) -> Vec<(&'static str, &
     found
 }
 
-fn prepare(args: &RunArgs) -> Result<Prepared, Problem> {
+/// Finds the test, builds its suite (of this checkout or of the submission) and says how to
+/// run it; `simulated_only`: refuse a test of real processes (it has no trace).
+fn prepare(args: &RunArgs, simulated_only: bool) -> Result<Prepared, Problem> {
     let root = crate::workspace_root();
     let course = grade::load_course(args.course.as_deref())?;
     if let Some(lab) = &args.lab
@@ -278,6 +303,12 @@ fn prepare(args: &RunArgs) -> Result<Prepared, Problem> {
         }
     };
     let targets = grade::targets_named(lab, target);
+    if simulated_only && grade::runs_once(target) {
+        return Err(Problem::Input(format!(
+            "{} runs real processes: it has no simulated trace (use labs replay)",
+            args.test
+        )));
+    }
     let seed = if grade::runs_once(target) {
         if args.seed.is_some() {
             return Err(Problem::Input(format!(

@@ -240,7 +240,8 @@ function render() {
   // The failure.
   if (failureNs !== null && failureNs >= view.t0 && failureNs <= view.t1) {
     const xx = x(failureNs);
-    out.push(`<g id="failure-marker"><line x1="${xx}" y1="${TOP - 6}" x2="${xx}" y2="${height - 24}"/><text x="${xx + 3}" y="${TOP + 8}">failed at ${secs(failureNs)}</text><title>${esc(data.failure.message.split("\n")[0])}</title></g>`);
+    const anchor = xx > width - 160 ? `x="${xx - 3}" text-anchor="end"` : `x="${xx + 3}"`;
+    out.push(`<g id="failure-marker"><line x1="${xx}" y1="${TOP - 6}" x2="${xx}" y2="${height - 24}"/><text ${anchor} y="${TOP + 8}">failed at ${secs(failureNs)}</text><title>${esc(data.failure.message.split("\n")[0])}</title></g>`);
   }
   out.push(`</svg>`);
   chart.innerHTML = out.join("");
