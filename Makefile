@@ -3,11 +3,14 @@
 CARGO ?= cargo
 SEEDS ?= 1
 
-.PHONY: help grade test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
+.PHONY: help grade grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
 	@echo "make grade SEEDS=N  ... with N seeds per test"
+	@echo "make grade-smoke    the grader on 3 generated submissions, one lab, parts merged (CI)"
+	@echo "make grade-20       the grader on 20 generated submissions, every lab (SEEDS=10)"
+	@echo "make trace-fixture  write the broken-Raft trace the timeline's browser test loads"
 	@echo "make test           run every test of the workspace (what CI runs)"
 	@echo "make lint           rustfmt check and clippy, warnings are errors"
 	@echo "make bench          the benchmarks recorded in BENCHMARKS.md"
@@ -26,6 +29,26 @@ help:
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
+
+# The course tool on generated submissions (docs/grading.md, "Check the grader itself").
+GRADE_DIR ?= target/grade-check
+grade-smoke:
+	labs/scripts/grade-smoke $(GRADE_DIR)/smoke
+
+GRADE_SEEDS ?= 10
+grade-20:
+	rm -rf $(GRADE_DIR)/twenty && labs/scripts/make-submissions $(GRADE_DIR)/twenty/subs 20
+	/usr/bin/time -v $(CARGO) run -q --release -p labs -- grade --submission $(GRADE_DIR)/twenty/subs \
+	    --seeds $(GRADE_SEEDS) --format json --out $(GRADE_DIR)/twenty/report.json 2> $(GRADE_DIR)/twenty/log; \
+	    test $$? -le 1 || { cat $(GRADE_DIR)/twenty/log; exit 1; }
+	tail -25 $(GRADE_DIR)/twenty/log
+	labs/scripts/check-grades $(GRADE_DIR)/twenty/report.json
+
+trace-fixture:
+	rm -rf $(GRADE_DIR)/fixture && labs/scripts/make-submissions $(GRADE_DIR)/fixture 3
+	$(CARGO) run -q --release -p labs -- trace initial_election_3a --seed 1 --lab raft \
+	    --submission $(GRADE_DIR)/fixture/bug-never-votes --html $(GRADE_DIR)/fixture/trace.html \
+	    --json labs/tests/fixtures/broken-raft-trace.json
 
 test:
 	$(CARGO) test --workspace

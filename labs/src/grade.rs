@@ -1,42 +1,91 @@
-//! `labs grade`: build every graded suite, then run each and score it per part.
+//! `labs grade`: grade the checkout, or many students' submissions, with the course's own
+//! suites, and report in the formats courses use.
 //!
-//! - Only what the student writes is scored. The kit's own checks (labrpc's tests of the
-//!   simulated network; MapReduce's bad-input tests, which check the kit's programs) are shown
-//!   apart, unscored.
-//! - Everything is compiled first, so that a row's "wall s" is the time of its tests alone.
-//! - Grading builds in a target directory of its own inside the checkout it grades
-//!   (`target/grade`), whatever `CARGO_TARGET_DIR` says: two checkouts sharing one target
-//!   directory could otherwise run each other's test binaries.
-//! - Each failed test is listed with its reason and the command that replays it.
-//! - An unknown lab, a lab without a suite, no seeds, a build that fails, or a suite that runs
-//!   no test: a clear message and a non-zero exit, never an empty table.
+//! - **What is graded.** The labs and parts of the course file (`labs/course.toml`), or those
+//!   named on the command line (`raft`, `3a`). Only what the student writes is scored; the
+//!   kit's own checks (labrpc's tests, MapReduce's bad-input tests) are shown apart when the
+//!   checkout itself is graded, and not run for submissions (they test the course's code).
+//! - **Runs.** Each (submission, test, seed) is one run, in a test process of its own under a
+//!   time and a memory limit ([`crate::sandbox`]). Its verdict is what the harness recorded in
+//!   a result file the grader names: not the process's output or exit status, which student
+//!   code linked into the test binary could forge. A run the harness did not record as passed
+//!   failed, with the reason: a panic, a hang, a blown limit, a build that failed.
+//! - **Submissions** build in target directories of their own, from a warm copy of the
+//!   course's build ([`crate::submission`]).
+//! - **Scale-out.** `--partition K/N` takes the K-th of N contiguous slices of the runs, in a
+//!   fixed order (so each part builds only the submissions it grades); `labs merge` joins the
+//!   parts' JSON reports into the one-machine report.
+//! - **Exit status**: 0 if every run passed, 1 if some failed, 2 for bad input (an unknown lab
+//!   or part, zero seeds, a bad partition, a directory that is not a submission, a bad course
+//!   file), 3 if the course's own suites do not build or a run could not be started.
 
+use crate::course::Course;
+use crate::report::{self, BuildInfo, Record, Report, SubmissionInfo, Verdict};
+use crate::sandbox;
+use crate::submission::{self, BuildArea, Submission};
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Options of `labs grade`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run every test with this many consecutive seeds (LAB_SEEDS; at least 1).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-    seeds: u64,
-    /// First seed (LAB_SEED).
+    /// Labs (`raft`) or parts (`3a`) to grade; default: every lab of the course file.
+    #[arg(value_name = "LAB|PART")]
+    selection: Vec<String>,
+    /// Same as naming the lab (kept for older scripts).
+    #[arg(long = "lab", value_name = "LAB", hide = true)]
+    labs: Vec<String>,
+    /// Seeds per test (default: the course file's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
+    /// First seed (default: the course file's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Grade only these labs (package names: labrpc, mapreduce, raft, kvraft, shardctrler,
-    /// shardkv).
-    #[arg(long = "lab")]
-    labs: Vec<String>,
-    /// Build in debug mode instead of release.
+    /// Test processes at a time (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// A student's repository, or a directory of them (repeatable); default: this checkout.
+    #[arg(long = "submission", value_name = "DIR")]
+    submissions: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report here instead of standard output (for `gradescope` with several
+    /// submissions: a directory, one `<name>.json` each).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Grade only part K of N of the runs (`2/3`); `labs merge` joins the parts' JSON reports.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<String>,
+    /// The course file (default: labs/course.toml).
+    #[arg(long, value_name = "FILE")]
+    course: Option<PathBuf>,
+    /// Build in debug mode instead of release (the checkout itself only).
     #[arg(long)]
     debug: bool,
 }
 
+/// A report format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table per submission, with failures and their commands.
+    Text,
+    /// One record per submission × test × seed (what `labs merge` reads).
+    Json,
+    /// JUnit XML, for CI systems.
+    Junit,
+    /// Gradescope's results.json.
+    Gradescope,
+}
+
 /// Whether a row counts toward the student's score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scored {
+pub(crate) enum Scored {
     /// Tests of the student's code.
     Yes,
     /// The kit's own checks: they test code the student does not write.
@@ -45,9 +94,9 @@ enum Scored {
 
 /// One test target of a lab, graded as one or more rows.
 #[derive(Debug)]
-struct Target {
+pub(crate) struct Target {
     /// The integration-test target (`tests/<name>.rs`).
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// The row's title.
     title: &'static str,
     /// Whether its tests count, unless listed in `kit_tests`.
@@ -56,18 +105,14 @@ struct Target {
     kit_tests: &'static [&'static str],
     /// The title of the row of those tests.
     kit_title: &'static str,
-    /// Parts named by the start of a test's name, checked before the name's part suffix
-    /// (`_3a`): the first rule whose prefix starts the name gives the part (`""` matches every
-    /// test). For suites whose test names keep the original's, without a suffix.
-    parts: &'static [PartRule],
+    /// Parts by name prefix, tried before the name's suffix: (prefix, part). `("", "5A")`
+    /// puts every test in part 5A.
+    parts: &'static [(&'static str, &'static str)],
 }
-
-/// A test-name prefix and the part of the tests whose names start with it.
-type PartRule = (&'static str, &'static str);
 
 /// A lab: a package and its graded targets (none yet for labs whose suites are to come).
 #[derive(Debug)]
-struct Lab {
+pub(crate) struct Lab {
     package: &'static str,
     targets: &'static [Target],
 }
@@ -103,8 +148,8 @@ const LABS: &[Lab] = &[
                 name: "mr_sim",
                 title: "Lab 1: MapReduce, simulated",
                 scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
+                kit_tests: &["a_coordinator_race_is_caught_within_a_few_dozen_seeds"],
+                kit_title: "Lab 1: the suite's own check",
                 parts: &[],
             },
             Target {
@@ -212,7 +257,7 @@ const LABS: &[Lab] = &[
 ];
 
 /// The part of the optional challenges (shardkv's `challenge1_delete`, ...).
-const CHALLENGE_PART: &str = "challenge";
+const CHALLENGE_PART: &str = "CHALLENGE";
 
 /// MapReduce tests that check how the kit's programs (`mrcoordinator`, `mrworker`,
 /// `mrsequential`) handle bad input: not the student's coordinator and worker.
@@ -223,230 +268,39 @@ const MAPREDUCE_KIT_TESTS: &[&str] = &[
     "socket_path_of_a_regular_file_real",
 ];
 
-/// Results of one row part (tests share the part suffix of their names: `_3a`, ...).
-#[derive(Debug, Default)]
-struct Part {
-    passed: u32,
-    failed: Vec<Failure>,
-    /// Virtual time of the tests that ran in the simulation (none for real processes).
-    virtual_secs: Option<f64>,
+/// Test targets whose tests run real processes: they take no seed and run once.
+const RUNS_ONCE: &[&str] = &["mr_real"];
+
+/// The kit's labs (packages), in the table's order.
+pub fn known_labs() -> Vec<&'static str> {
+    LABS.iter().map(|l| l.package).collect()
 }
 
-/// A failed test: why, and how to replay it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Failure {
-    test: String,
-    reason: String,
-    replay: Option<String>,
+/// The test targets of lab `package`.
+pub(crate) fn target_names(package: &str) -> Vec<&'static str> {
+    LABS.iter()
+        .filter(|l| l.package == package)
+        .flat_map(|l| l.targets.iter().map(|t| t.name))
+        .collect()
 }
 
-/// One row group of the table: a target's tests (or its kit tests), by part.
-#[derive(Debug)]
-struct Row {
-    title: String,
-    scored: Scored,
-    parts: BTreeMap<String, Part>,
-    /// Real time of the target's run (shown on the row of its student tests).
-    wall_secs: Option<f64>,
+/// The target `name` of lab `package`, as a list for [`cargo_build`].
+pub(crate) fn targets_named(package: &str, name: &str) -> Vec<&'static Target> {
+    LABS.iter()
+        .filter(|l| l.package == package)
+        .flat_map(|l| l.targets.iter())
+        .filter(|t| t.name == name)
+        .collect()
 }
 
-/// Runs `labs grade`.
-pub fn run(args: &Args) -> ExitCode {
-    let root = crate::workspace_root();
-    let labs = match select_labs(&args.labs) {
-        Ok(labs) => labs,
-        Err(message) => {
-            eprintln!("labs grade: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let target_dir = grade_target_dir(&root);
-    if let Some(shared) = std::env::var_os("CARGO_TARGET_DIR") {
-        eprintln!(
-            "labs grade: building in {} (not CARGO_TARGET_DIR={}: grading never shares a \
-             target directory with another checkout)",
-            target_dir.display(),
-            PathBuf::from(shared).display()
-        );
-    }
-    let cargo = Cargo {
-        root: root.clone(),
-        target_dir,
-        release: !args.debug,
-    };
-    // Compile everything first: the times below are the tests' own.
-    eprintln!("building the graded suites ...");
-    if let Err(message) = cargo.build(&labs) {
-        eprintln!("labs grade: {message}");
-        return ExitCode::FAILURE;
-    }
-    let mut rows = Vec::new();
-    let mut all_passed = true;
-    for lab in &labs {
-        for target in lab.present_targets(&root) {
-            eprintln!("running {} --test {} ...", lab.package, target.name);
-            let started = Instant::now();
-            let output = match cargo.test(lab.package, target.name, args) {
-                Ok(output) => output,
-                Err(message) => {
-                    eprintln!("labs grade: {message}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let wall_secs = started.elapsed().as_secs_f64();
-            let results = parse(&output.stdout);
-            if results.is_empty() {
-                eprintln!(
-                    "labs grade: {} --test {} ran no test (exit status {}):\n{}{}",
-                    lab.package, target.name, output.status, output.stdout, output.stderr
-                );
-                return ExitCode::FAILURE;
-            }
-            let (student, kit) = split_rows(target, &results, wall_secs);
-            for row in [Some(student), kit].into_iter().flatten() {
-                all_passed &= row.parts.values().all(|p| p.failed.is_empty());
-                rows.push(row);
-            }
-            if !output.status.success() && results.values().all(|r| r.passed) {
-                eprintln!(
-                    "labs grade: {} --test {} failed although its tests passed ({}):\n{}",
-                    lab.package, target.name, output.status, output.stderr
-                );
-                all_passed = false;
-            }
-        }
-    }
-    print!("{}", table(&rows, args.seeds));
-    if all_passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// The labs `--lab` asks for (every lab with a suite if none), or why not.
-fn select_labs(names: &[String]) -> Result<Vec<&'static Lab>, String> {
-    select_labs_of(LABS, names)
-}
-
-/// The labs of `labs` that `names` asks for (every lab with a suite if none), or why not.
-fn select_labs_of(all: &'static [Lab], names: &[String]) -> Result<Vec<&'static Lab>, String> {
-    let known: Vec<&str> = all.iter().map(|l| l.package).collect();
-    let with_suites: Vec<&str> = all
-        .iter()
-        .filter(|l| !l.targets.is_empty())
-        .map(|l| l.package)
-        .collect();
-    if names.is_empty() {
-        return Ok(all.iter().filter(|l| !l.targets.is_empty()).collect());
-    }
-    let mut labs = Vec::new();
-    for name in names {
-        let Some(lab) = all.iter().find(|l| l.package == name) else {
-            return Err(format!(
-                "unknown lab {name:?}: the labs are {} (graded today: {})",
-                known.join(", "),
-                with_suites.join(", ")
-            ));
-        };
-        if lab.targets.is_empty() {
-            return Err(format!(
-                "{name} has no graded suite yet: nothing to grade (graded today: {})",
-                with_suites.join(", ")
-            ));
-        }
-        if !labs.iter().any(|l: &&Lab| l.package == lab.package) {
-            labs.push(lab);
-        }
-    }
-    Ok(labs)
-}
-
-/// Cargo, building into the grader's own target directory.
-struct Cargo {
-    root: PathBuf,
-    target_dir: PathBuf,
-    release: bool,
-}
-
-/// What one cargo run printed.
-struct Output {
-    status: std::process::ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cargo {
-    fn command(&self) -> Command {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(&self.root)
-            .env("CARGO_TARGET_DIR", &self.target_dir);
-        // The harness's switches come from the grader's options only (and the kit's own
-        // failure-inducing switch never reaches a graded run).
-        for (name, _) in std::env::vars_os() {
-            if name.to_str().is_some_and(|n| n.starts_with("LAB")) {
-                command.env_remove(&name);
-            }
-        }
-        command.env_remove("RUST_LOG");
-        command
-    }
-
-    fn profile_args(&self) -> &'static [&'static str] {
-        if self.release { &["--release"] } else { &[] }
-    }
-
-    /// Builds every graded test target of `labs`.
-    fn build(&self, labs: &[&Lab]) -> Result<(), String> {
-        let mut command = self.command();
-        command.args(["test", "--no-run"]).args(self.profile_args());
-        for lab in labs {
-            command.args(["-p", lab.package]);
-            for target in lab.present_targets(&self.root) {
-                command.args(["--test", target.name]);
-            }
-        }
-        let status = command
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "the build failed ({status}): fix the errors above, then grade again"
-            ))
-        }
-    }
-
-    /// Runs one test target to the end.
-    fn test(&self, package: &str, target: &str, args: &Args) -> Result<Output, String> {
-        let mut command = self.command();
-        command
-            .args(["test", "-p", package])
-            .args(self.profile_args())
-            .args(["--test", target, "--no-fail-fast", "--", "--color", "never"])
-            .env("LAB_SEEDS", args.seeds.to_string());
-        if let Some(seed) = args.seed {
-            command.env("LAB_SEED", seed.to_string());
-        }
-        let output = command
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        Ok(Output {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
-    }
+/// True if the target's tests run real processes, once, without a seed.
+pub(crate) fn runs_once(target: &str) -> bool {
+    RUNS_ONCE.contains(&target)
 }
 
 /// The part a test of `target` belongs to: the first of the target's part rules whose prefix
-/// starts the name, else the name's last `_` suffix if it names a part (`2`, `3a`, `4b`), else `-`.
-fn part_of(target: &Target, test: &str) -> String {
+/// starts the name, else the name's suffix (`_2` → `2`, `_3a` → `3A`), else `-`.
+pub(crate) fn part_of(target: &Target, test: &str) -> String {
     if let Some((_, part)) = target
         .parts
         .iter()
@@ -469,234 +323,1007 @@ fn part_of(target: &Target, test: &str) -> String {
     }
 }
 
-/// One test's result as read from the output.
-#[derive(Debug, Default)]
-struct TestResult {
-    passed: bool,
-    virtual_secs: Option<f64>,
-    failure: Option<Failure>,
+/// What to grade of one lab: every part, or these.
+#[derive(Clone, Debug)]
+pub(crate) struct Selected {
+    pub lab: &'static Lab,
+    pub parts: Option<Vec<String>>,
 }
 
-/// Reads the harness's `Passed --` lines, libtest's `test NAME ... ok|FAILED` lines and the
-/// `---- NAME stdout ----` sections of failures (their reason and replay command).
-///
-/// Tests run in parallel, so a summary line (written whole) can land in the middle of
-/// libtest's `test NAME ... ` / `ok` pair: cut the summaries out first, then parse the rest.
-fn parse(stdout: &str) -> BTreeMap<String, TestResult> {
-    let mut results: BTreeMap<String, TestResult> = BTreeMap::new();
-    let mut virtual_secs: BTreeMap<String, f64> = BTreeMap::new();
-    let mut rest = String::with_capacity(stdout.len());
-    let mut text = stdout;
-    while let Some(start) = text.find("Passed --") {
-        rest.push_str(&text[..start]);
-        let end = text[start..]
-            .find('\n')
-            .map_or(text.len(), |i| start + i + 1);
-        let summary = &text[start..end];
-        if let Some(name) = summary.split_whitespace().last()
-            && let Some(secs) = summary
-                .split_whitespace()
-                .nth(2)
-                .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
-        {
-            *virtual_secs.entry(name.to_string()).or_default() += secs;
-        }
-        text = &text[end..];
-    }
-    rest.push_str(text);
-    let mut sections: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    let mut section: Option<String> = None;
-    for line in rest.lines() {
-        if let Some(name) = line
-            .strip_prefix("---- ")
-            .and_then(|l| l.strip_suffix(" stdout ----"))
-        {
-            section = Some(name.to_string());
-            continue;
-        }
-        if line == "failures:" || line.starts_with("test result:") {
-            section = None;
-        }
-        if let Some(name) = &section {
-            sections.entry(name.clone()).or_default().push(line);
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("test ")
-            && let Some((name, verdict)) = rest.rsplit_once(" ... ")
-        {
-            let result = results.entry(name.to_string()).or_default();
-            match verdict.trim() {
-                "ok" => result.passed = true,
-                "FAILED" => result.passed = false,
-                _ => {}
-            }
-        }
-    }
-    for (name, result) in &mut results {
-        result.virtual_secs = virtual_secs.get(name).copied();
-        if !result.passed {
-            let lines = sections.get(name).map_or(&[][..], Vec::as_slice);
-            result.failure = Some(failure_of(name, lines));
-        }
-    }
-    results
-}
-
-/// The reason (the harness's `FAILED with seed ...` line, or else the panic's message) and
-/// the replay command of a failed test's output section.
-fn failure_of(test: &str, lines: &[&str]) -> Failure {
-    let reason = lines
+/// The labs and parts the command line names (every lab of the course if none), checked
+/// against the kit and the course file.
+pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>, String> {
+    let graded: Vec<&str> = course.labs.iter().map(|l| l.name.as_str()).collect();
+    let all_parts: Vec<String> = course
+        .labs
         .iter()
-        .find(|l| l.starts_with("FAILED with seed") || l.starts_with("NONDETERMINISM"))
-        .map(|l| l.to_string())
-        .or_else(|| {
-            // A plain panic: libtest prints `thread '...' panicked at FILE:LINE:COL:` and the
-            // message on the next line.
-            let at = lines
-                .iter()
-                .position(|l| l.starts_with("thread '") && l.contains(" panicked at "))?;
-            let message = lines.get(at + 1).map_or("", |l| l.trim());
-            Some(format!(
-                "panicked at {}: {message}",
-                lines[at]
-                    .rsplit_once(" panicked at ")?
-                    .1
-                    .trim_end_matches(':')
-            ))
-        })
-        .unwrap_or_else(|| "no reason printed (see the test's output with cargo test)".into());
-    let replay = lines
-        .iter()
-        .position(|l| l.starts_with("Replay exactly this run"))
-        .and_then(|i| lines.get(i + 1))
-        .map(|l| l.trim().to_string());
-    Failure {
-        test: test.to_string(),
-        reason,
-        replay,
-    }
-}
-
-/// A target's results as its row (the student's tests) and, if it has any, the row of its
-/// kit tests.
-fn split_rows(
-    target: &Target,
-    results: &BTreeMap<String, TestResult>,
-    wall_secs: f64,
-) -> (Row, Option<Row>) {
-    let mut student = Row {
-        title: target.title.to_string(),
-        scored: target.scored,
-        parts: BTreeMap::new(),
-        wall_secs: Some(wall_secs),
-    };
-    let mut kit = Row {
-        title: target.kit_title.to_string(),
-        scored: Scored::No,
-        parts: BTreeMap::new(),
-        wall_secs: None,
-    };
-    for (name, result) in results {
-        let row = if target.kit_tests.contains(&name.as_str()) {
-            &mut kit
-        } else {
-            &mut student
-        };
-        let part = row.parts.entry(part_of(target, name)).or_default();
-        if let Some(secs) = result.virtual_secs {
-            *part.virtual_secs.get_or_insert(0.0) += secs;
-        }
-        match &result.failure {
-            None => part.passed += 1,
-            Some(failure) => part.failed.push(failure.clone()),
-        }
-    }
-    (student, (!kit.parts.is_empty()).then_some(kit))
-}
-
-/// The table: scored rows with a total, then the kit's checks, then the failures.
-fn table(rows: &[Row], seeds: u64) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let header = |out: &mut String| {
-        let _ = writeln!(
-            out,
-            "{:<34} {:>9} {:>6} {:>7} {:>6} {:>10} {:>8}",
-            "", "part", "tests", "passed", "score", "virtual s", "wall s"
-        );
-    };
-    let print_row = |out: &mut String, row: &Row| {
-        for (i, (name, part)) in row.parts.iter().enumerate() {
-            let tests = part.passed + part.failed.len() as u32;
-            let title = if i == 0 { row.title.as_str() } else { "" };
-            let wall = match row.wall_secs {
-                Some(secs) if i == 0 => format!("{secs:.1}"),
-                None if i == 0 => "-".to_string(),
-                _ => String::new(),
-            };
-            let virtual_secs = part
-                .virtual_secs
-                .map_or_else(|| "-".to_string(), |secs| format!("{secs:.1}"));
-            let _ = writeln!(
-                out,
-                "{:<34} {:>9} {:>6} {:>7} {:>5.0}% {:>10} {:>8}",
-                title,
-                name,
-                tests,
-                part.passed,
-                100.0 * f64::from(part.passed) / f64::from(tests.max(1)),
-                virtual_secs,
-                wall
-            );
-        }
-    };
-    let (mut total, mut passed) = (0, 0);
-    let _ = writeln!(out, "\nYour code");
-    header(&mut out);
-    for row in rows.iter().filter(|r| r.scored == Scored::Yes) {
-        print_row(&mut out, row);
-        for part in row.parts.values() {
-            total += part.passed + part.failed.len() as u32;
-            passed += part.passed;
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{:<34} {:>9} {:>6} {:>7} {:>5.0}%   (each test run with {seeds} seed{})",
-        "score",
-        "",
-        total,
-        passed,
-        100.0 * f64::from(passed) / f64::from(total.max(1)),
-        if seeds == 1 { "" } else { "s" }
-    );
-    let kit: Vec<&Row> = rows.iter().filter(|r| r.scored == Scored::No).collect();
-    if !kit.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nThe kit's own checks (not scored: they test code you do not write)"
-        );
-        header(&mut out);
-        for row in kit {
-            print_row(&mut out, row);
-        }
-    }
-    let failures: Vec<&Failure> = rows
-        .iter()
-        .flat_map(|r| r.parts.values())
-        .flat_map(|p| &p.failed)
+        .flat_map(|l| l.points.keys().cloned())
         .collect();
-    if !failures.is_empty() {
-        let _ = writeln!(out, "\nFailed tests");
-        for failure in failures {
-            let _ = writeln!(out, "  {}: {}", failure.test, failure.reason);
-            if let Some(replay) = &failure.replay {
-                let _ = writeln!(out, "    replay: {replay}");
+    let mut selected: Vec<Selected> = Vec::new();
+    let add = |selected: &mut Vec<Selected>, lab: &'static Lab, part: Option<String>| match selected
+        .iter_mut()
+        .find(|s| s.lab.package == lab.package)
+    {
+        Some(s) => match (&mut s.parts, part) {
+            (Some(parts), Some(part)) if !parts.contains(&part) => parts.push(part),
+            (parts, None) => *parts = None,
+            _ => {}
+        },
+        None => selected.push(Selected {
+            lab,
+            parts: part.map(|p| vec![p]),
+        }),
+    };
+    for name in names {
+        if let Some(lab) = LABS.iter().find(|l| l.package == name) {
+            if lab.targets.is_empty() {
+                return Err(format!(
+                    "{name} has no graded suite yet: nothing to grade (graded today: {})",
+                    with_suites().join(", ")
+                ));
+            }
+            if course.lab(name).is_none() {
+                return Err(format!(
+                    "{name} is not a lab of the course file {} (its labs: {})",
+                    course.path.display(),
+                    graded.join(", ")
+                ));
+            }
+            add(&mut selected, lab, None);
+            continue;
+        }
+        let part = name.to_uppercase();
+        let Some(course_lab) = course.labs.iter().find(|l| l.points.contains_key(&part)) else {
+            return Err(format!(
+                "unknown lab or part {name:?}: the labs are {} (graded today: {}); the parts \
+                 of the course are {}",
+                known_labs().join(", "),
+                with_suites().join(", "),
+                all_parts.join(", ")
+            ));
+        };
+        let lab = LABS
+            .iter()
+            .find(|l| l.package == course_lab.name)
+            .expect("the course's labs are the kit's");
+        add(&mut selected, lab, Some(part));
+    }
+    if names.is_empty() {
+        for course_lab in &course.labs {
+            if let Some(lab) = LABS
+                .iter()
+                .find(|l| l.package == course_lab.name && !l.targets.is_empty())
+            {
+                add(&mut selected, lab, None);
             }
         }
     }
-    out
+    if selected.is_empty() {
+        return Err("nothing to grade: the course's labs have no suites yet".into());
+    }
+    // In the course's order.
+    selected.sort_by_key(|s| graded.iter().position(|g| *g == s.lab.package));
+    Ok(selected)
 }
+
+fn with_suites() -> Vec<&'static str> {
+    LABS.iter()
+        .filter(|l| !l.targets.is_empty())
+        .map(|l| l.package)
+        .collect()
+}
+
+/// Parses `K/N` (1 ≤ K ≤ N).
+pub(crate) fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || {
+        format!(
+            "--partition {text:?}: write K/N with 1 <= K <= N, such as 2/3 (the second of \
+             three parts)"
+        )
+    };
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let k: usize = k.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// The runs of part `k` of `n` among `total`: the k-th of n contiguous slices whose sizes
+/// differ by at most one.
+pub(crate) fn partition_range(total: usize, k: usize, n: usize) -> std::ops::Range<usize> {
+    (total * (k - 1) / n)..(total * k / n)
+}
+
+/// One run to do.
+#[derive(Clone, Debug)]
+struct Unit {
+    submission: usize,
+    lab: &'static str,
+    target: &'static Target,
+    test: String,
+    part: String,
+    scored: bool,
+    seed: Option<u64>,
+}
+
+/// A test of a suite: its name, its part, and whether it is scored.
+type ListedTest = (String, String, bool);
+
+/// Runs of one submission's lab: (left to run, failed, in all).
+type LabCounts = (usize, usize, usize);
+
+/// Where the graded code is: this checkout, or submissions.
+enum Mode {
+    Checkout,
+    Submissions(Vec<Submission>),
+}
+
+/// Runs `labs grade`.
+pub fn run(args: &Args) -> ExitCode {
+    match grade(args) {
+        Ok(code) => code,
+        Err(Problem::Input(message)) => {
+            eprintln!("labs grade: {message}");
+            ExitCode::from(2)
+        }
+        Err(Problem::Internal(message)) => {
+            eprintln!("labs grade: {message}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Why `labs` stopped: bad input (exit 2) or something it could not do (exit 3).
+#[derive(Debug)]
+pub(crate) enum Problem {
+    Input(String),
+    Internal(String),
+}
+
+pub(crate) fn load_course(path: Option<&Path>) -> Result<Course, Problem> {
+    let root = crate::workspace_root();
+    let path = path.map_or_else(
+        || root.join(crate::course::DEFAULT_COURSE_FILE),
+        Path::to_path_buf,
+    );
+    Course::load(&path, &known_labs()).map_err(Problem::Input)
+}
+
+fn grade(args: &Args) -> Result<ExitCode, Problem> {
+    let root = crate::workspace_root();
+    let mut course = load_course(args.course.as_deref())?;
+    if let Some(seeds) = args.seeds {
+        course.seeds = seeds;
+    }
+    if let Some(seed) = args.seed {
+        course.first_seed = seed;
+    }
+    if course.first_seed.checked_add(course.seeds - 1).is_none() {
+        return Err(Problem::Input(
+            "--seed plus --seeds runs past the largest seed".into(),
+        ));
+    }
+    let (k, n) = match &args.partition {
+        Some(text) => parse_partition(text).map_err(Problem::Input)?,
+        None => (1, 1),
+    };
+    let names: Vec<String> = args.selection.iter().chain(&args.labs).cloned().collect();
+    let selected = select(&names, &course).map_err(Problem::Input)?;
+    let mode = if args.submissions.is_empty() {
+        Mode::Checkout
+    } else {
+        Mode::Submissions(submission::discover(&args.submissions).map_err(Problem::Input)?)
+    };
+    if args.format == Format::Gradescope
+        && matches!(&mode, Mode::Submissions(s) if s.len() > 1)
+        && args.out.is_none()
+    {
+        return Err(Problem::Input(
+            "--format gradescope with several submissions writes one results file each: give \
+             --out DIR"
+                .into(),
+        ));
+    }
+    if args.debug && matches!(mode, Mode::Submissions(_)) {
+        return Err(Problem::Input(
+            "--debug grades this checkout only: submissions build in release mode".into(),
+        ));
+    }
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
+
+    // The course's own build: the test binaries to list, and the warm cache.
+    let tracked = crate::tracked_files(&root).map_err(Problem::Internal)?;
+    let (course_dir, course_target, area) = match &mode {
+        Mode::Checkout => (root.clone(), grade_target_dir(&root), None),
+        Mode::Submissions(_) => {
+            let area = BuildArea::prepare(&root, &tracked).map_err(Problem::Internal)?;
+            (area.workspace.clone(), area.warm.clone(), Some(area))
+        }
+    };
+    if let Some(shared) = std::env::var_os("CARGO_TARGET_DIR") {
+        eprintln!(
+            "labs grade: building in {} (not CARGO_TARGET_DIR={}: grading never shares a \
+             target directory with another checkout)",
+            course_target.display(),
+            PathBuf::from(shared).display()
+        );
+    }
+    let targets_of = |lab: &Lab| -> Vec<&'static Target> {
+        lab.present_targets(&root)
+            .into_iter()
+            .filter(|t| match mode {
+                Mode::Checkout => true,
+                Mode::Submissions(_) => {
+                    let file = format!("{}/tests/{}.rs", lab.package, t.name);
+                    crate::skeleton::edition_of(&file).is_none_or(|e| e == course.edition)
+                }
+            })
+            .collect()
+    };
+    let profile = if args.debug { "debug" } else { "release" };
+    eprintln!("building the course's suites ...");
+    let mut course_exes = BTreeMap::new();
+    for s in &selected {
+        let build = cargo_build(
+            &course_dir,
+            &course_target,
+            s.lab.package,
+            &targets_of(s.lab),
+            profile,
+        )
+        .map_err(Problem::Internal)?;
+        if let Err(error) = build.result {
+            return Err(Problem::Internal(format!(
+                "the course's {} suites do not build: {error}\n{}",
+                s.lab.package, build.stderr_tail
+            )));
+        }
+        course_exes.extend(build.result.unwrap_or_default());
+    }
+
+    // The runs, in a fixed order.
+    let submissions: Vec<(String, String)> = match &mode {
+        Mode::Checkout => vec![("checkout".into(), root.display().to_string())],
+        Mode::Submissions(list) => list
+            .iter()
+            .map(|s| (s.name.clone(), s.dir.display().to_string()))
+            .collect(),
+    };
+    let mut tests_of: Vec<(&Selected, &'static Target, Vec<ListedTest>)> = Vec::new();
+    for s in &selected {
+        let course_lab = course
+            .lab(s.lab.package)
+            .expect("selected labs are the course's");
+        for target in targets_of(s.lab) {
+            let exe = &course_exes[&(s.lab.package.to_string(), target.name.to_string())];
+            let mut tests = Vec::new();
+            for test in list_tests(exe).map_err(Problem::Internal)? {
+                let kit = target.scored == Scored::No || target.kit_tests.contains(&test.as_str());
+                if kit && matches!(mode, Mode::Submissions(_)) {
+                    continue;
+                }
+                let mut part = part_of(target, &test);
+                if !kit {
+                    if part == "-" && course_lab.points.len() == 1 {
+                        part = course_lab.points.keys().next().cloned().unwrap_or_default();
+                    }
+                    if !course_lab.points.contains_key(&part) {
+                        return Err(Problem::Input(format!(
+                            "{}: the test {test} of {} is in part {part}, which has no points \
+                             in the course file: add it to lab {:?}'s points (0 to grade it \
+                             unscored)",
+                            course.path.display(),
+                            s.lab.package,
+                            s.lab.package
+                        )));
+                    }
+                }
+                if let Some(parts) = &s.parts
+                    && !parts.contains(&part)
+                {
+                    continue;
+                }
+                tests.push((test, part, !kit));
+            }
+            tests_of.push((s, target, tests));
+        }
+    }
+    let seeds: Vec<u64> = (0..course.seeds).map(|i| course.first_seed + i).collect();
+    let mut units = Vec::new();
+    for submission in 0..submissions.len() {
+        for (s, target, tests) in &tests_of {
+            for (test, part, scored) in tests {
+                let runs: Vec<Option<u64>> = if RUNS_ONCE.contains(&target.name) {
+                    vec![None]
+                } else {
+                    seeds.iter().copied().map(Some).collect()
+                };
+                for seed in runs {
+                    units.push(Unit {
+                        submission,
+                        lab: s.lab.package,
+                        target,
+                        test: test.clone(),
+                        part: part.clone(),
+                        scored: *scored,
+                        seed,
+                    });
+                }
+            }
+        }
+    }
+    if units.is_empty() {
+        return Err(Problem::Input(
+            "the selection has no test to run (no suite of this edition?)".into(),
+        ));
+    }
+    let total = units.len();
+    let range = partition_range(total, k, n);
+    let mine: Vec<(usize, Unit)> = units
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| range.contains(i))
+        .collect();
+
+    // Build what this part runs.
+    let mut infos: BTreeMap<usize, SubmissionInfo> = BTreeMap::new();
+    let mut exes: BTreeMap<(usize, String, String), PathBuf> = BTreeMap::new();
+    let mut workdirs: BTreeMap<usize, PathBuf> = BTreeMap::new();
+    let mut refused: BTreeMap<usize, String> = BTreeMap::new();
+    let mut wanted: Vec<(usize, &'static str)> =
+        mine.iter().map(|(_, u)| (u.submission, u.lab)).collect();
+    wanted.dedup();
+    for (position, &(index, lab)) in wanted.iter().enumerate() {
+        let (name, path) = &submissions[index];
+        let info = infos.entry(index).or_insert_with(|| SubmissionInfo {
+            name: name.clone(),
+            path: path.clone(),
+            builds: BTreeMap::new(),
+            missing: Vec::new(),
+        });
+        let targets = targets_of(LABS.iter().find(|l| l.package == lab).expect("a kit lab"));
+        match (&mode, &area) {
+            (Mode::Checkout, _) | (_, None) => {
+                workdirs.insert(index, root.clone());
+                for t in &targets {
+                    let key = (lab.to_string(), t.name.to_string());
+                    exes.insert(
+                        (index, key.0.clone(), key.1.clone()),
+                        course_exes[&key].clone(),
+                    );
+                }
+                info.builds.insert(
+                    lab.to_string(),
+                    BuildInfo {
+                        ok: true,
+                        error: None,
+                        secs: 0.0,
+                    },
+                );
+            }
+            (Mode::Submissions(list), Some(area)) => {
+                let submission = &list[index];
+                workdirs.insert(index, area.workspace.clone());
+                eprintln!("building {} ({lab}) ...", submission.name);
+                let built = build_submission(area, submission, &course, lab, &tracked, &targets)
+                    .map_err(Problem::Internal)?;
+                info.missing.extend(built.missing.iter().cloned());
+                if let Some(why) = built.refused {
+                    refused.insert(index, why);
+                }
+                eprintln!(
+                    "built {} ({lab}) in {:.1} s{}",
+                    submission.name,
+                    built.info.secs,
+                    built.copied.map_or(String::new(), |c| format!(
+                        " (+ {:.1} s copying the cache)",
+                        c.as_secs_f64()
+                    ))
+                );
+                info.builds.insert(lab.to_string(), built.info);
+                for (key, exe) in built.exes {
+                    exes.insert((index, key.0, key.1), exe);
+                }
+                // Its last lab built: keep only the executables of its target directory.
+                if wanted
+                    .get(position + 1)
+                    .is_none_or(|(next, _)| *next != index)
+                {
+                    let keep: Vec<PathBuf> = exes
+                        .iter()
+                        .filter(|((i, _, _), _)| *i == index)
+                        .map(|(_, exe)| exe.clone())
+                        .collect();
+                    submission::prune_target(
+                        &area.submissions.join(&submission.name).join("target"),
+                        &keep,
+                    );
+                }
+            }
+        }
+    }
+    for info in infos.values_mut() {
+        info.missing.sort();
+        info.missing.dedup();
+    }
+
+    // Run.
+    let scratch = root
+        .join("target")
+        .join("grade-runs")
+        .join(format!("part-{k}-of-{n}"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let progress = Progress::new(&mine, &submissions);
+    let next = AtomicUsize::new(0);
+    let records: Mutex<Vec<Record>> = Mutex::new(Vec::with_capacity(mine.len()));
+    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let context = RunContext {
+        course: &course,
+        mode: &mode,
+        exes: &exes,
+        workdirs: &workdirs,
+        infos: &infos,
+        refused: &refused,
+        scratch: &scratch,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(mine.len()).max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((unit_index, unit)) = mine.get(i) else {
+                        break;
+                    };
+                    match context.run_unit(*unit_index, unit, i) {
+                        Ok(record) => {
+                            progress.finished(unit, &record);
+                            records.lock().expect("records").push(record);
+                        }
+                        Err(message) => {
+                            *failure.lock().expect("failure") = Some(message);
+                            next.store(mine.len(), Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    progress.done();
+    if let Some(message) = failure.into_inner().expect("failure") {
+        return Err(Problem::Internal(message));
+    }
+    let mut records = records.into_inner().expect("records");
+    records.sort_by_key(|r| r.unit);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = Report {
+        format: report::REPORT_FORMAT.into(),
+        course: report::CourseSummary {
+            file: course
+                .path
+                .strip_prefix(&root)
+                .unwrap_or(&course.path)
+                .display()
+                .to_string(),
+            edition: course.edition.clone(),
+            seeds: course.seeds,
+            first_seed: course.first_seed,
+            flaky_credit: course.flaky_credit,
+            points: selected
+                .iter()
+                .map(|s| {
+                    let lab = course.lab(s.lab.package).expect("a course lab");
+                    (s.lab.package.to_string(), lab.points.clone())
+                })
+                .collect(),
+            labs: selected.iter().map(|s| s.lab.package.to_string()).collect(),
+        },
+        partition: (n > 1).then_some(report::Partition { index: k, count: n }),
+        units_total: total,
+        submissions: infos.into_values().collect(),
+        records,
+    };
+    write_report(&report, args.format, args.out.as_deref())?;
+    let all_passed = report.records.iter().all(|r| r.verdict == Verdict::Passed);
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Writes `report` in `format` to `out` (standard output if none).
+pub(crate) fn write_report(
+    report: &Report,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<(), Problem> {
+    let write = |path: Option<&Path>, text: &str| -> Result<(), Problem> {
+        match path {
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+            Some(path) => std::fs::write(path, text)
+                .map_err(|e| Problem::Internal(format!("{}: {e}", path.display()))),
+        }
+    };
+    match format {
+        Format::Text => write(out, &report::text(report)),
+        Format::Json => write(out, &report::json(report)),
+        Format::Junit => write(out, &report::junit(report)),
+        Format::Gradescope => {
+            let names: Vec<&str> = report.submissions.iter().map(|s| s.name.as_str()).collect();
+            match (names.as_slice(), out) {
+                ([one], _) => write(
+                    out,
+                    &report::gradescope(report, one).map_err(Problem::Internal)?,
+                ),
+                (_, Some(dir)) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Problem::Internal(format!("{}: {e}", dir.display())))?;
+                    for name in names {
+                        let text = report::gradescope(report, name).map_err(Problem::Internal)?;
+                        write(Some(&dir.join(format!("{name}.json"))), &text)?;
+                    }
+                    Ok(())
+                }
+                (_, None) => Err(Problem::Input(
+                    "--format gradescope with several submissions needs --out DIR".into(),
+                )),
+            }
+        }
+    }
+}
+
+/// What the runs share.
+struct RunContext<'a> {
+    course: &'a Course,
+    mode: &'a Mode,
+    exes: &'a BTreeMap<(usize, String, String), PathBuf>,
+    workdirs: &'a BTreeMap<usize, PathBuf>,
+    infos: &'a BTreeMap<usize, SubmissionInfo>,
+    refused: &'a BTreeMap<usize, String>,
+    scratch: &'a Path,
+}
+
+impl RunContext<'_> {
+    /// Runs one unit and makes its record.
+    fn run_unit(&self, unit_index: usize, unit: &Unit, slot: usize) -> Result<Record, String> {
+        let info = &self.infos[&unit.submission];
+        let submission_dir = match self.mode {
+            Mode::Checkout => None,
+            Mode::Submissions(list) => Some(list[unit.submission].dir.as_path()),
+        };
+        let commands = Commands::new(unit, submission_dir);
+        let mut record = Record {
+            unit: unit_index,
+            submission: info.name.clone(),
+            lab: unit.lab.to_string(),
+            target: unit.target.name.to_string(),
+            row: if unit.scored || unit.target.scored == Scored::No {
+                unit.target.title.to_string()
+            } else {
+                unit.target.kit_title.to_string()
+            },
+            part: unit.part.clone(),
+            scored: unit.scored,
+            test: unit.test.clone(),
+            seed: unit.seed,
+            verdict: Verdict::Failed,
+            reason: None,
+            virtual_secs: None,
+            wall_secs: 0.0,
+            replay: commands.replay,
+            trace: commands.trace,
+            student_replay: commands.student,
+        };
+        if let Some(why) = self.refused.get(&unit.submission) {
+            record.reason = Some(format!("refused: {why}"));
+            return Ok(record);
+        }
+        let build = &info.builds[unit.lab];
+        if !build.ok {
+            record.reason = Some(format!(
+                "build failed: {}",
+                build.error.as_deref().unwrap_or("see the build log")
+            ));
+            return Ok(record);
+        }
+        let key = (
+            unit.submission,
+            unit.lab.to_string(),
+            unit.target.name.to_string(),
+        );
+        let exe = self
+            .exes
+            .get(&key)
+            .ok_or_else(|| format!("no test binary for {key:?}"))?;
+        let package_dir = self.workdirs[&unit.submission].join(unit.lab);
+        let mut env = vec![
+            (
+                "CARGO_MANIFEST_DIR".to_string(),
+                package_dir.display().to_string(),
+            ),
+            ("CARGO_PKG_NAME".to_string(), unit.lab.to_string()),
+        ];
+        if let Some(seed) = unit.seed {
+            env.push(("LAB_SEED".into(), seed.to_string()));
+            env.push(("LAB_SEEDS".into(), "1".into()));
+        }
+        let time_limit = self.course.time_limit(unit.lab);
+        let memory = self.course.limits.memory_mib;
+        let scratch = sandbox::scratch_dir(self.scratch, slot);
+        let finished = sandbox::run(&sandbox::Job {
+            exe,
+            args: vec![
+                "--exact".into(),
+                unit.test.clone(),
+                "--test-threads".into(),
+                "1".into(),
+            ],
+            env,
+            cwd: &package_dir,
+            time_limit,
+            memory_mib: memory,
+            scratch: &scratch,
+        })?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        record.wall_secs = finished.wall.as_secs_f64();
+        let mine: Vec<&sandbox::HarnessRecord> = finished
+            .records
+            .iter()
+            .filter(|r| r.test == unit.test && r.seed == unit.seed)
+            .collect();
+        if let Some(first) = mine.first() {
+            record.virtual_secs = first.virtual_secs;
+            record.wall_secs = first.wall_secs;
+        }
+        let failed_record = mine.iter().find(|r| r.verdict != "passed");
+        let passed_record = mine.iter().any(|r| r.verdict == "passed");
+        if let Some(failed) = failed_record {
+            record.reason = failed.reason.clone().or(Some("failed".into()));
+        } else if passed_record && finished.succeeded() {
+            record.verdict = Verdict::Passed;
+        } else if passed_record {
+            record.reason = Some(format!(
+                "the run passed, then its test process failed: {}",
+                finished.failure_reason(time_limit, memory)
+            ));
+        } else if !unit.scored && finished.succeeded() {
+            // A kit check that does not go through the harness: the kit's own code, whose
+            // exit status can be trusted.
+            record.verdict = Verdict::Passed;
+        } else {
+            let why = finished.failure_reason(time_limit, memory);
+            record.reason = Some(if finished.succeeded() {
+                "no result from the harness: the test process exited with status 0 without the \
+                 harness recording a run (did the code call exit?)"
+                    .to_string()
+            } else {
+                why
+            });
+        }
+        Ok(record)
+    }
+}
+
+/// The commands printed for a run.
+struct Commands {
+    replay: String,
+    trace: Option<String>,
+    student: String,
+}
+
+impl Commands {
+    fn new(unit: &Unit, submission: Option<&Path>) -> Commands {
+        let mut common = format!("{} --lab {}", unit.test, unit.lab);
+        if let Some(seed) = unit.seed {
+            common = format!("{} --seed {seed} --lab {}", unit.test, unit.lab);
+        }
+        if let Some(dir) = submission {
+            common.push_str(&format!(" --submission {}", dir.display()));
+        }
+        let labs = "cargo run -q --release -p labs --";
+        let trace = unit
+            .seed
+            .map(|seed| format!("{labs} trace {common} --html {}-{seed}.html", unit.test));
+        let student = match unit.seed {
+            Some(seed) => format!(
+                "LAB_SEED={seed} LAB_SEEDS=1 cargo test -p {} --test {} -- --exact {}",
+                unit.lab, unit.target.name, unit.test
+            ),
+            None => format!(
+                "cargo test -p {} --test {} -- --exact {}",
+                unit.lab, unit.target.name, unit.test
+            ),
+        };
+        Commands {
+            replay: format!("{labs} replay {common}"),
+            trace,
+            student,
+        }
+    }
+}
+
+/// Progress: a bar on a terminal, plain lines (one per submission and lab done) otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    /// Runs left and failed per (submission, lab).
+    left: Mutex<BTreeMap<(usize, &'static str), LabCounts>>,
+    names: Vec<String>,
+}
+
+impl Progress {
+    fn new(units: &[(usize, Unit)], submissions: &[(String, String)]) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(units.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} runs, {msg} (eta {eta})",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        let mut left = BTreeMap::new();
+        for (_, unit) in units {
+            let entry = left.entry((unit.submission, unit.lab)).or_insert((0, 0, 0));
+            entry.0 += 1;
+            entry.2 += 1;
+        }
+        Progress {
+            bar,
+            left: Mutex::new(left),
+            names: submissions.iter().map(|s| s.0.clone()).collect(),
+        }
+    }
+
+    fn finished(&self, unit: &Unit, record: &Record) {
+        let mut left = self.left.lock().expect("progress");
+        let entry = left
+            .get_mut(&(unit.submission, unit.lab))
+            .expect("a unit counted");
+        entry.0 -= 1;
+        if record.verdict == Verdict::Failed {
+            entry.1 += 1;
+        }
+        let (remaining, failed_here, runs) = *entry;
+        let failed: usize = left.values().map(|e| e.1).sum();
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{failed} failed"));
+                bar.inc(1);
+            }
+            None if remaining == 0 => {
+                eprintln!(
+                    "{} {}: {} of {runs} runs passed",
+                    self.names[unit.submission],
+                    unit.lab,
+                    runs - failed_here,
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What `cargo test --no-run` built: (package, target) → test binary, or the first error.
+pub(crate) struct Built {
+    pub result: Result<BTreeMap<(String, String), PathBuf>, String>,
+    pub stderr_tail: String,
+    pub secs: f64,
+}
+
+/// Builds `targets` of `package` in the workspace at `dir` into `target_dir`.
+pub(crate) fn cargo_build(
+    dir: &Path,
+    target_dir: &Path,
+    package: &str,
+    targets: &[&Target],
+    profile: &str,
+) -> Result<Built, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .args([
+            "test",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["-p", package]);
+    if profile == "release" {
+        command.arg("--release");
+    }
+    for t in targets {
+        command.args(["--test", t.name]);
+    }
+    sandbox::clear_switches(&mut command);
+    let started = Instant::now();
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr_tail: String = {
+        let lines: Vec<&str> = stderr.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    };
+    if !output.status.success() {
+        return Ok(Built {
+            result: Err(first_error(&stderr)),
+            stderr_tail,
+            secs,
+        });
+    }
+    let mut exes = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let (Some(exe), Some(name)) = (
+            message["executable"].as_str(),
+            message["target"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        let is_test = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "test"));
+        if is_test && targets.iter().any(|t| t.name == name) {
+            exes.insert((package.to_string(), name.to_string()), PathBuf::from(exe));
+        }
+    }
+    for t in targets {
+        if !exes.contains_key(&(package.to_string(), t.name.to_string())) {
+            return Err(format!(
+                "cargo built no test binary for {package} --test {}",
+                t.name
+            ));
+        }
+    }
+    Ok(Built {
+        result: Ok(exes),
+        stderr_tail,
+        secs,
+    })
+}
+
+/// The first compiler error of cargo's rendered diagnostics, with its place.
+fn first_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("error")) else {
+        return "cargo failed".into();
+    };
+    let place = lines[at + 1..]
+        .iter()
+        .take(3)
+        .find_map(|l| l.trim_start().strip_prefix("--> "));
+    match place {
+        Some(place) => format!("{} ({place})", lines[at]),
+        None => lines[at].to_string(),
+    }
+}
+
+/// The tests of a test binary (`--list`).
+pub(crate) fn list_tests(exe: &Path) -> Result<Vec<String>, String> {
+    let output = Command::new(exe)
+        .args(["--list", "--format", "terse"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot list the tests of {}: {e}", exe.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} --list failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let mut tests: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect();
+    tests.sort();
+    Ok(tests)
+}
+
+/// One lab of one submission, built.
+pub(crate) struct SubmissionBuild {
+    pub info: BuildInfo,
+    pub exes: BTreeMap<(String, String), PathBuf>,
+    pub missing: Vec<String>,
+    pub refused: Option<String>,
+    /// Time spent copying the warm cache (the first lab of a submission only).
+    pub copied: Option<Duration>,
+}
+
+/// Builds `lab`'s `targets` for `submission` in its own target directory (from the warm
+/// cache), then keeps only the executables.
+pub(crate) fn build_submission(
+    area: &BuildArea,
+    submission: &Submission,
+    course: &Course,
+    lab: &str,
+    tracked: &[String],
+    targets: &[&'static Target],
+) -> Result<SubmissionBuild, String> {
+    let course_lab = course
+        .lab(lab)
+        .ok_or_else(|| format!("{lab} is not in the course"))?;
+    let candidates = if course_lab.student_files.is_some() {
+        submission::files_of(&submission.dir)
+    } else {
+        Vec::new()
+    };
+    let files = submission::student_files(
+        &area.course_root,
+        tracked,
+        lab,
+        course_lab.student_files.as_deref(),
+        &candidates,
+        &course.edition,
+    )?;
+    let handin = submission::read_handin(submission, &area.course_root, &files, &course.edition);
+    let (target_dir, copied) =
+        match std::fs::metadata(area.submissions.join(&submission.name).join("target")) {
+            // Several labs of one submission share its target directory: copy the cache once.
+            Ok(_)
+                if SUBMISSION_TARGETS
+                    .lock()
+                    .expect("targets")
+                    .contains(&submission.name) =>
+            {
+                (area.submissions.join(&submission.name).join("target"), None)
+            }
+            _ => {
+                SUBMISSION_TARGETS
+                    .lock()
+                    .expect("targets")
+                    .push(submission.name.clone());
+                let (dir, took) = area.fresh_target(&submission.name)?;
+                (dir, Some(took))
+            }
+        };
+    let built = area.with_handin(&handin, || {
+        cargo_build(&area.workspace, &target_dir, lab, targets, "release")
+    })??;
+    let (ok, error, exes) = match built.result {
+        Ok(exes) => (true, None, exes),
+        Err(error) => (false, Some(error), BTreeMap::new()),
+    };
+    Ok(SubmissionBuild {
+        info: BuildInfo {
+            ok,
+            error,
+            secs: built.secs,
+        },
+        exes,
+        missing: handin.missing,
+        refused: handin.refused,
+        copied,
+    })
+}
+
+/// Submissions whose target directory this process has started (and so may build into).
+static SUBMISSION_TARGETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The directory `labs grade` builds in, for the workspace at `root`.
 fn grade_target_dir(root: &Path) -> PathBuf {
@@ -707,223 +1334,40 @@ fn grade_target_dir(root: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    /// The target of package `package` named `name`.
-    fn target(package: &str, name: &str) -> &'static Target {
-        let lab = LABS.iter().find(|l| l.package == package).unwrap();
-        lab.targets.iter().find(|t| t.name == name).unwrap()
+    fn course() -> Course {
+        load_course(None).unwrap_or_else(|e| panic!("the course file loads: {e:?}"))
     }
 
     #[test]
     fn parts_come_from_name_suffixes() {
-        let raft = target("raft", "raft");
+        let raft = targets_named("raft", "raft")[0];
         assert_eq!(part_of(raft, "initial_election_3a"), "3A");
         assert_eq!(part_of(raft, "snapshot_init_3d"), "3D");
+        assert_eq!(part_of(raft, "mem_get_2"), "2");
         assert_eq!(part_of(raft, "concurrent_many"), "-");
-        assert_eq!(part_of(target("mapreduce", "mr_sim"), "wc_sim"), "-");
-    }
-
-    #[test]
-    fn part_rules_come_before_suffixes() {
-        let ctrler = target("shardctrler", "shardctrler");
-        assert_eq!(part_of(ctrler, "basic_leave_join"), "5A");
-        assert_eq!(part_of(ctrler, "minimal_again"), "5A");
-        let shardkv = target("shardkv", "shardkv");
+        assert_eq!(part_of(raft, "wc_sim"), "-");
+        let shardkv = targets_named("shardkv", "shardkv")[0];
         assert_eq!(part_of(shardkv, "static_shards_5a"), "5A");
-        assert_eq!(part_of(shardkv, "concurrent3_5b"), "5B");
         assert_eq!(part_of(shardkv, "challenge1_delete"), CHALLENGE_PART);
-        assert_eq!(part_of(shardkv, "challenge2_partial"), CHALLENGE_PART);
-        let results = parse("test challenge1_delete ... ok\ntest join_leave_5b ... ok\n");
-        let (row, _) = split_rows(shardkv, &results, 1.0);
-        assert_eq!(row.parts.keys().collect::<Vec<_>>(), ["5B", CHALLENGE_PART]);
-        let text = table(&[row], 1);
-        assert!(text.contains("Lab 5: sharded key/value"), "{text}");
-        assert!(text.contains(" challenge "), "{text}");
-    }
-
-    /// Every graded test of a lab with parts belongs to one (none to `-`): read from the
-    /// suites' sources, so that a new test without a part suffix or rule is caught here.
-    #[test]
-    fn every_graded_test_of_a_lab_with_parts_has_a_part() {
-        let root = crate::workspace_root();
-        for package in ["kvsrv", "raft", "kvraft", "shardctrler", "shardkv"] {
-            let lab = LABS.iter().find(|l| l.package == package).unwrap();
-            for target in lab.targets {
-                let path = root
-                    .join(lab.package)
-                    .join("tests")
-                    .join(format!("{}.rs", target.name));
-                let source = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                let tests = test_names(&source);
-                assert!(!tests.is_empty(), "no tests in {}", path.display());
-                for test in tests {
-                    assert_ne!(
-                        part_of(target, &test),
-                        "-",
-                        "{test} of {} belongs to no part",
-                        path.display()
-                    );
-                }
-            }
-        }
-    }
-
-    /// The names of the `#[test]` functions of a test file.
-    fn test_names(source: &str) -> Vec<String> {
-        let mut names = Vec::new();
-        let mut lines = source.lines();
-        while let Some(line) = lines.next() {
-            if line.trim() == "#[test]"
-                && let Some(next) = lines.find(|l| l.trim().starts_with("fn "))
-                && let Some(rest) = next.trim().strip_prefix("fn ")
-                && let Some((name, _)) = rest.split_once('(')
-            {
-                names.push(name.to_string());
-            }
-        }
-        names
-    }
-
-    const RAFT_OUTPUT: &str = "\
-running 3 tests
-Passed --    3.1s virtual   0.004s real  3 peers     58 rpcs     16840 bytes     0 ops  seed=1 trace=00  initial_election_3a
-test initial_election_3a ... ok
-test re_election_3a ... FAILED
-test basic_agree_3b ... FAILED
-
-failures:
-
----- re_election_3a stdout ----
-
-thread 're_election_3a' (123) panicked at raft/tests/raft.rs:24:5:
-FAILED with seed 1 at virtual time 5.000000s: expected one leader, got none
-Last events (virtual time, node, event):
-    4.9s s0 timer fired
-Replay exactly this run (add RUST_LOG=debug to see log lines):
-  LAB_SEED=1 LAB_SEEDS=1 cargo test -p raft --release --test raft -- --exact re_election_3a
-
----- basic_agree_3b stdout ----
-
-thread 'basic_agree_3b' (124) panicked at raft/src/lib.rs:80:9:
-not yet implemented: Lab 3A
-
-failures:
-    re_election_3a
-    basic_agree_3b
-
-test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out
-";
-
-    #[test]
-    fn failures_keep_their_reason_and_replay_command() {
-        let results = parse(RAFT_OUTPUT);
-        assert_eq!(results.len(), 3);
-        assert!(results["initial_election_3a"].passed);
-        assert_eq!(results["initial_election_3a"].virtual_secs, Some(3.1));
-        assert_eq!(results["re_election_3a"].virtual_secs, None);
-        let failure = results["re_election_3a"].failure.clone().unwrap();
-        assert_eq!(
-            failure.reason,
-            "FAILED with seed 1 at virtual time 5.000000s: expected one leader, got none"
-        );
-        assert_eq!(
-            failure.replay.as_deref(),
-            Some(
-                "LAB_SEED=1 LAB_SEEDS=1 cargo test -p raft --release --test raft -- --exact \
-                 re_election_3a"
-            )
-        );
-        let failure = results["basic_agree_3b"].failure.clone().unwrap();
-        assert_eq!(
-            failure.reason,
-            "panicked at raft/src/lib.rs:80:9: not yet implemented: Lab 3A"
-        );
-        assert_eq!(failure.replay, None);
-
-        let (row, kit) = split_rows(target("raft", "raft"), &results, 1.0);
-        assert!(kit.is_none());
-        let text = table(&[row], 1);
-        assert!(
-            text.contains("re_election_3a: FAILED with seed 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("replay: LAB_SEED=1 LAB_SEEDS=1 cargo test"),
-            "{text}"
-        );
-        assert!(text.contains("score"), "{text}");
+        let shardctrler = targets_named("shardctrler", "shardctrler")[0];
+        assert_eq!(part_of(shardctrler, "minimal_again"), "5A");
     }
 
     #[test]
-    fn a_summary_glued_into_a_libtest_line_is_cut_out() {
-        let glued = "test basic ... Passed --    0.0s virtual   0.000s real  1 peers  2 rpcs  \
-                     22 bytes  2 ops  seed=1 trace=0  basic\nok\n";
-        let results = parse(glued);
-        assert!(results["basic"].passed);
-    }
-
-    /// The untouched skeleton: every scored test fails, the kit's checks pass. The score must
-    /// be 0 %, not the share of the kit's checks.
-    #[test]
-    fn only_the_students_tests_are_scored() {
-        let mr_real = "\
-test wc_real ... FAILED
-test missing_input_file_real ... ok
-test unknown_app_real ... ok
-test coordinator_unreachable_real ... ok
-test socket_path_of_a_regular_file_real ... ok
-
-failures:
-
----- wc_real stdout ----
-thread 'wc_real' (1) panicked at mapreduce/tests/mr_real.rs:10:5:
-the coordinator exited early
-";
-        let labrpc = "test basic ... ok\ntest counts ... ok\n";
-        let mapreduce = &LABS[1].targets[1];
-        let (student, kit) = split_rows(mapreduce, &parse(mr_real), 2.0);
-        let kit = kit.expect("the bad-input tests are a row of their own");
-        assert_eq!(kit.scored, Scored::No);
-        assert_eq!(kit.parts["-"].passed, 4);
-        assert_eq!(student.parts["-"].passed, 0);
-        let (infrastructure, none) = split_rows(&LABS[0].targets[0], &parse(labrpc), 1.0);
-        assert!(none.is_none());
-        let text = table(&[student, kit, infrastructure], 1);
-        let score = text.lines().find(|l| l.starts_with("score")).unwrap();
-        assert!(score.contains("     0%"), "{text}");
-        assert!(score.contains(" 1       0 "), "{text}");
-        assert!(text.contains("The kit's own checks (not scored"), "{text}");
-        assert!(text.contains("labrpc: the simulated network"), "{text}");
-        assert!(
-            text.contains(
-                "wc_real: panicked at mapreduce/tests/mr_real.rs:10:5: the coordinator exited early"
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn mapreduce_simulated_and_real_runs_are_separate_rows() {
-        let sim = &LABS[1].targets[0];
-        let real = &LABS[1].targets[1];
-        let (a, _) = split_rows(sim, &parse("test wc_sim ... ok\n"), 0.5);
-        let (b, _) = split_rows(real, &parse("test wc_real ... ok\n"), 3.0);
-        let text = table(&[a, b], 1);
-        assert!(text.contains("Lab 1: MapReduce, simulated"), "{text}");
-        assert!(text.contains("Lab 1: MapReduce, processes"), "{text}");
-    }
-
-    #[test]
-    fn labs_are_checked_before_anything_runs() {
+    fn labs_and_parts_are_checked_before_anything_runs() {
+        let course = course();
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let error = select_labs(&names(&["nonsense"])).unwrap_err();
-        assert!(error.contains("unknown lab \"nonsense\""), "{error}");
-        let all = select_labs(&[]).unwrap();
-        let packages: Vec<&str> = all.iter().map(|l| l.package).collect();
+        let error = select(&names(&["nonsense"]), &course).unwrap_err();
+        assert!(
+            error.contains("unknown lab or part \"nonsense\""),
+            "{error}"
+        );
+        assert!(error.contains("3A"), "{error}");
+        let all = select(&[], &course).unwrap();
+        let packages: Vec<&str> = all.iter().map(|s| s.lab.package).collect();
         assert_eq!(
             packages,
             [
-                "labrpc",
                 "mapreduce",
                 "kvsrv",
                 "raft",
@@ -932,20 +1376,75 @@ the coordinator exited early
                 "shardkv"
             ]
         );
-        static FUTURE: &[Lab] = &[
-            Lab {
-                package: "raft",
-                targets: &[],
-            },
-            Lab {
-                package: "kvsrv",
-                targets: &[],
-            },
-        ];
-        let error = select_labs_of(FUTURE, &names(&["kvsrv"])).unwrap_err();
-        assert!(error.contains("kvsrv has no graded suite yet"), "{error}");
-        let one = select_labs(&names(&["raft", "raft"])).unwrap();
+        let challenge = select(&names(&["challenge"]), &course).unwrap();
+        assert_eq!(challenge[0].lab.package, "shardkv");
+        let one = select(&names(&["raft", "raft"]), &course).unwrap();
         assert_eq!(one.len(), 1);
+        let parts = select(&names(&["3a", "3C", "2"]), &course).unwrap();
+        assert_eq!(parts[0].lab.package, "kvsrv");
+        assert_eq!(
+            parts[1].parts.as_deref(),
+            Some(&["3A".to_string(), "3C".to_string()][..])
+        );
+        let whole = select(&names(&["3a", "raft"]), &course).unwrap();
+        assert_eq!(whole[0].parts, None);
+    }
+
+    #[test]
+    fn partitions_are_contiguous_and_cover_every_run_once() {
+        for total in [0, 1, 2, 7, 100] {
+            for n in 1..=5 {
+                let mut covered = Vec::new();
+                for k in 1..=n {
+                    covered.extend(partition_range(total, k, n));
+                }
+                assert_eq!(covered, (0..total).collect::<Vec<_>>());
+            }
+        }
+        assert_eq!(parse_partition("2/3"), Ok((2, 3)));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", ""] {
+            assert!(parse_partition(bad).unwrap_err().contains("K/N"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commands_replay_the_same_run_for_a_submission() {
+        let target = &LABS[3].targets[0];
+        let unit = Unit {
+            submission: 0,
+            lab: "raft",
+            target,
+            test: "initial_election_3a".into(),
+            part: "3A".into(),
+            scored: true,
+            seed: Some(7),
+        };
+        let c = Commands::new(&unit, Some(Path::new("/subs/alice")));
+        assert_eq!(
+            c.replay,
+            "cargo run -q --release -p labs -- replay initial_election_3a --seed 7 --lab raft \
+             --submission /subs/alice"
+        );
+        assert!(
+            c.trace
+                .unwrap()
+                .contains("trace initial_election_3a --seed 7")
+        );
+        assert_eq!(
+            c.student,
+            "LAB_SEED=7 LAB_SEEDS=1 cargo test -p raft --test raft -- --exact initial_election_3a"
+        );
+    }
+
+    #[test]
+    fn the_first_compiler_error_is_the_reason() {
+        let stderr = "   Compiling raft v0.1.0\nerror[E0425]: cannot find value `x` in this scope\n  \
+                      --> raft/src/lib.rs:10:5\n   |\nerror: could not compile `raft`\n";
+        assert_eq!(
+            first_error(stderr),
+            "error[E0425]: cannot find value `x` in this scope (raft/src/lib.rs:10:5)"
+        );
+        assert_eq!(first_error("nothing"), "cargo failed");
     }
 
     /// The kit-test names must name real tests: a renamed test would silently be scored.
@@ -966,6 +1465,67 @@ the coordinator exited early
                         "{test} is not a test of {}",
                         path.display()
                     );
+                }
+            }
+        }
+    }
+
+    /// The names of the `#[test]` functions of a test file.
+    fn test_names(source: &str) -> Vec<String> {
+        let mut lines = source.lines().map(str::trim);
+        let mut names = Vec::new();
+        while let Some(line) = lines.next() {
+            if line == "#[test]"
+                && let Some(declaration) = lines.find(|l| l.starts_with("fn "))
+            {
+                let name = declaration["fn ".len()..].split('(').next().unwrap_or("");
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
+    /// Every scored test's part has points in the committed course file (a part missing there
+    /// would stop `labs grade`), and a lab whose tests name parts names one in each.
+    #[test]
+    fn every_graded_test_has_a_part_with_points() {
+        let root = crate::workspace_root();
+        let course = course();
+        for lab in LABS {
+            let names: Vec<(String, String)> = lab
+                .targets
+                .iter()
+                .filter(|t| t.scored == Scored::Yes)
+                .flat_map(|t| {
+                    let path = root
+                        .join(lab.package)
+                        .join("tests")
+                        .join(format!("{}.rs", t.name));
+                    let source = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    test_names(&source)
+                        .into_iter()
+                        .filter(|name| !t.kit_tests.contains(&name.as_str()))
+                        .map(|name| (part_of(t, &name), name))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let (parted, unparted): (Vec<_>, Vec<_>) =
+                names.iter().partition(|(part, _)| part != "-");
+            assert!(
+                parted.is_empty() || unparted.is_empty(),
+                "{}: these graded tests name no part: {unparted:?}",
+                lab.package
+            );
+            if let Some(course_lab) = course.lab(lab.package) {
+                for (part, name) in parted {
+                    assert!(
+                        course_lab.points.contains_key(part),
+                        "{name}: part {part} has no points in labs/course.toml"
+                    );
+                }
+                if !unparted.is_empty() {
+                    assert_eq!(course_lab.points.len(), 1, "{}", lab.package);
                 }
             }
         }

@@ -1,16 +1,28 @@
 //! `labs`: the teacher's tools.
 //!
-//! - `labs grade` runs every graded suite that exists (against the code in this checkout: the
-//!   reference solutions, or a student's work) and prints a per-lab table.
+//! - `labs grade` grades this checkout, or students' submissions, with the course's suites
+//!   (`labs/course.toml`): every test over N seeds, in limited processes, reported as a table,
+//!   JSON, JUnit XML or Gradescope's results.json; `--partition K/N` splits the work across
+//!   machines and `labs merge` joins the parts.
+//! - `labs replay TEST --seed S` reruns one run with full logs; `labs trace TEST --seed S
+//!   --html OUT` draws its timeline as a self-contained HTML page.
+//! - `labs handout LAB` renders `docs/<lab>.md` as a self-contained HTML page.
 //! - `labs skeleton --out DIR [--edition 2024|2025]` writes the student's starting point: the
 //!   workspace with the solution regions removed, and of the labs that come in several
 //!   editions, only the chosen one.
 //! - `labs mutants` measures the suites' strength: it plants each classic bug of `mutants/`
 //!   in a scratch copy and reports which tests catch it, on which seed, with what message.
 
+mod course;
 mod grade;
+mod handout;
 mod mutants;
+mod report;
+mod rerun;
+mod sandbox;
 mod skeleton;
+mod submission;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +39,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the graded suites and print a per-lab table of results.
+    /// Grade this checkout or students' submissions: every test over N seeds, scored with
+    /// the course file.
     Grade(grade::Args),
+    /// Join the JSON reports of `labs grade --partition K/N` runs into one report.
+    Merge(rerun::MergeArgs),
+    /// Rerun one run of one test with full logs.
+    Replay(rerun::ReplayArgs),
+    /// Draw one run's timeline as a self-contained HTML page.
+    Trace(rerun::TraceArgs),
+    /// Render a lab's handout (docs/<lab>.md) as a self-contained HTML page.
+    Handout(handout::Args),
+    /// Draw a trace file (from `labs trace --json`) as its timeline page.
+    #[command(hide = true)]
+    RenderTrace(rerun::RenderTraceArgs),
     /// Write the student skeleton: this workspace with solution regions removed.
     Skeleton(skeleton::Args),
     /// Plant each known bug (mutants/<lab>/*.patch) in a scratch copy, run the lab's suite,
@@ -39,6 +63,11 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Grade(args) => grade::run(&args),
+        Command::Merge(args) => rerun::merge(&args),
+        Command::Replay(args) => rerun::replay(&args),
+        Command::Trace(args) => rerun::trace(&args),
+        Command::Handout(args) => handout::run(&args),
+        Command::RenderTrace(args) => rerun::render_trace(&args),
         Command::Skeleton(args) => skeleton::run(&args),
         Command::Mutants(args) => mutants::run(&args),
     }

@@ -66,8 +66,15 @@ impl fmt::Display for MarkerError {
 pub const MARKER: &str = "// Your code here.";
 
 /// Paths of the teacher's repository that the skeleton leaves out: CI, benchmarks, the
-/// teacher's tools (this program; `labs/skeleton/` provides the student's own files).
-pub const TEACHER_ONLY: &[&str] = &[".ci/", "BENCHMARKS.md", "labs/", "mutants/"];
+/// teacher's tools (this program; `labs/skeleton/` provides the student's own files) and their
+/// guide (docs/grading.md).
+pub const TEACHER_ONLY: &[&str] = &[
+    ".ci/",
+    "BENCHMARKS.md",
+    "docs/grading.md",
+    "labs/",
+    "mutants/",
+];
 
 /// The student's own versions of files (skeleton path, template path in this repository).
 pub const STUDENT_FILES: &[(&str, &str)] = &[

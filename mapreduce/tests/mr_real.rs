@@ -274,251 +274,273 @@ fn compare_with_sequential(name: &str, app: &str, workers: usize) {
 
 #[test]
 fn wc_real() {
-    compare_with_sequential("wc", "wc", 3);
+    labtest::run_real(|| {
+        compare_with_sequential("wc", "wc", 3);
+    });
 }
 
 #[test]
 fn indexer_real() {
-    compare_with_sequential("indexer", "indexer", 2);
+    labtest::run_real(|| {
+        compare_with_sequential("indexer", "indexer", 2);
+    });
 }
 
 #[test]
 fn map_parallelism_real() {
-    let job = run_job("map_parallelism", "mtiming", 2);
-    if let Err(problem) = checks::map_parallelism(&job.output_lines()) {
-        job.fail(&problem);
-    }
+    labtest::run_real(|| {
+        let job = run_job("map_parallelism", "mtiming", 2);
+        if let Err(problem) = checks::map_parallelism(&job.output_lines()) {
+            job.fail(&problem);
+        }
+    });
 }
 
 #[test]
 fn reduce_parallelism_real() {
-    let job = run_job("reduce_parallelism", "rtiming", 2);
-    if let Err(problem) = checks::reduce_parallelism(&job.output_lines()) {
-        job.fail(&problem);
-    }
+    labtest::run_real(|| {
+        let job = run_job("reduce_parallelism", "rtiming", 2);
+        if let Err(problem) = checks::reduce_parallelism(&job.output_lines()) {
+            job.fail(&problem);
+        }
+    });
 }
 
 #[test]
 fn job_count_real() {
-    // A map takes 2-5 s and the timeout is 10 s: at speed 2 that leaves 2.5 s of real time
-    // for a loaded machine to stall a worker before its task is (wrongly) handed out again.
-    let mut job = Job::new("job_count", LIMIT);
-    job.speedup = "2";
-    job.spawn_coordinator();
-    for _ in 0..4 {
-        job.spawn_worker("jobcount");
-    }
-    job.wait_all_succeed();
-    let lines = job.output_lines();
-    let want = vec![format!("a {}", job.inputs.len())];
-    if lines != want {
-        job.fail(&format!(
-            "map tasks must run exactly once each: got {lines:?}, expected {want:?}"
-        ));
-    }
+    labtest::run_real(|| {
+        // A map takes 2-5 s and the timeout is 10 s: at speed 2 that leaves 2.5 s of real time
+        // for a loaded machine to stall a worker before its task is (wrongly) handed out again.
+        let mut job = Job::new("job_count", LIMIT);
+        job.speedup = "2";
+        job.spawn_coordinator();
+        for _ in 0..4 {
+            job.spawn_worker("jobcount");
+        }
+        job.wait_all_succeed();
+        let lines = job.output_lines();
+        let want = vec![format!("a {}", job.inputs.len())];
+        if lines != want {
+            job.fail(&format!(
+                "map tasks must run exactly once each: got {lines:?}, expected {want:?}"
+            ));
+        }
+    });
 }
 
 #[test]
 fn early_exit_real() {
-    let mut job = Job::new("early_exit", LIMIT);
-    let want = job.sequential("early_exit");
-    let first_process = job.processes.len();
-    job.spawn_coordinator();
-    for _ in 0..3 {
-        job.spawn_worker("early_exit");
-    }
-    // When the first of them exits, every output must already be final.
-    let at_first_exit = loop {
-        if (first_process..job.processes.len()).any(|i| job.poll(i).is_some()) {
-            break job.output_lines();
+    labtest::run_real(|| {
+        let mut job = Job::new("early_exit", LIMIT);
+        let want = job.sequential("early_exit");
+        let first_process = job.processes.len();
+        job.spawn_coordinator();
+        for _ in 0..3 {
+            job.spawn_worker("early_exit");
         }
-        job.check_deadline("waiting for the first process to exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    job.wait_all_succeed();
-    let at_end = job.output_lines();
-    assert_same_output(
-        &job,
-        &at_first_exit,
-        &at_end,
-        "the output when the first process exited",
-        "the output at the end (a worker or the coordinator exited before the job was done)",
-    );
-    assert_same_output(
-        &job,
-        &at_end,
-        &want,
-        "the output",
-        "the sequential reference",
-    );
+        // When the first of them exits, every output must already be final.
+        let at_first_exit = loop {
+            if (first_process..job.processes.len()).any(|i| job.poll(i).is_some()) {
+                break job.output_lines();
+            }
+            job.check_deadline("waiting for the first process to exit");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        job.wait_all_succeed();
+        let at_end = job.output_lines();
+        assert_same_output(
+            &job,
+            &at_first_exit,
+            &at_end,
+            "the output when the first process exited",
+            "the output at the end (a worker or the coordinator exited before the job was done)",
+        );
+        assert_same_output(
+            &job,
+            &at_end,
+            &want,
+            "the output",
+            "the sequential reference",
+        );
+    });
 }
 
 #[test]
 fn crash_real() {
-    let mut job = Job::new("crash", Duration::from_secs(120));
-    let want = job.sequential("nocrash");
-    let coordinator = job.spawn_coordinator();
-    job.spawn_worker("crash");
-    // Three slots that restart a crash worker a (scaled) second after the previous one
-    // exits or crashes, while the coordinator runs.
-    let pause = Duration::from_millis(250);
-    let mut slots: Vec<(usize, Option<Instant>)> =
-        (0..3).map(|_| (job.spawn_worker("crash"), None)).collect();
-    while job.poll(coordinator).is_none() {
-        job.check_deadline("waiting for the crash job to finish");
-        for slot in &mut slots {
-            match slot.1 {
-                None if job.poll(slot.0).is_some() => slot.1 = Some(Instant::now()),
-                Some(exited) if exited.elapsed() >= pause => {
-                    *slot = (job.spawn_worker("crash"), None);
+    labtest::run_real(|| {
+        let mut job = Job::new("crash", Duration::from_secs(120));
+        let want = job.sequential("nocrash");
+        let coordinator = job.spawn_coordinator();
+        job.spawn_worker("crash");
+        // Three slots that restart a crash worker a (scaled) second after the previous one
+        // exits or crashes, while the coordinator runs.
+        let pause = Duration::from_millis(250);
+        let mut slots: Vec<(usize, Option<Instant>)> =
+            (0..3).map(|_| (job.spawn_worker("crash"), None)).collect();
+        while job.poll(coordinator).is_none() {
+            job.check_deadline("waiting for the crash job to finish");
+            for slot in &mut slots {
+                match slot.1 {
+                    None if job.poll(slot.0).is_some() => slot.1 = Some(Instant::now()),
+                    Some(exited) if exited.elapsed() >= pause => {
+                        *slot = (job.spawn_worker("crash"), None);
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let status = job.wait(coordinator);
-    if !status.success() {
-        job.fail(&format!("the coordinator failed ({status})"));
-    }
-    let got = job.output_lines();
-    assert_same_output(&job, &got, &want, "the output", "the sequential reference");
+        let status = job.wait(coordinator);
+        if !status.success() {
+            job.fail(&format!("the coordinator failed ({status})"));
+        }
+        let got = job.output_lines();
+        assert_same_output(&job, &got, &want, "the output", "the sequential reference");
+    });
 }
 
 /// Not in the original script: workers are killed (SIGKILL) at random moments, mid-task or
 /// mid-write, and restarted; the output must still equal the sequential reference's.
 #[test]
 fn random_kills_real() {
-    let mut job = Job::new("random_kills", LIMIT);
-    // The 10 s timeout takes 1 s of real time, so killed tasks are redone quickly.
-    job.speedup = "10";
-    let want = job.sequential("wc");
-    let coordinator = job.spawn_coordinator();
-    let mut slots: Vec<usize> = (0..3).map(|_| job.spawn_worker("wc")).collect();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64);
-    let mut rng = labrpc::sim::DetRng::new(seed);
-    let mut kills = 0;
-    while job.poll(coordinator).is_none() {
-        job.check_deadline(&format!("waiting for the job (random seed {seed})"));
-        std::thread::sleep(Duration::from_millis(1 + rng.below(40)));
-        let slot = rng.below(slots.len() as u64) as usize;
-        if kills < 10 && job.poll(slots[slot]).is_none() {
-            let _ = job.processes[slots[slot]].child.kill();
-            job.wait(slots[slot]);
-            kills += 1;
-            slots[slot] = job.spawn_worker("wc");
+    labtest::run_real(|| {
+        let mut job = Job::new("random_kills", LIMIT);
+        // The 10 s timeout takes 1 s of real time, so killed tasks are redone quickly.
+        job.speedup = "10";
+        let want = job.sequential("wc");
+        let coordinator = job.spawn_coordinator();
+        let mut slots: Vec<usize> = (0..3).map(|_| job.spawn_worker("wc")).collect();
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        let mut rng = labrpc::sim::DetRng::new(seed);
+        let mut kills = 0;
+        while job.poll(coordinator).is_none() {
+            job.check_deadline(&format!("waiting for the job (random seed {seed})"));
+            std::thread::sleep(Duration::from_millis(1 + rng.below(40)));
+            let slot = rng.below(slots.len() as u64) as usize;
+            if kills < 10 && job.poll(slots[slot]).is_none() {
+                let _ = job.processes[slots[slot]].child.kill();
+                job.wait(slots[slot]);
+                kills += 1;
+                slots[slot] = job.spawn_worker("wc");
+            }
         }
-    }
-    if !job.wait(coordinator).success() {
-        job.fail("the coordinator failed");
-    }
-    println!("random_kills_real: {kills} workers killed (random seed {seed})");
-    let got = job.output_lines();
-    assert_same_output(
-        &job,
-        &got,
-        &want,
-        &format!("the output with {kills} workers killed (random seed {seed})"),
-        "the sequential reference",
-    );
+        if !job.wait(coordinator).success() {
+            job.fail("the coordinator failed");
+        }
+        println!("random_kills_real: {kills} workers killed (random seed {seed})");
+        let got = job.output_lines();
+        assert_same_output(
+            &job,
+            &got,
+            &want,
+            &format!("the output with {kills} workers killed (random seed {seed})"),
+            "the sequential reference",
+        );
+    });
 }
 
 // ---- Bad input: a clear message and a non-zero exit ----
 
 #[test]
 fn missing_input_file_real() {
-    let mut job = Job::new("missing_input", LIMIT);
-    let coordinator = job.spawn(COORDINATOR, &["pg-being_ernest.txt", "no-such-book.txt"]);
-    let status = job.wait(coordinator);
-    let stderr = job.stderr_of(coordinator);
-    assert!(!status.success(), "mrcoordinator accepted a missing input");
-    assert!(
-        stderr.contains("cannot read input file no-such-book.txt"),
-        "unclear message: {stderr}"
-    );
-    let sequential = job.spawn(SEQUENTIAL, &["wc", "no-such-book.txt"]);
-    let status = job.wait(sequential);
-    let stderr = job.stderr_of(sequential);
-    assert!(!status.success(), "mrsequential accepted a missing input");
-    assert!(
-        stderr.contains("cannot read input file no-such-book.txt"),
-        "unclear message: {stderr}"
-    );
+    labtest::run_real(|| {
+        let mut job = Job::new("missing_input", LIMIT);
+        let coordinator = job.spawn(COORDINATOR, &["pg-being_ernest.txt", "no-such-book.txt"]);
+        let status = job.wait(coordinator);
+        let stderr = job.stderr_of(coordinator);
+        assert!(!status.success(), "mrcoordinator accepted a missing input");
+        assert!(
+            stderr.contains("cannot read input file no-such-book.txt"),
+            "unclear message: {stderr}"
+        );
+        let sequential = job.spawn(SEQUENTIAL, &["wc", "no-such-book.txt"]);
+        let status = job.wait(sequential);
+        let stderr = job.stderr_of(sequential);
+        assert!(!status.success(), "mrsequential accepted a missing input");
+        assert!(
+            stderr.contains("cannot read input file no-such-book.txt"),
+            "unclear message: {stderr}"
+        );
 
-    let directory = job.spawn(COORDINATOR, &["."]);
-    assert!(
-        !job.wait(directory).success(),
-        "mrcoordinator accepted a directory"
-    );
-    assert!(job.stderr_of(directory).contains("not a regular file"));
+        let directory = job.spawn(COORDINATOR, &["."]);
+        assert!(
+            !job.wait(directory).success(),
+            "mrcoordinator accepted a directory"
+        );
+        assert!(job.stderr_of(directory).contains("not a regular file"));
 
-    // An input that disappears after the coordinator started: the worker says so and fails.
-    job.spawn_coordinator();
-    let inputs = job.inputs.clone();
-    std::fs::remove_file(job.dir.join(&inputs[0])).unwrap();
-    let worker = job.spawn_worker("wc");
-    let status = job.wait(worker);
-    let stderr = job.stderr_of(worker);
-    assert!(!status.success(), "mrworker ignored a missing input");
-    assert!(
-        stderr.contains(&format!("cannot read input file {}", inputs[0])),
-        "unclear message: {stderr}"
-    );
+        // An input that disappears after the coordinator started: the worker says so and fails.
+        job.spawn_coordinator();
+        let inputs = job.inputs.clone();
+        std::fs::remove_file(job.dir.join(&inputs[0])).unwrap();
+        let worker = job.spawn_worker("wc");
+        let status = job.wait(worker);
+        let stderr = job.stderr_of(worker);
+        assert!(!status.success(), "mrworker ignored a missing input");
+        assert!(
+            stderr.contains(&format!("cannot read input file {}", inputs[0])),
+            "unclear message: {stderr}"
+        );
+    });
 }
 
 #[test]
 fn unknown_app_real() {
-    let mut job = Job::new("unknown_app", LIMIT);
-    for program in [WORKER, SEQUENTIAL] {
-        let index = job.spawn(
-            program,
-            &["nosuchapp", "pg-grimm.txt"][..program_args(program)],
-        );
-        let status = job.wait(index);
-        let stderr = job.stderr_of(index);
-        assert!(
-            !status.success(),
-            "{program} accepted an unknown application"
-        );
-        assert!(
-            stderr.contains("unknown application \"nosuchapp\"") && stderr.contains("wc"),
-            "unclear message: {stderr}"
-        );
-    }
-    // The original's plugin spelling names an application too.
-    let index = job.spawn(SEQUENTIAL, &["../mrapps/nocrash.so", "pg-grimm.txt"]);
-    assert!(job.wait(index).success(), "{}", job.stderr_of(index));
-    // No arguments: usage, non-zero.
-    for program in [COORDINATOR, WORKER, SEQUENTIAL] {
-        let index = job.spawn(program, &[]);
-        let status = job.wait(index);
-        assert!(!status.success(), "{program} ran without arguments");
-        assert!(job.stderr_of(index).contains("usage"));
-    }
+    labtest::run_real(|| {
+        let mut job = Job::new("unknown_app", LIMIT);
+        for program in [WORKER, SEQUENTIAL] {
+            let index = job.spawn(
+                program,
+                &["nosuchapp", "pg-grimm.txt"][..program_args(program)],
+            );
+            let status = job.wait(index);
+            let stderr = job.stderr_of(index);
+            assert!(
+                !status.success(),
+                "{program} accepted an unknown application"
+            );
+            assert!(
+                stderr.contains("unknown application \"nosuchapp\"") && stderr.contains("wc"),
+                "unclear message: {stderr}"
+            );
+        }
+        // The original's plugin spelling names an application too.
+        let index = job.spawn(SEQUENTIAL, &["../mrapps/nocrash.so", "pg-grimm.txt"]);
+        assert!(job.wait(index).success(), "{}", job.stderr_of(index));
+        // No arguments: usage, non-zero.
+        for program in [COORDINATOR, WORKER, SEQUENTIAL] {
+            let index = job.spawn(program, &[]);
+            let status = job.wait(index);
+            assert!(!status.success(), "{program} ran without arguments");
+            assert!(job.stderr_of(index).contains("usage"));
+        }
+    });
 }
 
 /// `MR_SOCKET` naming a regular file: the coordinator refuses, and the file is untouched
 /// (only a stale socket is ever removed).
 #[test]
 fn socket_path_of_a_regular_file_real() {
-    let mut job = Job::new("socket_file", LIMIT);
-    std::fs::write(&job.socket, "not a socket: somebody's notes").unwrap();
-    let inputs = job.inputs.clone();
-    let args: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let coordinator = job.spawn(COORDINATOR, &args);
-    let status = job.wait(coordinator);
-    let stderr = job.stderr_of(coordinator);
-    assert!(!status.success(), "mrcoordinator replaced a regular file");
-    assert!(
-        stderr.contains("is not a socket") && stderr.contains("coordinator.sock"),
-        "unclear message: {stderr}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&job.socket).unwrap(),
-        "not a socket: somebody's notes"
-    );
+    labtest::run_real(|| {
+        let mut job = Job::new("socket_file", LIMIT);
+        std::fs::write(&job.socket, "not a socket: somebody's notes").unwrap();
+        let inputs = job.inputs.clone();
+        let args: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let coordinator = job.spawn(COORDINATOR, &args);
+        let status = job.wait(coordinator);
+        let stderr = job.stderr_of(coordinator);
+        assert!(!status.success(), "mrcoordinator replaced a regular file");
+        assert!(
+            stderr.contains("is not a socket") && stderr.contains("coordinator.sock"),
+            "unclear message: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&job.socket).unwrap(),
+            "not a socket: somebody's notes"
+        );
+    });
 }
 
 /// How many of `["nosuchapp", "pg-grimm.txt"]` a program takes.
@@ -528,19 +550,21 @@ fn program_args(program: &str) -> usize {
 
 #[test]
 fn coordinator_unreachable_real() {
-    let mut job = Job::new("unreachable", LIMIT);
-    let worker = job.spawn_worker("wc");
-    let status = job.wait(worker);
-    let stderr = job.stderr_of(worker);
-    assert!(!status.success(), "mrworker without a coordinator exited 0");
-    assert!(
-        stderr.contains("cannot reach the coordinator") && stderr.contains("coordinator.sock"),
-        "unclear message: {stderr}"
-    );
-    // A bad MR_SPEEDUP is an error too.
-    let index = job.spawn_with(WORKER, &["wc"], |c| {
-        c.env("MR_SPEEDUP", "fast");
+    labtest::run_real(|| {
+        let mut job = Job::new("unreachable", LIMIT);
+        let worker = job.spawn_worker("wc");
+        let status = job.wait(worker);
+        let stderr = job.stderr_of(worker);
+        assert!(!status.success(), "mrworker without a coordinator exited 0");
+        assert!(
+            stderr.contains("cannot reach the coordinator") && stderr.contains("coordinator.sock"),
+            "unclear message: {stderr}"
+        );
+        // A bad MR_SPEEDUP is an error too.
+        let index = job.spawn_with(WORKER, &["wc"], |c| {
+            c.env("MR_SPEEDUP", "fast");
+        });
+        assert!(!job.wait(index).success());
+        assert!(job.stderr_of(index).contains("MR_SPEEDUP"));
     });
-    assert!(!job.wait(index).success());
-    assert!(job.stderr_of(index).contains("MR_SPEEDUP"));
 }

@@ -16,7 +16,8 @@
 //! per passed run, and on failure panics with the seed, the error, the last events of the
 //! trace and the one command that replays the run. `LAB_CHECK_DETERMINISM=1` runs every seed
 //! twice and names the first event where the runs differ. [`logger`] prefixes every log line
-//! with virtual time and node.
+//! with virtual time and node. [`run_real`] records a test of real processes. What the
+//! course tool reads (results, traces) goes through files it names ([`record`]).
 
 pub mod alloc;
 pub mod cluster;
@@ -25,8 +26,10 @@ pub mod kv;
 /// needs `labtest` alone to record and check a history.
 pub use lincheck as linearizability;
 pub mod logger;
+pub mod record;
 mod runner;
 
 pub use runner::{
-    DEFAULT_SEED, Failed, Options, Passed, TestCx, must_fail, run, try_check_determinism, try_run,
+    DEFAULT_SEED, Failed, Options, Passed, TestCx, must_fail, run, run_real, try_check_determinism,
+    try_run,
 };

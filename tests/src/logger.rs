@@ -154,6 +154,19 @@ impl Log for SimLogger {
             || ("-".to_string(), "-".to_string()),
             |(at, n)| (at.to_string(), n),
         );
+        if labrpc::sim::annotating() {
+            // A full trace for a picture of the run (`labs trace`) shows the log lines too.
+            labrpc::sim::annotate(
+                labrpc::sim::Node::current(),
+                "log",
+                format!(
+                    "{} {}: {}",
+                    level.trim_end(),
+                    record.target(),
+                    record.args()
+                ),
+            );
+        }
         let captured = CAPTURE.with(|c| {
             let capture = c.borrow();
             let tail = capture.as_ref()?;

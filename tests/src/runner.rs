@@ -1,5 +1,6 @@
 //! Running a graded test: seeds, the summary line, failure reports, replay, determinism.
 
+use crate::record::{RESULT_FILE_VAR, RunRecord, TRACE_FILE_VAR};
 use labrpc::sim::trace::{Event, first_divergence};
 use labrpc::sim::{Failure, Report, Sim, TraceMode};
 use std::cell::Cell;
@@ -148,6 +149,7 @@ where
     let replay = Replay::new(caller, &name, settings.check_determinism);
     let count = settings.seeds;
     let capture_logs = count > 1;
+    let result_file = settings.result_file.as_deref();
     let mut failures: Vec<Failed> = Vec::new();
     let mut failed_seeds: Vec<u64> = Vec::new();
     let mut passed = 0u64;
@@ -157,8 +159,11 @@ where
         &name,
         |seed| {
             let logs = capture_logs.then(|| crate::logger::Tail::new(seed));
+            let started = std::time::Instant::now();
             let result = if settings.check_determinism {
                 check_determinism(&options, seed, &body, logs.as_ref(), &replay)
+            } else if let Some(path) = &settings.trace_file {
+                run_traced(&options, seed, &body, &replay, &name, path)
             } else {
                 run_seed_with(&options, seed, TraceMode::Recent, &body, logs.as_ref())
                     .map_err(|f| failed(seed, &f, &replay))
@@ -167,23 +172,48 @@ where
                 Ok(_) if settings.induce_failure => Err(induced_failure(seed, &replay)),
                 other => other,
             };
+            let wall = started.elapsed();
             // A passed seed keeps only its summary line; a failed one its report and log.
             match result {
-                Ok(passed) => SeedResult::Passed(format!("{}  {name}", passed.summary())),
+                Ok(passed) => SeedResult::Passed {
+                    line: format!("{}  {name}", passed.summary()),
+                    seed,
+                    virtual_time: passed.report.virtual_time,
+                    wall,
+                },
                 Err(mut failed) => {
                     if let Some(logs) = logs {
                         failed.log = logs.take();
                     }
-                    SeedResult::Failed(Box::new(failed))
+                    SeedResult::Failed(Box::new(failed), wall)
                 }
             }
         },
         |result| match result {
-            SeedResult::Passed(line) => {
+            SeedResult::Passed {
+                line,
+                seed,
+                virtual_time,
+                wall,
+            } => {
                 passed += 1;
+                if let Some(path) = result_file {
+                    let record = RunRecord::passed(&name, Some(seed), Some(virtual_time), wall);
+                    crate::record::append_result(path, &record);
+                }
                 print_uncaptured(&line);
             }
-            SeedResult::Failed(failed) => {
+            SeedResult::Failed(failed, wall) => {
+                if let Some(path) = result_file {
+                    let record = RunRecord::failed(
+                        &name,
+                        Some(failed.seed),
+                        Some(failed.virtual_time),
+                        wall,
+                        &failed.message,
+                    );
+                    crate::record::append_result(path, &record);
+                }
                 failed_seeds.push(failed.seed);
                 if failures.len() < KEPT_FAILURES {
                     failures.push(*failed);
@@ -235,10 +265,75 @@ where
 /// number), so that memory stays flat however many seeds fail.
 const KEPT_FAILURES: usize = 3;
 
-/// What one seed of [`run`] leaves behind.
+/// What one seed of [`run`] leaves behind: a passed seed its summary line and times, a failed
+/// one its report (and real time).
 enum SeedResult {
-    Passed(String),
-    Failed(Box<Failed>),
+    Passed {
+        line: String,
+        seed: u64,
+        virtual_time: Duration,
+        wall: Duration,
+    },
+    Failed(Box<Failed>, Duration),
+}
+
+/// Runs one seed keeping its full trace and the labs' annotations, and writes them to `path`
+/// (`LABTEST_TRACE_FILE`, for `labs trace`), whether the run passes or fails.
+fn run_traced<Fut>(
+    options: &Options,
+    seed: u64,
+    body: &Arc<Body<Fut>>,
+    replay: &Replay,
+    name: &str,
+    path: &Path,
+) -> Result<Passed, Failed>
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    match run_seed_with(options, seed, TraceMode::Full, body, None) {
+        Ok(passed) => {
+            crate::record::write_trace(path, name, &passed.report, None);
+            Ok(passed)
+        }
+        Err(failure) => {
+            let failed = failed(seed, &failure, replay);
+            crate::record::write_trace(
+                path,
+                name,
+                &failure.report,
+                Some((failed.virtual_time, &failed.message)),
+            );
+            Err(failed)
+        }
+    }
+}
+
+/// Runs a test of real processes (no simulation, no seed), recording its outcome for the
+/// course tool like [`run`] does (see [`crate::record`]): a panic in `body` fails the test
+/// as usual, and is recorded first.
+pub fn run_real(body: impl FnOnce()) {
+    let settings = settings();
+    let name = test_name();
+    let started = std::time::Instant::now();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    let wall = started.elapsed();
+    if let Some(path) = settings.result_file.as_deref() {
+        let record = match &outcome {
+            Ok(()) => RunRecord::passed(&name, None, None, wall),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("the test panicked");
+                RunRecord::failed(&name, None, None, wall, message)
+            }
+        };
+        crate::record::append_result(path, &record);
+    }
+    if let Err(payload) = outcome {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// The failure `LABTEST_INDUCE_FAILURE` asks for: the kit's own test of the replay command
@@ -663,6 +758,10 @@ struct Settings {
     check_determinism: bool,
     watchdog: Option<Duration>,
     induce_failure: bool,
+    /// Where to append each run's result (`LABTEST_RESULT_FILE`, set by the grader).
+    result_file: Option<PathBuf>,
+    /// Where to write the run's full trace (`LABTEST_TRACE_FILE`, set by `labs trace`).
+    trace_file: Option<PathBuf>,
 }
 
 /// The environment's switches, read and checked once per process. A bad switch stops the
@@ -725,12 +824,27 @@ impl Settings {
             Ok(secs) => secs.map(Duration::from_secs),
         };
         let induce_failure = switch("LABTEST_INDUCE_FAILURE", var("LABTEST_INDUCE_FAILURE"))?;
+        let path = |name: &str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from)
+        };
+        let result_file = path(RESULT_FILE_VAR);
+        let trace_file = path(TRACE_FILE_VAR);
+        if trace_file.is_some() && (seeds > 1 || check_determinism) {
+            return Err(format!(
+                "{TRACE_FILE_VAR} records the trace of one run: set LAB_SEEDS=1 (or unset it) \
+                 and unset LAB_CHECK_DETERMINISM"
+            ));
+        }
         Ok(Settings {
             first_seed,
             seeds,
             check_determinism,
             watchdog,
             induce_failure,
+            result_file,
+            trace_file,
         })
     }
 }
@@ -773,6 +887,8 @@ mod tests {
                 check_determinism: false,
                 watchdog: None,
                 induce_failure: false,
+                result_file: None,
+                trace_file: None,
             })
         );
         let s = parse(&[
@@ -818,6 +934,11 @@ mod tests {
                 .unwrap()
                 .check_determinism
         );
+        let message = error(&[(TRACE_FILE_VAR, "/tmp/t.json"), ("LAB_SEEDS", "2")]);
+        assert!(message.contains("LAB_SEEDS=1"), "{message}");
+        let ok = parse(&[(TRACE_FILE_VAR, "/tmp/t.json"), (RESULT_FILE_VAR, "/tmp/r")]).unwrap();
+        assert_eq!(ok.trace_file.as_deref(), Some(Path::new("/tmp/t.json")));
+        assert_eq!(ok.result_file.as_deref(), Some(Path::new("/tmp/r")));
         for bad in ["abc", "0", "1.5"] {
             let message = error(&[("LAB_WATCHDOG_SECS", bad)]);
             assert!(message.contains("LAB_WATCHDOG_SECS"), "{message}");

@@ -394,6 +394,19 @@ impl Core {
         self.trace.borrow_mut().record(event);
     }
 
+    pub(crate) fn annotate(&self, node: Node, what: What) {
+        let event = Event {
+            at: self.now(),
+            node,
+            what,
+        };
+        self.trace.borrow_mut().annotate(event);
+    }
+
+    pub(crate) fn keeps_annotations(&self) -> bool {
+        self.trace.borrow().is_full()
+    }
+
     /// Adds to the simulation-wide RPC and byte counters.
     pub(crate) fn count(&self, rpcs: u64, bytes: u64) {
         let (r, b) = self.counters.get();

@@ -290,6 +290,30 @@ pub fn note(text: impl Into<String>) {
     })
 }
 
+/// Annotates `node`'s state for a picture of the run ("term 3 leader" of kind `"raft"`): a
+/// lab's harness calls it where it learns a peer's state. Kept only when the simulation keeps
+/// its full trace ([`TraceMode::Full`], as `labs trace` asks); never hashed, and it takes no
+/// time or randomness, so it cannot change the run. Does nothing outside a simulation.
+pub fn annotate(node: Node, kind: &'static str, text: impl Into<String>) {
+    try_with_core(|core| {
+        if core.keeps_annotations() {
+            core.annotate(
+                node,
+                trace::What::Annotation {
+                    kind,
+                    text: text.into().into_boxed_str(),
+                },
+            );
+        }
+    });
+}
+
+/// True if [`annotate`] keeps what it is given (a full trace is being recorded): lets a
+/// harness skip formatting annotations nobody will see.
+pub fn annotating() -> bool {
+    try_with_core(|core| core.keeps_annotations()).unwrap_or(false)
+}
+
 /// The index ([`Node::index`]) of the node whose code runs on this thread, if a simulation
 /// runs here. It reads one thread-local cell: it never allocates or panics, so a counting
 /// global allocator may call it to attribute each allocation to a node.

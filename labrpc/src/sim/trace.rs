@@ -77,6 +77,14 @@ pub enum What {
     },
     /// A note from a test harness ("partition [0 1] [2 3 4]").
     Note(Box<str>),
+    /// A lab's annotation of a node's state ("term 3 leader"), kept only in a full trace for
+    /// pictures of the run (see [`crate::sim::annotate`]). Never part of the hash.
+    Annotation {
+        /// What kind of state (`"raft"`, `"apply"`, `"log"`).
+        kind: &'static str,
+        /// The state, as the lab words it.
+        text: Box<str>,
+    },
 }
 
 /// One entry of the trace.
@@ -137,6 +145,11 @@ impl Event {
                 h.add(9);
                 h.write(text.as_bytes());
             }
+            What::Annotation { kind, text } => {
+                h.add(10);
+                h.write(kind.as_bytes());
+                h.write(text.as_bytes());
+            }
         }
     }
 
@@ -187,6 +200,7 @@ impl fmt::Display for EventLine<'_> {
                 )
             }
             What::Note(text) => write!(f, "note: {text}"),
+            What::Annotation { kind, text } => write!(f, "{kind}: {text}"),
         }
     }
 }
@@ -232,6 +246,20 @@ impl Trace {
             self.recent.pop_front();
         }
         self.recent.push_back(event);
+    }
+
+    /// Keeps an annotation ([`What::Annotation`]) in a full trace, in order with the events;
+    /// it is not hashed or counted, and a recent-events trace drops it: annotating cannot
+    /// change a run's identity.
+    pub(crate) fn annotate(&mut self, event: Event) {
+        if let Some(full) = &mut self.full {
+            full.push(event);
+        }
+    }
+
+    /// True if every event is kept ([`TraceMode::Full`]), so that annotations are too.
+    pub fn is_full(&self) -> bool {
+        self.full.is_some()
     }
 
     /// The hash of every event so far.

@@ -193,6 +193,20 @@ impl Config {
         let group = Group::new(&net, GroupSpec::new(n), factory);
         let _ = cfg.0.group.set(group);
         cfg.group().connect_all();
+        // For the picture of the run: a server that asks for votes is a candidate in the
+        // term it asks for (the watcher's samples cannot tell a candidate from a follower).
+        let observed = Rc::downgrade(&cfg.0);
+        net.observe(move |delivery| {
+            if sim::annotating()
+                && let Some(args) = delivery.args::<RequestVote<Cmd>>()
+                && let Some(inner) = observed.upgrade()
+                && let Some(group) = inner.group.get()
+                && (0..group.n()).any(|i| group.node(i) == delivery.from)
+            {
+                let text = format!("term {} candidate", args.term);
+                sim::annotate(delivery.from, "raft", text);
+            }
+        });
         let watcher = cfg.clone();
         sim::spawn(async move {
             loop {
@@ -219,6 +233,11 @@ impl Config {
         let mut st = self.0.state.borrow_mut();
         let w = &mut st.watched;
         let previous = w.last[i].replace((generation, term, leader));
+        if previous != Some((generation, term, leader)) && sim::annotating() {
+            // The picture of the run (`labs trace`): each server's term and role as sampled.
+            let role = if leader { "leader" } else { "follower" };
+            sim::annotate(self.group().node(i), "raft", format!("term {term} {role}"));
+        }
         let restarted = previous.is_some_and(|(g, _, _)| g != generation);
         if term < w.max_term[i] {
             panic!(
@@ -432,6 +451,13 @@ impl Config {
     fn on_apply(&self, i: usize, generation: u64, msg: ApplyMsg<Cmd>) {
         if self.group().generation(i) != generation {
             return; // a crashed incarnation's leftovers
+        }
+        if sim::annotating() {
+            let text = match &msg {
+                ApplyMsg::Command { index, command } => format!("applied {index}: {command}"),
+                ApplyMsg::Snapshot { index, .. } => format!("applied a snapshot through {index}"),
+            };
+            sim::annotate(self.group().node(i), "apply", text);
         }
         match msg {
             ApplyMsg::Command { index, command } => self.apply_command(i, index, command),
