@@ -52,7 +52,7 @@ fn initial_election_3a() {
         sim::sleep(2 * RAFT_ELECTION_TIMEOUT).await;
         let term2 = cfg.check_terms();
         if term1 != term2 {
-            log::warn!("warning: term changed even though there were no failures");
+            log::warn!("term changed even though there were no failures");
         }
         // There should still be a leader.
         cfg.check_one_leader().await;

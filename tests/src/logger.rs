@@ -78,6 +78,18 @@ impl Tail {
 thread_local! {
     /// Where this thread's log lines go instead of standard error.
     static CAPTURE: RefCell<Option<Tail>> = const { RefCell::new(None) };
+    /// The warnings the test's own code logged on this (simulation) thread: a passing test
+    /// shows them under its summary line, past the output capture.
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many of a run's warnings are kept to show (the rest are counted).
+const MAX_WARNINGS: usize = 10;
+
+/// Takes the warnings the test's own code (node `test`) logged on this thread so far: at most
+/// [`MAX_WARNINGS`] of them, and a last line if there were more.
+pub(crate) fn take_warnings() -> Vec<String> {
+    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
 
 /// Sends the log lines of the calling thread (a simulation's thread) to `tail`, each tagged
@@ -166,6 +178,16 @@ impl Log for SimLogger {
                     record.args()
                 ),
             );
+        }
+        if record.level() <= Level::Warn && node == "test" {
+            WARNINGS.with(|w| {
+                let mut warnings = w.borrow_mut();
+                match warnings.len() {
+                    n if n < MAX_WARNINGS => warnings.push(format!("{}", record.args())),
+                    MAX_WARNINGS => warnings.push("(more warnings left out)".to_string()),
+                    _ => {}
+                }
+            });
         }
         let captured = CAPTURE.with(|c| {
             let capture = c.borrow();

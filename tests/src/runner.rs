@@ -78,6 +78,8 @@ pub struct Passed {
     pub peers: u64,
     /// Operations the test reported.
     pub ops: u64,
+    /// What the test's own code logged as warnings (a passed test shows them).
+    pub warnings: Vec<String>,
 }
 
 impl Passed {
@@ -176,7 +178,15 @@ where
             // A passed seed keeps only its summary line; a failed one its report and log.
             match result {
                 Ok(passed) => SeedResult::Passed {
-                    line: format!("{}  {name}", passed.summary()),
+                    line: format!(
+                        "{}  {name}{}",
+                        passed.summary(),
+                        passed
+                            .warnings
+                            .iter()
+                            .map(|w| format!("\n  warning: {w}"))
+                            .collect::<String>()
+                    ),
                     seed,
                     virtual_time: passed.report.virtual_time,
                     wall,
@@ -444,14 +454,15 @@ where
             let test = body(cx.clone());
             async move {
                 test.await;
-                (cx.peers.get(), cx.ops.get())
+                (cx.peers.get(), cx.ops.get(), crate::logger::take_warnings())
             }
         })?;
-    let (peers, ops) = outcome.value;
+    let (peers, ops, warnings) = outcome.value;
     Ok(Passed {
         report: outcome.report,
         peers,
         ops,
+        warnings,
     })
 }
 

@@ -2,7 +2,7 @@
 //! the persister, named groups side by side.
 
 use labrpc::RpcError;
-use labrpc::sim::Sim;
+use labrpc::sim::{Node, Sim};
 use labrpc::{Network, Service};
 use labtest::cluster::{EndMaker, Group, GroupSpec, Started};
 use std::cell::Cell;
@@ -214,4 +214,22 @@ fn end_makers_reach_servers_by_name_at_run_time() {
             assert_eq!(maker.made(), 4);
         })
         .unwrap();
+}
+
+/// A test that passes with a warning shows it (the tester's "term changed even though there
+/// were no failures", say); warnings of the servers' own code are theirs to show.
+#[test]
+fn a_passing_test_keeps_the_tests_own_warnings() {
+    let passed = labtest::try_run(&labtest::Options::default(), 1, |_cx| async {
+        log::warn!("term changed even though there were no failures");
+        Node::new("server")
+            .spawn(async { log::warn!("a server's own warning") })
+            .await
+            .unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        passed.warnings,
+        ["term changed even though there were no failures"]
+    );
 }
