@@ -1,6 +1,8 @@
-//! `labs handout LAB [--html OUT]`: a lab's handout (`docs/<lab>.md`) as one self-contained
-//! HTML page for a course website: the Markdown rendered with pulldown-cmark (tables,
-//! footnotes, task lists), a small stylesheet inline, no external resources.
+//! `labs handout LAB [--edition YEAR] [--html OUT]`: a lab's handout (`docs/<lab>.md`) as one
+//! self-contained HTML page for a course website: the Markdown rendered with pulldown-cmark
+//! (tables, footnotes, task lists), a small stylesheet inline, no external resources. With
+//! `--edition`, a lab that comes in several editions (kvsrv) shows only that edition's
+//! sections (the `<!-- BEGIN EDITION 2025 -->` regions, as `labs skeleton --edition` ships).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +12,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// The lab (`raft`): renders docs/<lab>.md.
     lab: String,
+    /// Show only this edition's sections (default: every edition's).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::skeleton::EDITIONS))]
+    edition: Option<String>,
     /// Where to write the page (default: standard output).
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
@@ -41,6 +46,13 @@ pub fn run(args: &Args) -> ExitCode {
             known.join(", ")
         );
         return ExitCode::from(2);
+    };
+    let markdown = match crate::skeleton::markdown_for_edition(&markdown, args.edition.as_deref()) {
+        Ok(markdown) => markdown,
+        Err(e) => {
+            eprintln!("labs handout: {}:{e}", path.display());
+            return ExitCode::from(2);
+        }
     };
     let page = render(&markdown, &args.lab);
     match &args.html {
@@ -108,7 +120,14 @@ mod tests {
     #[test]
     fn every_handout_renders_self_contained() {
         let docs = crate::workspace_root().join("docs");
-        for lab in ["mapreduce", "kvsrv", "raft", "kvraft"] {
+        for lab in [
+            "mapreduce",
+            "kvsrv",
+            "raft",
+            "kvraft",
+            "shardctrler",
+            "shardkv",
+        ] {
             let markdown = std::fs::read_to_string(docs.join(format!("{lab}.md"))).unwrap();
             let page = render(&markdown, lab);
             assert!(page.starts_with("<!DOCTYPE html>"), "{lab}");
@@ -117,6 +136,29 @@ mod tests {
             for external in ["<script", "<link", "src=\"http", "@import"] {
                 assert!(!page.contains(external), "{lab}: {external}");
             }
+        }
+        let kvsrv = std::fs::read_to_string(docs.join("kvsrv.md")).unwrap();
+        let both = crate::skeleton::markdown_for_edition(&kvsrv, None).unwrap();
+        let only_2025 = crate::skeleton::markdown_for_edition(&kvsrv, Some("2025")).unwrap();
+        for page in [&both, &only_2025] {
+            assert!(page.contains("## Edition 2025") && page.contains("make kvsrv-2025"));
+            assert!(
+                !page.lines().any(|line| line.starts_with("<!--")),
+                "marker lines are never shown"
+            );
+        }
+        assert!(both.contains("## Edition 2024") && both.contains("`mem_get_2`"));
+        for other in [
+            "Edition 2024",
+            "kvsrv-2024",
+            "mem_get_2",
+            "- 2024:",
+            "test kvsrv_2024 --",
+        ] {
+            assert!(
+                !only_2025.contains(other),
+                "the 2025 handout shows {other:?}"
+            );
         }
         let page = render("# A <b>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "x");
         assert!(page.contains("<title>A &lt;b&gt;</title>"));

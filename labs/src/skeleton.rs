@@ -28,7 +28,8 @@
 //! `v<edition>` or ends with `_<edition>` (`kvsrv/src/v2025/lock.rs`,
 //! `kvsrv/tests/mem_2024.rs`): the other editions' files are left out. Inside a shared file,
 //! the lines between `// BEGIN EDITION 2025` and `// END EDITION 2025` are kept (without the
-//! markers) only in the 2025 skeleton.
+//! markers) only in the 2025 skeleton; in Markdown files (the handouts) the markers are
+//! `<!-- BEGIN EDITION 2025 -->` and `<!-- END EDITION 2025 -->`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -202,6 +203,63 @@ pub fn strip(source: &str, edition: &str) -> Result<String, MarkerError> {
     Ok(out)
 }
 
+/// A Markdown document (a handout) for `edition`, or for every edition when `None`: the lines
+/// between `<!-- BEGIN EDITION 2025 -->` and `<!-- END EDITION 2025 -->` are kept only for
+/// that edition; the marker lines themselves never are.
+pub fn markdown_for_edition(markdown: &str, edition: Option<&str>) -> Result<String, MarkerError> {
+    let mut out = String::with_capacity(markdown.len());
+    // The edition region the line is in, and the line that opened it.
+    let mut in_edition: Option<(&str, usize)> = None;
+    for (i, line) in markdown.split_inclusive('\n').enumerate() {
+        let number = i + 1;
+        let marker = line
+            .trim()
+            .strip_prefix("<!--")
+            .and_then(|m| m.strip_suffix("-->"))
+            .map(str::trim);
+        if let Some(named) = marker.and_then(|m| m.strip_prefix("BEGIN EDITION ")) {
+            let message = match in_edition {
+                Some((_, at)) => Some(format!("region opened inside the region of line {at}")),
+                None if !EDITIONS.contains(&named) => Some(format!(
+                    "unknown edition {named:?} (known: {})",
+                    EDITIONS.join(", ")
+                )),
+                None => None,
+            };
+            if let Some(message) = message {
+                return Err(MarkerError {
+                    line: number,
+                    message,
+                });
+            }
+            in_edition = Some((named, number));
+            continue;
+        }
+        if let Some(named) = marker.and_then(|m| m.strip_prefix("END EDITION ")) {
+            if in_edition.is_none_or(|(open, _)| open != named) {
+                return Err(MarkerError {
+                    line: number,
+                    message: "END without its BEGIN".into(),
+                });
+            }
+            in_edition = None;
+            continue;
+        }
+        let other_edition =
+            in_edition.is_some_and(|(named, _)| edition.is_some_and(|e| e != named));
+        if !other_edition {
+            out.push_str(line);
+        }
+    }
+    match in_edition {
+        Some((_, at)) => Err(MarkerError {
+            line: at,
+            message: "region never closed".into(),
+        }),
+        None => Ok(out),
+    }
+}
+
 /// `    // code` → `    code` (and a bare `//` → an empty line).
 fn uncomment(line: &str) -> String {
     let indent = line.len() - line.trim_start().len();
@@ -263,6 +321,11 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             let source = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
             let student = strip(&source, edition).map_err(|e| format!("{name}:{e}"))?;
             stripped += usize::from(student != source);
+            std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
+        } else if name.ends_with(".md") {
+            let markdown = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
+            let student = markdown_for_edition(&markdown, Some(edition))
+                .map_err(|e| format!("{name}:{e}"))?;
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Cargo.toml" {
             let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
@@ -437,6 +500,49 @@ struct Hidden;
         );
         let inside = "// BEGIN SOLUTION\n// BEGIN EDITION 2025\n";
         assert!(strip(inside, "2025").is_err());
+    }
+
+    #[test]
+    fn markdown_keeps_the_chosen_editions_sections() {
+        let doc = "# Lab\n<!-- BEGIN EDITION 2024 -->\n## Edition 2024\nappend\n\
+                   <!-- END EDITION 2024 -->\n<!--BEGIN EDITION 2025-->\n## Edition 2025\n\
+                   <!--END EDITION 2025-->\n## Hints\n";
+        assert_eq!(
+            markdown_for_edition(doc, Some("2024")).unwrap(),
+            "# Lab\n## Edition 2024\nappend\n## Hints\n"
+        );
+        assert_eq!(
+            markdown_for_edition(doc, Some("2025")).unwrap(),
+            "# Lab\n## Edition 2025\n## Hints\n"
+        );
+        assert_eq!(
+            markdown_for_edition(doc, None).unwrap(),
+            "# Lab\n## Edition 2024\nappend\n## Edition 2025\n## Hints\n"
+        );
+        let errors = [
+            (
+                "<!-- BEGIN EDITION 2023 -->\n",
+                "line 1: unknown edition \"2023\" (known: 2024, 2025)",
+            ),
+            (
+                "a\n<!-- BEGIN EDITION 2025 -->\n",
+                "line 2: region never closed",
+            ),
+            (
+                "<!-- BEGIN EDITION 2025 -->\n<!-- END EDITION 2024 -->\n",
+                "line 2: END without its BEGIN",
+            ),
+            (
+                "<!-- BEGIN EDITION 2025 -->\n<!-- BEGIN EDITION 2024 -->\n",
+                "line 2: region opened inside the region of line 1",
+            ),
+        ];
+        for (doc, error) in errors {
+            assert_eq!(
+                markdown_for_edition(doc, None).unwrap_err().to_string(),
+                error
+            );
+        }
     }
 
     #[test]

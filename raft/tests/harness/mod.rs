@@ -193,18 +193,20 @@ impl Config {
         let group = Group::new(&net, GroupSpec::new(n), factory);
         let _ = cfg.0.group.set(group);
         cfg.group().connect_all();
-        // For the picture of the run: a server that asks for votes is a candidate in the
-        // term it asks for (the watcher's samples cannot tell a candidate from a follower).
+        // For the picture of the run: a server whose vote request arrives is a candidate in
+        // its current term (the watcher's samples cannot tell a candidate from a follower).
+        // Only the sender's state is read: the arguments' fields are the student's to define.
         let observed = Rc::downgrade(&cfg.0);
         net.observe(move |delivery| {
             if sim::annotating()
-                && let Some(args) = delivery.args::<RequestVote<Cmd>>()
+                && delivery.args::<RequestVote<Cmd>>().is_some()
                 && let Some(inner) = observed.upgrade()
                 && let Some(group) = inner.group.get()
-                && (0..group.n()).any(|i| group.node(i) == delivery.from)
+                && let Some(i) = (0..group.n()).find(|&i| group.node(i) == delivery.from)
+                && let Some(rf) = group.server(i)
+                && let (term, false) = rf.get_state()
             {
-                let text = format!("term {} candidate", args.term);
-                sim::annotate(delivery.from, "raft", text);
+                sim::annotate(delivery.from, "raft", format!("term {term} candidate"));
             }
         });
         let watcher = cfg.clone();
