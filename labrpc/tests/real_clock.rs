@@ -122,6 +122,11 @@ fn a_panicking_task_is_reported() {
         }
         other => panic!("expected a panic report, got {other}"),
     }
+    let report = error.to_string();
+    assert!(
+        report.contains("(time ") && !report.contains("virtual"),
+        "a real process's report speaks of time, not virtual time: {report}"
+    );
     assert!(!sim::on_real_clock(), "outside the executor again");
 }
 

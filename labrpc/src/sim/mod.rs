@@ -362,10 +362,12 @@ pub enum SimError {
         location: String,
         /// The panic message.
         message: String,
-        /// Virtual time of the panic.
+        /// Time of the panic: virtual, or since the start on the wall clock.
         at: Instant,
         /// True if the panic was in the test's own code (a failed check).
         in_test: bool,
+        /// True if the executor ran on the wall clock ([`RealClock`], a real process).
+        real_clock: bool,
     },
     /// No task could run and no timer was pending, but the test had not finished.
     Deadlock {
@@ -423,23 +425,19 @@ impl fmt::Display for SimError {
                 message,
                 at,
                 in_test,
+                real_clock,
             } => {
+                let time = if *real_clock { "time" } else { "virtual time" };
                 // The test node runs the tester's checks, but also the code they call (a
                 // clerk): only a panic in a test file is a failed check.
                 if *in_test && location.contains("tests/") {
-                    write!(
-                        f,
-                        "{message}\n  (check failed at {location}, virtual time {at})"
-                    )
+                    write!(f, "{message}\n  (check failed at {location}, {time} {at})")
                 } else if *in_test {
-                    write!(
-                        f,
-                        "{message}\n  (panicked at {location}, virtual time {at})"
-                    )
+                    write!(f, "{message}\n  (panicked at {location}, {time} {at})")
                 } else {
                     write!(
                         f,
-                        "node {node} panicked at {location} (virtual time {at}): {message}\n  \
+                        "node {node} panicked at {location} ({time} {at}): {message}\n  \
                          (in a task {task})"
                     )
                 }
@@ -549,6 +547,7 @@ pub(crate) fn panic_error(
         message,
         at: core.now(),
         in_test: node == TEST_NODE,
+        real_clock: core.is_real(),
     }
 }
 
