@@ -110,7 +110,7 @@ pub(crate) struct Target {
     parts: &'static [(&'static str, &'static str)],
 }
 
-/// A lab: a package and its graded targets (none yet for labs whose suites are to come).
+/// A lab: a package and its graded targets.
 #[derive(Debug)]
 pub(crate) struct Lab {
     package: &'static str,
@@ -356,12 +356,6 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
     };
     for name in names {
         if let Some(lab) = LABS.iter().find(|l| l.package == name) {
-            if lab.targets.is_empty() {
-                return Err(format!(
-                    "{name} has no graded suite yet: nothing to grade (graded today: {})",
-                    with_suites().join(", ")
-                ));
-            }
             if course.lab(name).is_none() {
                 return Err(format!(
                     "{name} is not a lab of the course file {} (its labs: {})",
@@ -375,10 +369,8 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
         let part = name.to_uppercase();
         let Some(course_lab) = course.labs.iter().find(|l| l.points.contains_key(&part)) else {
             return Err(format!(
-                "unknown lab or part {name:?}: the labs are {} (graded today: {}); the parts \
-                 of the course are {}",
+                "unknown lab or part {name:?}: the labs are {}; the parts of the course are {}",
                 known_labs().join(", "),
-                with_suites().join(", "),
                 all_parts.join(", ")
             ));
         };
@@ -390,27 +382,14 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
     }
     if names.is_empty() {
         for course_lab in &course.labs {
-            if let Some(lab) = LABS
-                .iter()
-                .find(|l| l.package == course_lab.name && !l.targets.is_empty())
-            {
+            if let Some(lab) = LABS.iter().find(|l| l.package == course_lab.name) {
                 add(&mut selected, lab, None);
             }
         }
     }
-    if selected.is_empty() {
-        return Err("nothing to grade: the course's labs have no suites yet".into());
-    }
     // In the course's order.
     selected.sort_by_key(|s| graded.iter().position(|g| *g == s.lab.package));
     Ok(selected)
-}
-
-fn with_suites() -> Vec<&'static str> {
-    LABS.iter()
-        .filter(|l| !l.targets.is_empty())
-        .map(|l| l.package)
-        .collect()
 }
 
 /// Parses `K/N` (1 ≤ K ≤ N).
