@@ -110,11 +110,14 @@ pub(crate) struct Target {
     parts: &'static [(&'static str, &'static str)],
 }
 
-/// A lab: a package and its graded targets.
+/// A lab: a package, its graded targets, and the labs whose code it runs on.
 #[derive(Debug)]
 pub(crate) struct Lab {
     package: &'static str,
     targets: &'static [Target],
+    /// The labs it builds on (kvraft runs on the student's own Raft): their student files
+    /// are part of its hand-in, so each crate is always built from the student's code.
+    builds_on: &'static [&'static str],
 }
 
 impl Lab {
@@ -132,6 +135,7 @@ impl Lab {
 const LABS: &[Lab] = &[
     Lab {
         package: "labrpc",
+        builds_on: &[],
         targets: &[Target {
             name: "labrpc",
             title: "labrpc: the simulated network",
@@ -143,6 +147,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "mapreduce",
+        builds_on: &[],
         targets: &[
             Target {
                 name: "mr_sim",
@@ -164,6 +169,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "kvsrv",
+        builds_on: &[],
         // Both editions; a student's skeleton has the files of one (the other's are skipped).
         targets: &[
             Target {
@@ -210,6 +216,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "raft",
+        builds_on: &[],
         targets: &[Target {
             name: "raft",
             title: "Lab 3: Raft",
@@ -221,6 +228,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "kvraft",
+        builds_on: &["raft"],
         targets: &[Target {
             name: "kvraft",
             title: "Lab 4: fault-tolerant key/value",
@@ -232,6 +240,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "shardctrler",
+        builds_on: &["raft", "kvraft"],
         targets: &[Target {
             name: "shardctrler",
             title: "Lab 5A: shard controller",
@@ -244,6 +253,7 @@ const LABS: &[Lab] = &[
     },
     Lab {
         package: "shardkv",
+        builds_on: &["raft", "kvraft", "shardctrler"],
         targets: &[Target {
             name: "shardkv",
             title: "Lab 5: sharded key/value",
@@ -1244,22 +1254,7 @@ pub(crate) fn build_submission(
     tracked: &[String],
     targets: &[&'static Target],
 ) -> Result<SubmissionBuild, String> {
-    let course_lab = course
-        .lab(lab)
-        .ok_or_else(|| format!("{lab} is not in the course"))?;
-    let candidates = if course_lab.student_files.is_some() {
-        submission::files_of(&submission.dir)
-    } else {
-        Vec::new()
-    };
-    let files = submission::student_files(
-        &area.course_root,
-        tracked,
-        lab,
-        course_lab.student_files.as_deref(),
-        &candidates,
-        &course.edition,
-    )?;
+    let files = handin_files(area, submission, course, lab, tracked)?;
     let handin = submission::read_handin(submission, &area.course_root, &files, &course.edition);
     let (target_dir, copied) =
         match std::fs::metadata(area.submissions.join(&submission.name).join("target")) {
@@ -1301,6 +1296,44 @@ pub(crate) fn build_submission(
     })
 }
 
+/// What `submission` hands in for `lab`: the student files of the lab and of the labs it
+/// builds on (each by the course file's patterns for it, or by its solution regions).
+fn handin_files(
+    area: &BuildArea,
+    submission: &Submission,
+    course: &Course,
+    lab: &str,
+    tracked: &[String],
+) -> Result<Vec<String>, String> {
+    if course.lab(lab).is_none() {
+        return Err(format!("{lab} is not in the course"));
+    }
+    let builds_on = LABS
+        .iter()
+        .find(|l| l.package == lab)
+        .map_or(&[][..], |l| l.builds_on);
+    let mut candidates = None;
+    let mut files = Vec::new();
+    for name in builds_on.iter().copied().chain([lab]) {
+        let patterns = course.lab(name).and_then(|l| l.student_files.as_deref());
+        let candidates: &[String] = match patterns {
+            Some(_) => candidates.get_or_insert_with(|| submission::files_of(&submission.dir)),
+            None => &[],
+        };
+        files.extend(submission::student_files(
+            &area.course_root,
+            tracked,
+            name,
+            patterns,
+            candidates,
+            &course.edition,
+        )?);
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 /// Submissions whose target directory this process has started (and so may build into).
 static SUBMISSION_TARGETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -1330,6 +1363,33 @@ mod tests {
         assert_eq!(part_of(shardkv, "challenge1_delete"), CHALLENGE_PART);
         let shardctrler = targets_named("shardctrler", "shardctrler")[0];
         assert_eq!(part_of(shardctrler, "minimal_again"), "5A");
+    }
+
+    #[test]
+    fn a_lab_builds_on_the_labs_its_crate_depends_on() {
+        // Their student files are part of its hand-in: a lab that depended on a student crate
+        // missing here would be built from the reference's copy, or from a stale build of the
+        // student's (the target directory is shared between a submission's labs).
+        let packages = known_labs();
+        for lab in LABS {
+            let manifest = std::fs::read_to_string(
+                crate::workspace_root().join(lab.package).join("Cargo.toml"),
+            )
+            .unwrap();
+            let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+            let mut labs_used: Vec<&str> = manifest
+                .get("dependencies")
+                .and_then(|d| d.as_table())
+                .into_iter()
+                .flat_map(|d| d.keys())
+                .map(String::as_str)
+                .filter(|name| packages.contains(name) && *name != "labrpc")
+                .collect();
+            labs_used.sort_unstable();
+            let mut declared = lab.builds_on.to_vec();
+            declared.sort_unstable();
+            assert_eq!(labs_used, declared, "{}", lab.package);
+        }
     }
 
     #[test]
