@@ -150,17 +150,10 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
     let errors = output
         .try_clone()
         .map_err(|e| format!("{}: {e}", output_path.display()))?;
-    // `ulimit -v` counts KiB; `ulimit -f` counts 512-byte blocks in POSIX sh (dash, the
-    // /bin/sh of Debian) and KiB in bash: ask for the smaller reading of both.
-    let script = format!(
-        "ulimit -c 0; ulimit -v {}; ulimit -f {}; exec \"$0\" \"$@\"",
-        job.memory_mib * 1024,
-        FILE_LIMIT_MIB * 1024,
-    );
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
-        .arg(script)
+        .arg(limits_script(job.memory_mib))
         .arg(job.exe)
         .args(&job.args)
         .current_dir(job.cwd)
@@ -220,6 +213,21 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
         output: tail(&output_path),
         records,
     })
+}
+
+/// The shell script that starts a run (`"$0" "$@"`) under the limits, in a process group of
+/// its own (so a hang is killed with its children). The group also ends when the grader does
+/// (a Ctrl-C, a kill): a watcher polls the grader and kills the group once it is gone.
+fn limits_script(memory_mib: u64) -> String {
+    // `ulimit -v` counts KiB; `ulimit -f` counts 512-byte blocks in POSIX sh (dash, the
+    // /bin/sh of Debian) and KiB in bash: ask for the smaller reading of both.
+    format!(
+        "ulimit -c 0; ulimit -v {}; ulimit -f {}; grader=$PPID; \
+         (while kill -0 $grader 2>/dev/null; do sleep 1; done; kill -KILL 0) & \
+         exec \"$0\" \"$@\"",
+        memory_mib * 1024,
+        FILE_LIMIT_MIB * 1024,
+    )
 }
 
 /// The result-file variable of the harness.
@@ -296,6 +304,47 @@ mod tests {
         assert_eq!(finished.ending, Ending::TimedOut);
         let reason = finished.failure_reason(Duration::from_secs(1), 1024);
         assert!(reason.starts_with("time limit"), "{reason}");
+        assert!(!marker.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_run_ends_when_the_grader_does() {
+        let dir = scratch("orphan");
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = dir.join("run-outlived-the-grader");
+        let group_file = dir.join("group");
+        // A stand-in for the grader: a shell that starts a run in a group of its own (setsid),
+        // writes the group down, and is killed while the run sleeps.
+        let run = format!("sleep 120; touch {}", marker.display());
+        let mut grader = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#"setsid /bin/sh -c "$1" /bin/sh -c "$2" & echo $! > "$3"; wait"#)
+            .args(["grader", &limits_script(1024), &run])
+            .arg(&group_file)
+            .spawn()
+            .unwrap();
+        let group = loop {
+            match std::fs::read_to_string(&group_file) {
+                Ok(text) if text.ends_with('\n') => break text.trim().to_string(),
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        grader.kill().unwrap();
+        grader.wait().unwrap();
+        let alive = || {
+            Command::new("kill")
+                .args(["-0", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // The watcher polls every second; the run itself would sleep for two minutes.
+        let started = Instant::now();
+        while alive() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!alive(), "the run's group outlived the grader");
         assert!(!marker.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
