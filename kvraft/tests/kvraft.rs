@@ -11,25 +11,17 @@ mod harness;
 use harness::{Config, ELECTION_TIMEOUT, Generic, MAX_RAFT_STATE, generic_test};
 use harness::{generic_test_speed, kv_server, snapshot_size_test, spawn_clients_and_wait};
 use labrpc::sim;
+use labtest::Options;
 use labtest::kv::{append_value, check_concurrent_appends};
-use labtest::{Options, TestCx};
 use std::cell::Cell;
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
-
 /// Runs `GenericTest` with `spec`.
 fn generic(spec: Generic) {
-    run(move |cx| async move { generic_test(&cx, spec).await });
+    labtest::run(Options::default(), move |cx| async move {
+        generic_test(&cx, spec).await
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -42,7 +34,9 @@ fn basic_4a() {
 
 #[test]
 fn speed_4a() {
-    run(|cx| async move { generic_test_speed(&cx, None, kv_server).await });
+    labtest::run(Options::default(), |cx| async move {
+        generic_test_speed(&cx, None, kv_server).await
+    });
 }
 
 #[test]
@@ -64,7 +58,7 @@ fn unreliable_4a() {
 
 #[test]
 fn unreliable_one_key_4a() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         const CLIENTS: usize = 5;
         const UPTO: usize = 10;
         let cfg = Config::new(&cx, 3, true, None);
@@ -88,7 +82,7 @@ fn unreliable_one_key_4a() {
 /// Ops submitted with the leader in a minority don't commit; they do once the partition heals.
 #[test]
 fn one_partition_4a() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let cfg = Config::new(&cx, 5, false, None);
         let ck = cfg.make_client(&cfg.all());
         cfg.put(&ck, "1", "13", None).await;
@@ -227,7 +221,7 @@ fn persist_partition_unreliable_linearizable_4a() {
 /// A server cut off while the others snapshot must catch up through InstallSnapshot.
 #[test]
 fn snapshot_rpc_4b() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let cfg = Config::new(&cx, 3, false, Some(MAX_RAFT_STATE));
         let ck = cfg.make_client(&cfg.all());
         cfg.put(&ck, "a", "A", None).await;
@@ -275,12 +269,16 @@ fn snapshot_rpc_4b() {
 /// Snapshots keep the log small, and are themselves small.
 #[test]
 fn snapshot_size_4b() {
-    run(|cx| async move { snapshot_size_test(&cx, kv_server).await });
+    labtest::run(Options::default(), |cx| async move {
+        snapshot_size_test(&cx, kv_server).await
+    });
 }
 
 #[test]
 fn speed_4b() {
-    run(|cx| async move { generic_test_speed(&cx, Some(MAX_RAFT_STATE), kv_server).await });
+    labtest::run(Options::default(), |cx| async move {
+        generic_test_speed(&cx, Some(MAX_RAFT_STATE), kv_server).await
+    });
 }
 
 #[test]

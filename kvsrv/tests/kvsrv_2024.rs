@@ -9,39 +9,37 @@ mod common;
 mod harness_2024;
 
 use harness_2024::{Tester, generic_test, one_key_appends};
-use labtest::{Options, TestCx};
-use std::future::Future;
-
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
+use labtest::Options;
 
 /// "Test: one client": one client appends and reads its key, reliable network.
 #[test]
 fn basic_2() {
-    run(|cx| async move { generic_test(&Tester::new(&cx, true), 1).await });
+    labtest::run(Options::default(), |cx| async move {
+        generic_test(&Tester::new(&cx, true), 1).await
+    });
 }
 
 /// "Test: many clients": five clients, each on its own key, reliable network.
 #[test]
 fn concurrent_2() {
-    run(|cx| async move { generic_test(&Tester::new(&cx, true), 5).await });
+    labtest::run(Options::default(), |cx| async move {
+        generic_test(&Tester::new(&cx, true), 5).await
+    });
 }
 
 /// "Test: unreliable net, many clients": five clients; the network loses requests and
 /// replies, so clerks resend, and the server must apply each put and append once.
 #[test]
 fn unreliable_2() {
-    run(|cx| async move { generic_test(&Tester::new(&cx, false), 5).await });
+    labtest::run(Options::default(), |cx| async move {
+        generic_test(&Tester::new(&cx, false), 5).await
+    });
 }
 
 /// "Test: concurrent append to same key, unreliable": five clients append to one key.
 #[test]
 fn unreliable_one_key_2() {
-    run(|cx| async move { one_key_appends(&Tester::new(&cx, false)).await });
+    labtest::run(Options::default(), |cx| async move {
+        one_key_appends(&Tester::new(&cx, false)).await
+    });
 }

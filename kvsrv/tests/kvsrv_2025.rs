@@ -9,32 +9,28 @@ mod common;
 mod harness_2025;
 
 use harness_2025::{Tester, put_concurrent, reliable_put, unreliable_net};
-use labtest::{Options, TestCx};
-use std::future::Future;
-
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
+use labtest::Options;
 
 /// "One client and reliable Put" (the original's `TestReliablePut`).
 #[test]
 fn reliable_put_2() {
-    run(|cx| async move { reliable_put(&Tester::new(&cx, true)).await });
+    labtest::run(Options::default(), |cx| async move {
+        reliable_put(&Tester::new(&cx, true)).await
+    });
 }
 
 /// "Test: many clients racing to put values to the same key" (`TestPutConcurrentReliable`).
 #[test]
 fn put_concurrent_reliable_2() {
-    run(|cx| async move { put_concurrent(&Tester::new(&cx, true)).await });
+    labtest::run(Options::default(), |cx| async move {
+        put_concurrent(&Tester::new(&cx, true)).await
+    });
 }
 
 /// "One client" on an unreliable network (`TestUnreliableNet`): retried puts and `ErrMaybe`.
 #[test]
 fn unreliable_net_2() {
-    run(|cx| async move { unreliable_net(&Tester::new(&cx, false)).await });
+    labtest::run(Options::default(), |cx| async move {
+        unreliable_net(&Tester::new(&cx, false)).await
+    });
 }

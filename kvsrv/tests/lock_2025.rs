@@ -10,41 +10,39 @@ mod harness_2025;
 
 use harness_2025::{Tester, lock_clients};
 use kvsrv::v2025::Lock;
-use labtest::{Options, TestCx};
-use std::future::Future;
+use labtest::Options;
 
 /// Clients in the many-clients tests, as in the original.
 const CLIENTS: usize = 10;
 
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
-
 /// "Test: 1 lock clients", reliable network (the original's `TestOneClientReliable`).
 #[test]
 fn one_client_reliable_2() {
-    run(|cx| async move { lock_clients::<Lock>(&Tester::for_locks(&cx, true), 1).await });
+    labtest::run(Options::default(), |cx| async move {
+        lock_clients::<Lock>(&Tester::for_locks(&cx, true), 1).await
+    });
 }
 
 /// "Test: 10 lock clients", reliable network (`TestManyClientsReliable`).
 #[test]
 fn many_clients_reliable_2() {
-    run(|cx| async move { lock_clients::<Lock>(&Tester::for_locks(&cx, true), CLIENTS).await });
+    labtest::run(Options::default(), |cx| async move {
+        lock_clients::<Lock>(&Tester::for_locks(&cx, true), CLIENTS).await
+    });
 }
 
 /// "Test: 1 lock clients", unreliable network (`TestOneClientUnreliable`).
 #[test]
 fn one_client_unreliable_2() {
-    run(|cx| async move { lock_clients::<Lock>(&Tester::for_locks(&cx, false), 1).await });
+    labtest::run(Options::default(), |cx| async move {
+        lock_clients::<Lock>(&Tester::for_locks(&cx, false), 1).await
+    });
 }
 
 /// "Test: 10 lock clients", unreliable network (`TestManyClientsUnreliable`).
 #[test]
 fn many_clients_unreliable_2() {
-    run(|cx| async move { lock_clients::<Lock>(&Tester::for_locks(&cx, false), CLIENTS).await });
+    labtest::run(Options::default(), |cx| async move {
+        lock_clients::<Lock>(&Tester::for_locks(&cx, false), CLIENTS).await
+    });
 }

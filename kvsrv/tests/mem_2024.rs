@@ -12,9 +12,8 @@ use harness_2024::{
     Tester, mem_append, mem_get, mem_get_many_clients, mem_many_appends, mem_put,
     mem_put_many_clients,
 };
+use labtest::Options;
 use labtest::alloc::NodeCounting;
-use labtest::{Options, TestCx};
-use std::future::Future;
 
 #[global_allocator]
 static ALLOCATOR: NodeCounting = NodeCounting;
@@ -22,51 +21,50 @@ static ALLOCATOR: NodeCounting = NodeCounting;
 /// Clerks in the many-clients tests, as in the original.
 const MANY_CLERKS: usize = 100_000;
 
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
-
 /// "Test: memory use get" (unreliable network, as the original).
 #[test]
 fn mem_get_2() {
-    run(|cx| async move { mem_get(&Tester::for_memory(&cx, false)).await });
+    labtest::run(Options::default(), |cx| async move {
+        mem_get(&Tester::for_memory(&cx, false)).await
+    });
 }
 
 /// "Test: memory use put".
 #[test]
 fn mem_put_2() {
-    run(|cx| async move { mem_put(&Tester::for_memory(&cx, true)).await });
+    labtest::run(Options::default(), |cx| async move {
+        mem_put(&Tester::for_memory(&cx, true)).await
+    });
 }
 
 /// "Test: memory use append".
 #[test]
 fn mem_append_2() {
-    run(|cx| async move { mem_append(&Tester::for_memory(&cx, true)).await });
+    labtest::run(Options::default(), |cx| async move {
+        mem_append(&Tester::for_memory(&cx, true)).await
+    });
 }
 
 /// "Test: memory use many put clients" (the original's `TestMemPutManyClients`).
 #[test]
 fn mem_put_many_clients_2() {
-    run(
-        |cx| async move { mem_put_many_clients(&Tester::for_memory(&cx, true), MANY_CLERKS).await },
-    );
+    labtest::run(Options::default(), |cx| async move {
+        mem_put_many_clients(&Tester::for_memory(&cx, true), MANY_CLERKS).await
+    });
 }
 
 /// "Test: memory use many get client" (the original's `TestMemGetManyClients`).
 #[test]
 fn mem_get_many_clients_2() {
-    run(
-        |cx| async move { mem_get_many_clients(&Tester::for_memory(&cx, true), MANY_CLERKS).await },
-    );
+    labtest::run(Options::default(), |cx| async move {
+        mem_get_many_clients(&Tester::for_memory(&cx, true), MANY_CLERKS).await
+    });
 }
 
 /// "Test: memory use many appends" (the original's `TestMemManyAppends`).
 #[test]
 fn mem_many_appends_2() {
-    run(|cx| async move { mem_many_appends(&Tester::for_memory(&cx, true)).await });
+    labtest::run(Options::default(), |cx| async move {
+        mem_many_appends(&Tester::for_memory(&cx, true)).await
+    });
 }

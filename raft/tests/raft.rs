@@ -12,18 +12,8 @@ use labrpc::sim;
 use labtest::{Options, TestCx};
 use raft::Start;
 use std::cell::Cell;
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Runs a test body with the original's limit of 120 s per test (virtual time here).
-fn run<F, Fut>(body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    labtest::run(Options::default(), body);
-}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -39,7 +29,7 @@ fn rand_below(n: u64) -> u64 {
 
 #[test]
 fn initial_election_3a() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let cfg = Config::new(&cx, 3, false, false);
         // Is a leader elected?
         cfg.check_one_leader().await;
@@ -62,7 +52,7 @@ fn initial_election_3a() {
 
 #[test]
 fn re_election_3a() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         let leader1 = cfg.check_one_leader().await;
@@ -90,7 +80,7 @@ fn re_election_3a() {
 
 #[test]
 fn many_elections_3a() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 7;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.check_one_leader().await;
@@ -119,7 +109,7 @@ fn many_elections_3a() {
 
 #[test]
 fn basic_agree_3b() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         for index in 1..=3u64 {
@@ -136,7 +126,7 @@ fn basic_agree_3b() {
 fn rpc_bytes_3b() {
     // Check, based on counting bytes of RPCs, that each command is sent to each peer just
     // once.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(99, servers, false).await;
@@ -162,7 +152,7 @@ fn rpc_bytes_3b() {
 #[test]
 fn follower_failure_3b() {
     // Test just failure of followers.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(101, servers, false).await;
@@ -194,7 +184,7 @@ fn follower_failure_3b() {
 #[test]
 fn leader_failure_3b() {
     // Test just failure of leaders.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(101, servers, false).await;
@@ -223,7 +213,7 @@ fn leader_failure_3b() {
 #[test]
 fn fail_agree_3b() {
     // Test that a follower participates after disconnect and re-connect.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(101, servers, false).await;
@@ -251,7 +241,7 @@ fn fail_agree_3b() {
 #[test]
 fn fail_no_agree_3b() {
     // No agreement if too many followers disconnect.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(10, servers, false).await;
@@ -288,7 +278,7 @@ fn fail_no_agree_3b() {
 
 #[test]
 fn concurrent_starts_3b() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         let mut success = false;
@@ -349,7 +339,7 @@ fn concurrent_starts_3b() {
 
 #[test]
 fn rejoin_3b() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(101, servers, true).await;
@@ -378,7 +368,7 @@ fn rejoin_3b() {
 #[test]
 fn backup_3b() {
     // Leader backs up quickly over incorrect follower logs.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(rand_int(), servers, true).await;
@@ -437,7 +427,7 @@ fn backup_3b() {
 #[test]
 fn count_3b() {
     // RPC counts aren't too high.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         let rpcs = || (0..servers).map(|j| cfg.rpc_count(j)).sum::<u64>();
@@ -539,7 +529,7 @@ fn count_3b() {
 
 #[test]
 fn persist1_3c() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(11, servers, true).await;
@@ -576,7 +566,7 @@ fn persist1_3c() {
 
 #[test]
 fn persist2_3c() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         let mut index = 1;
@@ -611,7 +601,7 @@ fn persist2_3c() {
 #[test]
 fn persist3_3c() {
     // Partitioned leader and one follower crash, leader restarts.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(101, 3, true).await;
@@ -651,7 +641,7 @@ fn figure8_3c() {
     // committing the command). If the number of alive servers isn't enough to form a
     // majority, perhaps start a new server. The leader in a new term may try to finish
     // replicating log entries that haven't been committed yet.
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(rand_int(), 1, true).await;
@@ -690,7 +680,7 @@ fn figure8_3c() {
 
 #[test]
 fn unreliable_agree_3c() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, true, false);
         let mut clients = Vec::new();
@@ -714,7 +704,7 @@ fn unreliable_agree_3c() {
 
 #[test]
 fn figure8_unreliable_3c() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, true, false);
         cfg.one(rand_below(10_000) as i64, 1, true).await;
@@ -849,12 +839,12 @@ async fn internal_churn(cx: TestCx, unreliable: bool) {
 
 #[test]
 fn reliable_churn_3c() {
-    run(|cx| internal_churn(cx, false));
+    labtest::run(Options::default(), |cx| internal_churn(cx, false));
 }
 
 #[test]
 fn unreliable_churn_3c() {
-    run(|cx| internal_churn(cx, true));
+    labtest::run(Options::default(), |cx| internal_churn(cx, true));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -917,34 +907,34 @@ async fn snap_common(cx: TestCx, disconnect: bool, reliable: bool, crash: bool) 
 
 #[test]
 fn snapshot_basic_3d() {
-    run(|cx| snap_common(cx, false, true, false));
+    labtest::run(Options::default(), |cx| snap_common(cx, false, true, false));
 }
 
 #[test]
 fn snapshot_install_3d() {
-    run(|cx| snap_common(cx, true, true, false));
+    labtest::run(Options::default(), |cx| snap_common(cx, true, true, false));
 }
 
 #[test]
 fn snapshot_install_unreliable_3d() {
-    run(|cx| snap_common(cx, true, false, false));
+    labtest::run(Options::default(), |cx| snap_common(cx, true, false, false));
 }
 
 #[test]
 fn snapshot_install_crash_3d() {
-    run(|cx| snap_common(cx, false, true, true));
+    labtest::run(Options::default(), |cx| snap_common(cx, false, true, true));
 }
 
 #[test]
 fn snapshot_install_uncrash_3d() {
-    run(|cx| snap_common(cx, false, false, true));
+    labtest::run(Options::default(), |cx| snap_common(cx, false, false, true));
 }
 
 #[test]
 fn snapshot_all_crash_3d() {
     // Do the servers persist the snapshots, and restart using snapshot along with the tail
     // of the log?
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let iters = 5;
         let cfg = Config::new(&cx, servers, false, true);
@@ -976,7 +966,7 @@ fn snapshot_all_crash_3d() {
 fn snapshot_init_3d() {
     // Do servers correctly initialize their in-memory copy of the snapshot, making sure
     // that future writes to persistent state don't lose state?
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, true);
         cfg.one(rand_int(), servers, true).await;
@@ -1014,7 +1004,7 @@ fn snapshot_init_3d() {
 /// has two leaders.
 #[test]
 fn restart_after_vote_3x() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         for _ in 0..4 {
@@ -1048,7 +1038,7 @@ fn restart_after_vote_3x() {
 /// earlier term by counting replicas (§5.4.2), or a later leader overwrites a committed entry.
 #[test]
 fn figure8_exact_3x() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, false, false);
         cfg.one(rand_int(), servers, true).await;
@@ -1123,7 +1113,7 @@ fn figure8_exact_3x() {
 /// leading the new term it never won.
 #[test]
 fn stale_higher_term_reply_3x() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 3;
         let cfg = Config::new(&cx, servers, false, false);
         for _ in 0..3 {
@@ -1147,7 +1137,7 @@ fn stale_higher_term_reply_3x() {
 /// one (a vote for a past election, an acknowledgement of entries sent by a past leader).
 #[test]
 fn stale_replies_3x() {
-    run(|cx| async move {
+    labtest::run(Options::default(), |cx| async move {
         let servers = 5;
         let cfg = Config::new(&cx, servers, true, false);
         cfg.set_long_reordering(true);
