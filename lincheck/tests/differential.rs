@@ -1,55 +1,15 @@
 //! Differential test: the checker agrees with a brute-force search on small random histories
 //! (linearizable or not), with unknown outcomes and unknown results, for several models.
 
+mod common;
+
+use common::brute_force;
 use lincheck::models::{
     KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
     VersionedKvModel, VersionedKvOutput,
 };
 use lincheck::{History, Model, Operation, Options, PowerSet, Verdict, check};
 use proptest::prelude::*;
-
-/// Is there an order of the operations that respects real time (closed intervals), where every
-/// completed operation appears and each unknown-outcome one appears at most once?
-fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
-    fn go<M: Model>(
-        model: &M,
-        ops: &[Operation<M::Input, M::Output>],
-        done: &mut Vec<bool>,
-        state: &M::State,
-    ) -> bool {
-        if ops
-            .iter()
-            .zip(done.iter())
-            .all(|(o, &d)| d || o.ret.is_none())
-        {
-            return true;
-        }
-        for i in 0..ops.len() {
-            if done[i] {
-                continue;
-            }
-            // Every operation that returned before this one was called must be done already.
-            let blocked = ops
-                .iter()
-                .enumerate()
-                .any(|(j, o)| !done[j] && j != i && o.ret.is_some_and(|r| r < ops[i].call));
-            if blocked {
-                continue;
-            }
-            if let Some(next) = model.step(state, &ops[i].input, ops[i].output.as_ref()) {
-                done[i] = true;
-                let ok = go(model, ops, done, &next);
-                done[i] = false;
-                if ok {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-    let mut done = vec![false; ops.len()];
-    go(model, ops, &mut done, &model.init())
-}
 
 fn agree<M: Model>(model: &M, ops: Vec<Operation<M::Input, M::Output>>) -> Result<(), TestCaseError>
 where

@@ -2,48 +2,13 @@
 //! (some linearizable, some with reads corrupted in every way a broken server could), it must
 //! agree with the general search and, on the smallest, with a brute-force search.
 
+mod common;
+
+use common::brute_force;
 use lincheck::generate::{Anomaly, KvTestSpec, kv_test_history};
 use lincheck::models::{KvInput, KvModel, KvOutput, RegisterInput, RegisterModel, RegisterOutput};
 use lincheck::{History, Method, Model, Operation, Options, PartitionOutcome, Verdict, check};
 use proptest::prelude::*;
-
-/// Is there an order of the operations that respects real time (closed intervals), where every
-/// completed operation appears and each unknown-outcome one at most once?
-fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
-    fn go<M: Model>(
-        model: &M,
-        ops: &[Operation<M::Input, M::Output>],
-        done: &mut Vec<bool>,
-        state: &M::State,
-    ) -> bool {
-        if ops
-            .iter()
-            .zip(done.iter())
-            .all(|(o, &d)| d || o.ret.is_none())
-        {
-            return true;
-        }
-        for i in 0..ops.len() {
-            let blocked = ops
-                .iter()
-                .enumerate()
-                .any(|(j, o)| !done[j] && j != i && o.ret.is_some_and(|r| r < ops[i].call));
-            if done[i] || blocked {
-                continue;
-            }
-            if let Some(next) = model.step(state, &ops[i].input, ops[i].output.as_ref()) {
-                done[i] = true;
-                let ok = go(model, ops, done, &next);
-                done[i] = false;
-                if ok {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-    go(model, ops, &mut vec![false; ops.len()], &model.init())
-}
 
 /// Steps the general search may take on one partition: random 40-operation histories with a
 /// corrupted read can make it exponential; such cases are skipped.
