@@ -161,4 +161,13 @@ fn the_reference_server_passes_under_the_broken_servers_scenarios() {
     .unwrap_or_else(|f| panic!("{}", f.message));
     assert!(passed.ops > 50, "{}", passed.summary());
 }
+
+#[test]
+fn finished_seeds_leave_nothing_behind() {
+    // The suite's busiest test, unreliable_2: nothing of a run may outlive it, or a
+    // many-seed run grows with every seed.
+    labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| async move {
+        generic_test(&Tester::new(&cx, false), 5).await
+    });
+}
 // END SOLUTION

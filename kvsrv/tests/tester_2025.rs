@@ -118,4 +118,16 @@ fn the_candid_clerk_is_otherwise_correct() {
     })
     .unwrap_or_else(|f| panic!("{}", f.message));
 }
+
+#[global_allocator]
+static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
+
+#[test]
+fn finished_seeds_leave_nothing_behind() {
+    // The edition's busiest test, unreliable_net_2: nothing of a run may outlive it, or a
+    // many-seed run grows with every seed.
+    labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| async move {
+        harness_2025::unreliable_net(&Tester::new(&cx, false)).await
+    });
+}
 // END SOLUTION

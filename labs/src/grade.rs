@@ -153,7 +153,10 @@ const LABS: &[Lab] = &[
                 name: "mr_sim",
                 title: "Lab 1: MapReduce, simulated",
                 scored: Scored::Yes,
-                kit_tests: &["a_coordinator_race_is_caught_within_a_few_dozen_seeds"],
+                kit_tests: &[
+                    "a_coordinator_race_is_caught_within_a_few_dozen_seeds",
+                    "finished_seeds_leave_nothing_behind",
+                ],
                 kit_title: "Lab 1: the suite's own check",
                 parts: &[],
             },

@@ -153,7 +153,7 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
-        .arg(limits_script(job.memory_mib))
+        .arg(limits_script(job.memory_mib, std::process::id()))
         .arg(job.exe)
         .args(&job.args)
         .current_dir(job.cwd)
@@ -216,14 +216,17 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
 }
 
 /// The shell script that starts a run (`"$0" "$@"`) under the limits, in a process group of
-/// its own (so a hang is killed with its children). The group also ends when the grader does
-/// (a Ctrl-C, a kill): a watcher polls the grader and kills the group once it is gone.
-fn limits_script(memory_mib: u64) -> String {
+/// its own (so a hang is killed with its children). The group also ends when the grader
+/// (process `grader`) does, a Ctrl-C or a kill: a watcher polls the grader and kills the group
+/// once it is gone, or at once if it was gone before the script started. (The grader's PID is
+/// given, not read from `$PPID`: a script that starts after its grader died would read the
+/// PID of init, which never ends.)
+fn limits_script(memory_mib: u64, grader: u32) -> String {
     // `ulimit -v` counts KiB; `ulimit -f` counts 512-byte blocks in POSIX sh (dash, the
     // /bin/sh of Debian) and KiB in bash: ask for the smaller reading of both.
     format!(
-        "ulimit -c 0; ulimit -v {}; ulimit -f {}; grader=$PPID; \
-         (while kill -0 $grader 2>/dev/null; do sleep 1; done; kill -KILL 0) & \
+        "ulimit -c 0; ulimit -v {}; ulimit -f {}; \
+         (while kill -0 {grader} 2>/dev/null; do sleep 1; done; kill -KILL 0) & \
          exec \"$0\" \"$@\"",
         memory_mib * 1024,
         FILE_LIMIT_MIB * 1024,
@@ -308,30 +311,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn a_run_ends_when_the_grader_does() {
-        let dir = scratch("orphan");
-        std::fs::create_dir_all(&dir).unwrap();
-        let marker = dir.join("run-outlived-the-grader");
-        let group_file = dir.join("group");
-        // A stand-in for the grader: a shell that starts a run in a group of its own (setsid),
-        // writes the group down, and is killed while the run sleeps.
-        let run = format!("sleep 120; touch {}", marker.display());
-        let mut grader = Command::new("/bin/sh")
+    /// Starts `run` under the limits script as the grader would (a process group of its own),
+    /// watching process `grader`, and returns the group's id.
+    fn start_run(run: &str, grader: u32) -> u32 {
+        let mut command = Command::new("/bin/sh");
+        command
             .arg("-c")
-            .arg(r#"setsid /bin/sh -c "$1" /bin/sh -c "$2" & echo $! > "$3"; wait"#)
-            .args(["grader", &limits_script(1024), &run])
-            .arg(&group_file)
-            .spawn()
-            .unwrap();
-        let group = loop {
-            match std::fs::read_to_string(&group_file) {
-                Ok(text) if text.ends_with('\n') => break text.trim().to_string(),
-                _ => std::thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        grader.kill().unwrap();
-        grader.wait().unwrap();
+            .arg(limits_script(1024, grader))
+            .args(["/bin/sh", "-c", run])
+            .stdin(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().unwrap();
+        // Reaped by whoever waits; the test only watches the group.
+        let group = child.id();
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = child.wait();
+        });
+        group
+    }
+
+    /// Waits up to a minute for process group `group` to end; true if it did.
+    fn group_ends(group: u32) -> bool {
         let alive = || {
             Command::new("kill")
                 .args(["-0", "--", &format!("-{group}")])
@@ -344,7 +345,31 @@ mod tests {
         while alive() && started.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(!alive(), "the run's group outlived the grader");
+        !alive()
+    }
+
+    #[test]
+    fn a_run_ends_when_the_grader_does() {
+        let dir = scratch("orphan");
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = dir.join("run-outlived-the-grader");
+        let run = format!("sleep 120; touch {}", marker.display());
+        // A stand-in for the grader, killed while the run sleeps.
+        let mut grader = Command::new("sleep").arg("600").spawn().unwrap();
+        let group = start_run(&run, grader.id());
+        grader.kill().unwrap();
+        grader.wait().unwrap();
+        assert!(group_ends(group), "the run's group outlived the grader");
+        // A grader that is gone before its run's script even starts (the script cannot read
+        // its grader from $PPID then: it would be init's PID, which never ends).
+        let mut gone = Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        gone.wait().unwrap();
+        let group = start_run(&run, gone_pid);
+        assert!(
+            group_ends(group),
+            "the run's group outlived a grader gone before it started"
+        );
         assert!(!marker.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }

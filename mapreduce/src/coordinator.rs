@@ -67,7 +67,10 @@ impl Coordinator {
         }
         // END SOLUTION
         // BEGIN SKELETON
-        // todo!("Lab 1: the coordinator for {} files and {n_reduce} reduce tasks", files.len())
+        // todo!(
+        //     "Lab 1: the coordinator for {} files and {n_reduce} reduce tasks",
+        //     files.len()
+        // )
         // END SKELETON
     }
 

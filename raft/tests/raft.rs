@@ -6,22 +6,16 @@
 
 mod harness;
 
-use harness::{Config, RAFT_ELECTION_TIMEOUT, SNAPSHOT_INTERVAL, rand_int, rand_string};
-use labrpc::rand::RngExt;
+use harness::{
+    Config, RAFT_ELECTION_TIMEOUT, SNAPSHOT_INTERVAL, rand_below, rand_int, rand_string,
+};
 use labrpc::sim;
 use labtest::{Options, TestCx};
 use raft::Start;
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// A random number in `0..n` from the test's stream.
-fn rand_below(n: u64) -> u64 {
-    sim::rng().random_range(0..n)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -745,106 +739,14 @@ fn figure8_unreliable_3c() {
     });
 }
 
-/// Three clients keep submitting commands while servers are disconnected, crashed and
-/// restarted; every value a client saw committed must be in the final log.
-async fn internal_churn(cx: TestCx, unreliable: bool) {
-    let servers = 5;
-    let cfg = Config::new(&cx, servers, unreliable, false);
-    let stop = Rc::new(Cell::new(false));
-    let mut clients = Vec::new();
-    for me in 0..3u64 {
-        let (cfg, stop) = (cfg.clone(), stop.clone());
-        clients.push(sim::spawn(async move {
-            let mut values = Vec::new();
-            while !stop.get() {
-                let x = rand_int();
-                let mut index = None;
-                for i in 0..servers {
-                    if let Some(Start { index: index1, .. }) = cfg.start_on(i, x) {
-                        index = Some(index1);
-                    }
-                }
-                if let Some(index) = index {
-                    // Maybe the leader will commit our value, maybe not; don't wait forever.
-                    for to in [10, 20, 50, 100, 200] {
-                        let (nd, cmd) = cfg.n_committed(index);
-                        if nd > 0 {
-                            if cmd == Some(harness::Cmd::Int(x)) {
-                                values.push(x);
-                            }
-                            break;
-                        }
-                        sim::sleep(ms(to)).await;
-                    }
-                } else {
-                    sim::sleep(ms(79 + me * 17)).await;
-                }
-            }
-            values
-        }));
-    }
-    for _ in 0..20 {
-        if rand_below(1000) < 200 {
-            let i = rand_below(servers as u64) as usize;
-            cfg.disconnect(i);
-        }
-        if rand_below(1000) < 500 {
-            let i = rand_below(servers as u64) as usize;
-            if cfg.raft(i).is_none() {
-                cfg.start1(i);
-            }
-            cfg.connect(i);
-        }
-        if rand_below(1000) < 200 {
-            let i = rand_below(servers as u64) as usize;
-            if cfg.raft(i).is_some() {
-                cfg.crash1(i);
-            }
-        }
-        // Make crash/restart infrequent enough that the peers can often keep up, but not so
-        // infrequent that everything has settled down from one change to the next.
-        sim::sleep(RAFT_ELECTION_TIMEOUT * 7 / 10).await;
-    }
-    sim::sleep(RAFT_ELECTION_TIMEOUT).await;
-    cfg.set_unreliable(false);
-    for i in 0..servers {
-        if cfg.raft(i).is_none() {
-            cfg.start1(i);
-        }
-        cfg.connect(i);
-    }
-    stop.set(true);
-    let mut values = Vec::new();
-    for client in clients {
-        values.extend(client.await.expect("client failed"));
-    }
-    sim::sleep(RAFT_ELECTION_TIMEOUT).await;
-    let last_index = cfg.one(rand_int(), servers, true).await;
-    let mut really = Vec::new();
-    for index in 1..=last_index {
-        match cfg.wait(index, servers, None).await {
-            Some(harness::Cmd::Int(v)) => really.push(v),
-            other => panic!("index {index} holds {other:?}, not an int"),
-        }
-    }
-    for v in values {
-        assert!(
-            really.contains(&v),
-            "didn't find a value: {v} was committed for a client, but is not in the final \
-             log 1..={last_index}"
-        );
-    }
-    cfg.end();
-}
-
 #[test]
 fn reliable_churn_3c() {
-    labtest::run(Options::default(), |cx| internal_churn(cx, false));
+    labtest::run(Options::default(), |cx| harness::churn(cx, false));
 }
 
 #[test]
 fn unreliable_churn_3c() {
-    labtest::run(Options::default(), |cx| internal_churn(cx, true));
+    labtest::run(Options::default(), |cx| harness::churn(cx, true));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -152,4 +152,14 @@ fn a_run_replays_exactly_from_its_seed() {
         panic!("{}", failed.message);
     }
 }
+
+#[global_allocator]
+static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
+
+#[test]
+fn finished_seeds_leave_nothing_behind() {
+    // The suite's busiest test (crashes, restarts, partitions, clients): every part of the
+    // cluster must be freed when a run ends, or a many-seed run grows with every seed.
+    labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| harness::churn(cx, false));
+}
 // END SOLUTION

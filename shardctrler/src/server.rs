@@ -142,7 +142,9 @@ impl StateMachine for ConfigStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = command;
-        // unimplemented!("shardctrler: ConfigStore::apply is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ConfigStore::apply is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -151,7 +153,9 @@ impl StateMachine for ConfigStore {
         labrpc::codec::encode(&(&self.configs, &self.last_applied)).expect("configurations encode")
         // END SOLUTION
         // BEGIN SKELETON
-        // unimplemented!("shardctrler: ConfigStore::snapshot is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ConfigStore::snapshot is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -162,7 +166,9 @@ impl StateMachine for ConfigStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = snapshot;
-        // unimplemented!("shardctrler: ConfigStore::restore is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ConfigStore::restore is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 }
@@ -275,7 +281,9 @@ impl ShardCtrler {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("shardctrler: ShardCtrler::join is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ShardCtrler::join is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -289,7 +297,9 @@ impl ShardCtrler {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("shardctrler: ShardCtrler::leave is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ShardCtrler::leave is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -303,7 +313,9 @@ impl ShardCtrler {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("shardctrler: ShardCtrler::move_shard is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ShardCtrler::move_shard is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -314,7 +326,9 @@ impl ShardCtrler {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("shardctrler: ShardCtrler::query is not written yet (shardctrler/src/server.rs)")
+        // unimplemented!(
+        //     "shardctrler: ShardCtrler::query is not written yet (shardctrler/src/server.rs)"
+        // )
         // END SKELETON
     }
 }

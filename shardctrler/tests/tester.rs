@@ -271,3 +271,15 @@ fn rebalancing_from_scratch_fails_minimal_again() {
         .await;
     });
 }
+
+#[global_allocator]
+static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
+
+#[test]
+fn finished_seeds_leave_nothing_behind() {
+    // The suite's longest test, multi_agree_config (every step of TestMulti): the controller's
+    // cluster must be freed when a run ends, or a many-seed run grows with every seed.
+    labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| async move {
+        harness::multi(&Tester::new(&cx, NSERVERS), Multi::AgreeConfig).await
+    });
+}

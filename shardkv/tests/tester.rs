@@ -466,3 +466,15 @@ fn blocking_every_shard_during_a_change_fails_challenge2_unaffected() {
         blocks_all_during_change,
     );
 }
+
+#[global_allocator]
+static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
+
+#[test]
+fn finished_seeds_leave_nothing_behind() {
+    // The suite's busiest test, concurrent3_5b: every group, controller and clerk must be
+    // freed when a run ends, or a many-seed run grows with every seed.
+    labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| async move {
+        scenarios::concurrent3(&cx, harness::shard_server).await
+    });
+}

@@ -29,12 +29,22 @@
 use labrpc::sim::{self, Node};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Nodes whose allocations are counted separately; node indexes past the last share it.
 const BUCKETS: usize = 64;
 
-/// Bytes before each block, holding the bucket the block is charged to.
+/// Bytes before each block: the run the block is charged to (8 bytes), then the bucket (8).
 const HEADER: usize = 16;
+
+/// Runs followed at once (see [`RunTag`]); a run's tag selects its slot modulo this.
+const RUN_SLOTS: usize = 256;
+
+/// Live bytes per run slot, whichever thread allocated or freed them.
+static RUN_LIVE: [AtomicI64; RUN_SLOTS] = [const { AtomicI64::new(0) }; RUN_SLOTS];
+
+/// The next run tag (0 means "no run").
+static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     /// Live bytes per bucket on this thread: bucket 0 is "no node", bucket `i + 1` is node `i`.
@@ -42,6 +52,60 @@ thread_local! {
     /// Whether this thread counts at all (set by [`live_bytes`]'s first use on a thread, so
     /// threads that never ask pay nothing but the header).
     static ENABLED: Cell<bool> = const { Cell::new(false) };
+    /// The run this thread's allocations are charged to (0: none).
+    static RUN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// One simulation run whose allocations are followed wherever they are freed: what the run
+/// leaves allocated after it ended, and its results are dropped, is a leak (a cycle of
+/// reference counts, a structure kept in a global), which makes a many-seed run grow with every
+/// seed. See [`crate::assert_seeds_leave_nothing`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunTag {
+    tag: u64,
+    /// The slot's count when the run started (a slot is shared by runs 256 tags apart).
+    baseline: i64,
+}
+
+impl RunTag {
+    /// A new run, not yet entered by any thread.
+    pub(crate) fn new() -> RunTag {
+        let tag = NEXT_RUN.fetch_add(1, Ordering::Relaxed);
+        RunTag {
+            tag,
+            baseline: RUN_LIVE[slot(tag)].load(Ordering::SeqCst),
+        }
+    }
+
+    /// Charges the calling thread's allocations from now on to this run.
+    pub(crate) fn enter(&self) {
+        RUN.with(|run| run.set(self.tag));
+    }
+
+    /// Bytes allocated by the run that are still allocated.
+    pub(crate) fn live(&self) -> i64 {
+        RUN_LIVE[slot(self.tag)].load(Ordering::SeqCst) - self.baseline
+    }
+}
+
+/// Stops charging the calling thread's allocations to a run.
+pub(crate) fn leave_run() {
+    RUN.with(|run| run.set(0));
+}
+
+fn slot(tag: u64) -> usize {
+    (tag % RUN_SLOTS as u64) as usize
+}
+
+/// The run the calling thread's allocations are charged to (0: none).
+fn current_run() -> u64 {
+    RUN.try_with(Cell::get).unwrap_or(0)
+}
+
+fn charge_run(run: u64, bytes: i64) {
+    if run != 0 {
+        RUN_LIVE[slot(run)].fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// A global allocator (the system's) that charges each allocation to the simulated node whose
@@ -75,7 +139,8 @@ fn with_header(layout: Layout) -> Option<(Layout, usize)> {
 
 // SAFETY (the whole impl): every block handed out is `offset` bytes into a block of
 // `with_header(layout)` obtained from `System`, with `offset >= 16` a multiple of the
-// requested alignment; the 8 bytes just before the returned pointer hold the bucket. `dealloc`
+// requested alignment; the 8 bytes just before the returned pointer hold the bucket, the 8
+// before those the run. `dealloc`
 // and `realloc` receive the same `layout` that allocated the block (GlobalAlloc's contract), so
 // they recompute the same `offset` and hand `System` back exactly the block it gave.
 unsafe impl GlobalAlloc for NodeCounting {
@@ -88,10 +153,13 @@ unsafe impl GlobalAlloc for NodeCounting {
             return base;
         }
         let bucket = current_bucket();
+        let run = current_run();
         unsafe {
             let user = base.add(offset);
             user.cast::<usize>().sub(1).write_unaligned(bucket);
+            user.cast::<u64>().sub(2).write_unaligned(run);
             charge(bucket, layout.size() as i64);
+            charge_run(run, layout.size() as i64);
             user
         }
     }
@@ -102,7 +170,9 @@ unsafe impl GlobalAlloc for NodeCounting {
         };
         unsafe {
             let bucket = ptr.cast::<usize>().sub(1).read_unaligned();
+            let run = ptr.cast::<u64>().sub(2).read_unaligned();
             charge(bucket, -(layout.size() as i64));
+            charge_run(run, -(layout.size() as i64));
             System.dealloc(ptr.sub(offset), outer);
         }
     }
@@ -116,12 +186,14 @@ unsafe impl GlobalAlloc for NodeCounting {
         };
         unsafe {
             let bucket = ptr.cast::<usize>().sub(1).read_unaligned();
+            let run = ptr.cast::<u64>().sub(2).read_unaligned();
             let base = System.realloc(ptr.sub(offset), outer, new_outer_size);
             if base.is_null() {
                 return base;
             }
-            // The block stays charged to the node that first allocated it.
+            // The block stays charged to the node and run that first allocated it.
             charge(bucket, new_size as i64 - layout.size() as i64);
+            charge_run(run, new_size as i64 - layout.size() as i64);
             base.add(offset)
         }
     }

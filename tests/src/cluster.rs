@@ -161,7 +161,8 @@ struct Member<S> {
 struct Inner<S> {
     spec: GroupSpec,
     net: Network,
-    factory: Box<Factory<S>>,
+    /// `None` once the simulation has ended (see [`Group::new`]).
+    factory: RefCell<Option<Rc<Factory<S>>>>,
     members: RefCell<Vec<Member<S>>>,
     ends_made: RefCell<u64>,
     clients_made: RefCell<u64>,
@@ -213,11 +214,26 @@ impl<S: Clone + 'static> Group<S> {
             server_names,
             spec,
             net: net.clone(),
-            factory: Box::new(factory),
+            factory: RefCell::new(Some(Rc::new(factory))),
             members: RefCell::new(members),
             ends_made: RefCell::new(0),
             clients_made: RefCell::new(0),
         }));
+        // A lab's factory usually holds the lab's cluster, which holds this group: break that
+        // cycle when the simulation ends, or every run leaks its cluster.
+        let weak = Rc::downgrade(&group.0);
+        sim::at_end(move || {
+            if let Some(inner) = weak.upgrade() {
+                let factory = inner.factory.borrow_mut().take();
+                let servers: Vec<_> = inner
+                    .members
+                    .borrow_mut()
+                    .iter_mut()
+                    .map(|m| m.running.take())
+                    .collect();
+                drop((factory, servers));
+            }
+        });
         for i in 0..n {
             group.start(i);
         }
@@ -368,7 +384,9 @@ impl<S: Clone + 'static> Group<S> {
             generation,
             node,
         };
-        let started = node.enter(|| (self.0.factory)(start));
+        let factory = self.0.factory.borrow().clone();
+        let factory = factory.expect("labtest: a server started after the simulation ended");
+        let started = node.enter(|| factory(start));
         let mut server = Server::new(node);
         for service in started.services {
             server.add_service(service);

@@ -30,6 +30,6 @@ pub mod record;
 mod runner;
 
 pub use runner::{
-    DEFAULT_SEED, Failed, Options, Passed, TestCx, must_fail, run, run_real, try_check_determinism,
-    try_run,
+    DEFAULT_SEED, Failed, Options, Passed, TestCx, assert_seeds_leave_nothing, must_fail, run,
+    run_real, try_check_determinism, try_run,
 };

@@ -1,5 +1,6 @@
 //! Running a graded test: seeds, the summary line, failure reports, replay, determinism.
 
+use crate::alloc::RunTag;
 use crate::record::{RESULT_FILE_VAR, RunRecord, TRACE_FILE_VAR};
 use labrpc::sim::trace::{Event, first_divergence};
 use labrpc::sim::{Failure, Report, Sim, TraceMode};
@@ -167,8 +168,15 @@ where
             } else if let Some(path) = &settings.trace_file {
                 run_traced(&options, seed, &body, &replay, &name, path)
             } else {
-                run_seed_with(&options, seed, TraceMode::Recent, &body, logs.as_ref())
-                    .map_err(|f| failed(seed, &f, &replay))
+                run_seed_with(
+                    &options,
+                    seed,
+                    TraceMode::Recent,
+                    &body,
+                    logs.as_ref(),
+                    None,
+                )
+                .map_err(|f| failed(seed, &f, &replay))
             };
             let result = match result {
                 Ok(_) if settings.induce_failure => Err(induced_failure(seed, &replay)),
@@ -300,7 +308,7 @@ fn run_traced<Fut>(
 where
     Fut: Future<Output = ()> + 'static,
 {
-    match run_seed_with(options, seed, TraceMode::Full, body, None) {
+    match run_seed_with(options, seed, TraceMode::Full, body, None, None) {
         Ok(passed) => {
             crate::record::write_trace(path, name, &passed.report, None);
             Ok(passed)
@@ -381,6 +389,69 @@ where
     }
 }
 
+/// Runs `body` with `options` on each of `seeds`, one after the other, and panics unless every
+/// finished run after the first left nothing allocated once its report was dropped. (The first
+/// run may fill what the binary keeps for good, such as inputs computed once in a `OnceLock`.)
+/// A leak (a reference cycle between a cluster's parts, a structure kept in a global) makes a
+/// many-seed run grow with every seed; this check finds it deterministically, by bytes rather
+/// than by resident memory or time.
+///
+/// The test binary must count allocations: `#[global_allocator] static ALLOCATOR:
+/// labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;`.
+///
+/// # Panics
+/// If a run fails (with its report), if a run leaves bytes allocated (naming the seed and the
+/// bytes), or if allocations are not being counted.
+#[track_caller]
+pub fn assert_seeds_leave_nothing<F, Fut>(
+    options: &Options,
+    seeds: std::ops::RangeInclusive<u64>,
+    body: F,
+) where
+    F: Fn(TestCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let replay = Replay::new(Location::caller(), &test_name(), false);
+    crate::logger::init();
+    let body: Arc<Body<Fut>> = Arc::new(body);
+    assert!(
+        seeds.clone().count() >= 2,
+        "labtest: the leak check needs at least two seeds (the first one only warms up)"
+    );
+    let first = *seeds.start();
+    let mut leaks = Vec::new();
+    for seed in seeds {
+        let tag = RunTag::new();
+        let probe = RunTag::new();
+        probe.enter();
+        let counted = std::hint::black_box(vec![0u8; 64]);
+        crate::alloc::leave_run();
+        assert!(
+            probe.live() >= 64,
+            "labtest: allocations are not being counted: install the allocator in the test \
+             file with `#[global_allocator] static ALLOCATOR: labtest::alloc::NodeCounting = \
+             labtest::alloc::NodeCounting;`"
+        );
+        drop(counted);
+        let result = run_seed_with(options, seed, TraceMode::Recent, &body, None, Some(tag));
+        match result {
+            Ok(passed) => drop(passed),
+            Err(failure) => panic!("{}", failed(seed, &failure, &replay).message),
+        }
+        let live = tag.live();
+        if seed != first && live != 0 {
+            leaks.push(format!("seed {seed}: {live} bytes"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "finished runs left allocations behind ({}): something of the simulation outlives it \
+         (a reference cycle between the cluster's parts? break it when the simulation ends, \
+         with labrpc::sim::at_end)",
+        leaks.join(", ")
+    );
+}
+
 impl Failed {
     /// Panics unless the failure's message mentions every one of `needles`.
     #[track_caller]
@@ -405,7 +476,7 @@ where
     let replay = Replay::new(Location::caller(), &test_name(), false);
     crate::logger::init();
     let body: Arc<Body<Fut>> = Arc::new(body);
-    run_seed_with(options, seed, TraceMode::Recent, &body, None)
+    run_seed_with(options, seed, TraceMode::Recent, &body, None, None)
         .map_err(|f| failed(seed, &f, &replay))
 }
 
@@ -426,12 +497,14 @@ where
     check_determinism(options, seed, &body, None, &replay)
 }
 
+/// Runs one seed; `tag`, if given, is charged with what the simulation allocates.
 fn run_seed_with<Fut>(
     options: &Options,
     seed: u64,
     trace: TraceMode,
     body: &Arc<Body<Fut>>,
     logs: Option<&crate::logger::Tail>,
+    tag: Option<RunTag>,
 ) -> Result<Passed, Box<Failure>>
 where
     Fut: Future<Output = ()> + 'static,
@@ -443,6 +516,9 @@ where
         .watchdog(options.watchdog)
         .trace(trace)
         .run(move || {
+            if let Some(tag) = tag {
+                tag.enter();
+            }
             // This runs on the simulation's thread: its log lines go to the seed's tail.
             if let Some(logs) = logs {
                 crate::logger::capture_this_thread(logs);
@@ -476,11 +552,11 @@ fn check_determinism<Fut>(
 where
     Fut: Future<Output = ()> + 'static,
 {
-    let first = run_seed_with(options, seed, TraceMode::Full, body, logs);
+    let first = run_seed_with(options, seed, TraceMode::Full, body, logs, None);
     if let Some(logs) = logs {
         logs.take(); // the second run logs the same lines again
     }
-    let second = run_seed_with(options, seed, TraceMode::Full, body, logs);
+    let second = run_seed_with(options, seed, TraceMode::Full, body, logs, None);
     let (a, b) = match (first, second) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(a), Err(b)) if a.report.trace_hash == b.report.trace_hash => {

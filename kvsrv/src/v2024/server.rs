@@ -139,7 +139,9 @@ impl KvServer {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("KvServer::append: append to the value once per request, reply with the old value")
+        // unimplemented!(
+        //     "KvServer::append: append to the value once per request, reply with the old value"
+        // )
         // END SKELETON
     }
 }

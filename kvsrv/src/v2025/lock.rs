@@ -69,7 +69,9 @@ impl Lock {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = (&self.clerk, &self.key);
-        // unimplemented!("Lock::acquire: wait until the key says the lock is free, then take it with a versioned put")
+        // unimplemented!(
+        //     "Lock::acquire: wait until the key says the lock is free, then take it with a versioned put"
+        // )
         // END SKELETON
     }
 

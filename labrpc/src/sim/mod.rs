@@ -56,7 +56,7 @@ mod time;
 pub mod trace;
 
 pub use rng::DetRng;
-pub(crate) use teardown::at_end;
+pub use teardown::at_end;
 pub use thread_clock::WatchdogClock;
 pub use time::yield_now;
 pub use time::{Elapsed, Instant, Interval, Sleep, interval, now, sleep, sleep_until, timeout};
@@ -658,10 +658,21 @@ impl Sim {
                 let result = config.run_here(main, &tx, started);
                 let _ = tx.send(Message::Finished(result));
             });
-        if let Err(e) = spawned {
-            return Err(self.abandoned(SimError::Internal(e.to_string()), started, None));
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => return Err(self.abandoned(SimError::Internal(e.to_string()), started, None)),
+        };
+        match self.watch(rx, started) {
+            Watched::Finished(result) => {
+                // The thread is about to exit: wait for it, so that its thread-locals are freed
+                // when `run` returns (what a run leaves allocated is then a function of its
+                // seed).
+                let _ = thread.join();
+                result
+            }
+            // A stuck thread is abandoned.
+            Watched::Abandoned(failure) => Err(failure),
         }
-        self.watch(rx, started)
     }
 
     fn run_here<F, Fut>(
@@ -723,7 +734,7 @@ impl Sim {
         &self,
         rx: std::sync::mpsc::Receiver<Message<T>>,
         started: std::time::Instant,
-    ) -> Result<Outcome<T>, Box<Failure>> {
+    ) -> Watched<T> {
         let tick = (self.watchdog / 10).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let mut heartbeat = None;
         let mut meter = None;
@@ -734,12 +745,16 @@ impl Sim {
         let mut polled_at = std::time::Instant::now();
         loop {
             match rx.recv_timeout(tick) {
-                Ok(Message::Finished(result)) => return result,
+                Ok(Message::Finished(result)) => return Watched::Finished(result),
                 Ok(Message::Started(beat)) => heartbeat = Some(beat),
                 Ok(Message::Clock(clock)) => meter = Some(thread_clock::Meter::new(clock)),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     let error = SimError::Internal("the simulation thread died".into());
-                    return Err(self.abandoned(error, started, heartbeat.as_deref()));
+                    return Watched::Abandoned(self.abandoned(
+                        error,
+                        started,
+                        heartbeat.as_deref(),
+                    ));
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -780,7 +795,7 @@ impl Sim {
             } else {
                 continue;
             };
-            return Err(self.abandoned(error, started, Some(beat)));
+            return Watched::Abandoned(self.abandoned(error, started, Some(beat)));
         }
     }
 
@@ -870,6 +885,14 @@ impl RealClock {
         let value = output.borrow_mut().take();
         value.ok_or_else(|| SimError::Internal("main finished without a value".into()))
     }
+}
+
+/// How the watch of a simulation thread ended.
+enum Watched<T> {
+    /// The thread finished the run (it is about to exit).
+    Finished(Result<Outcome<T>, Box<Failure>>),
+    /// The thread is stuck and left behind.
+    Abandoned(Box<Failure>),
 }
 
 enum Message<T> {
