@@ -17,7 +17,7 @@ use crate::Rpc;
 use crate::codec;
 use crate::collections::DetHashMap;
 use crate::rpc::{Method, RpcError, Service, Side};
-use crate::sim::trace::{DropReason, What};
+use crate::sim::trace::{Destination, DropReason, What};
 use crate::sim::{self, DetRng, Instant, Node};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -332,8 +332,8 @@ struct Plan {
 enum Route {
     /// Nowhere: the call fails after `delay`.
     Unreachable { delay: Duration, why: DropReason },
-    /// The network loses it after `delay`.
-    Lost { delay: Duration },
+    /// The network loses it (on its way to `node`) after `delay`.
+    Lost { delay: Duration, node: Node },
     /// To `server` (reached as `name`), after `delay`.
     Deliver {
         server: Rc<Server>,
@@ -753,7 +753,7 @@ impl SimEnd {
                 sim::sleep(*delay).await;
                 return lost(*why);
             }
-            Route::Lost { delay } => {
+            Route::Lost { delay, .. } => {
                 sim::sleep(*delay).await;
                 return lost(DropReason::RequestLost);
             }
@@ -863,7 +863,10 @@ impl SimEnd {
                 }
                 let delay = Duration::from_nanos(delay);
                 if lost {
-                    Route::Lost { delay }
+                    Route::Lost {
+                        delay,
+                        node: server.node,
+                    }
                 } else {
                     Route::Deliver {
                         server,
@@ -892,8 +895,9 @@ impl SimEnd {
             route,
         };
         let to = match &plan.route {
-            Route::Deliver { server, .. } => Some(server.node),
-            _ => None,
+            Route::Deliver { server, .. } => Destination::Server(server.node),
+            Route::Lost { node, .. } => Destination::Lost(*node),
+            Route::Unreachable { why, .. } => Destination::Unreachable(*why),
         };
         sim::record(
             caller,

@@ -412,6 +412,49 @@ fn watchdog_reports_a_blocking_task() {
     );
     assert!(message.contains("without yielding"), "{message}");
     assert!(message.contains("seed 4"), "{message}");
+    if cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )) {
+        assert!(message.contains("std::thread::sleep"), "{message}");
+    }
+}
+
+/// A task that locks a mutex whose guard another task holds across an `.await` blocks the
+/// thread for good: the report says so (blocked on a lock, the holder suspended at an
+/// `.await`, `make lint` finds it), not that a std Mutex is to blame.
+#[test]
+#[allow(clippy::await_holding_lock)] // the bug this test plants (and `make lint` names)
+fn watchdog_names_a_lock_held_across_an_await() {
+    let failed = labtest::try_run(&short_watchdog(), 4, |_cx| async {
+        let state = std::sync::Arc::new(parking_lot::Mutex::new(0u64));
+        let holder = state.clone();
+        let node = Node::new("peer");
+        node.spawn(async move {
+            let mut guard = holder.lock();
+            *guard += 1;
+            sim::sleep(Duration::from_millis(10)).await;
+            *guard += 1;
+        });
+        node.spawn(async move {
+            sim::sleep(Duration::from_millis(3)).await;
+            *state.lock() += 1;
+        })
+        .await
+        .unwrap();
+    })
+    .expect_err("the watchdog must fire");
+    let message = failed.message;
+    assert!(message.contains("node peer"), "{message}");
+    if cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )) {
+        assert!(message.contains("blocked waiting for a lock"), "{message}");
+        assert!(message.contains("suspended at an .await"), "{message}");
+    }
+    assert!(message.contains("make lint"), "{message}");
+    assert!(!message.contains("std Mutex held"), "{message}");
 }
 
 /// Set by a watchdog test once the watchdog has fired, so that the abandoned simulation
@@ -696,4 +739,38 @@ fn a_node_can_crash_itself_and_restart_with_a_fresh_random_stream() {
         before, after,
         "a restarted node must not replay its old random stream"
     );
+}
+
+#[test]
+fn a_failure_says_where_each_call_was_headed() {
+    // A call from a disabled end goes nowhere: the event line says so, rather than naming a
+    // missing server.
+    let failed = labtest::try_run(&Options::default(), 5, |_cx| async {
+        let (net, ends) = echo_network(2);
+        net.set_reliable(false);
+        // Until the network loses a request (or its reply).
+        while ends[1].call::<Echo>(&1).await.is_ok() {}
+        net.set_reliable(true);
+        net.enable(0, false);
+        let _ = ends[0].call::<Echo>(&1).await;
+        net.enable(0, true);
+        net.delete_server("server");
+        let _ = ends[0].call::<Echo>(&1).await;
+        panic!("look at the events");
+    })
+    .expect_err("the test panics");
+    let message = failed.message;
+    assert!(
+        message.contains("send Echo.Echo -> a server that does not exist"),
+        "{message}"
+    );
+    assert!(
+        message.contains("send Echo.Echo from a disconnected end (it goes nowhere)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("send Echo.Echo -> server (lost by the network)"),
+        "{message}"
+    );
+    assert!(!message.contains("(no server)"), "{message}");
 }

@@ -153,6 +153,29 @@ fn a_run_replays_exactly_from_its_seed() {
     }
 }
 
+#[test]
+fn a_raft_whose_start_refuses_fails_saying_so_not_that_the_term_changed() {
+    // While start() still returns None, concurrent_starts_3b and count_3b used to say only
+    // "term changed too often", although the term never changed. (Five tries, three seconds
+    // apart, as the original: slower to show than must_fail's bound.)
+    let failures = [
+        labtest::must_fail(|cx| harness::concurrent_starts(cx, &[Fault::RefuseStarts])),
+        labtest::must_fail(|cx| harness::count(cx, &[Fault::RefuseStarts])),
+    ];
+    for failed in failures {
+        failed.assert_mentions(&[
+            "no leader accepted a command",
+            "refused start() (it returned None)",
+            "try 5:",
+        ]);
+        assert!(
+            !failed.message.contains("term changed"),
+            "{}",
+            failed.message
+        );
+    }
+}
+
 #[global_allocator]
 static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
 

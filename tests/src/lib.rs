@@ -28,6 +28,7 @@ pub use lincheck as linearizability;
 pub mod logger;
 pub mod record;
 mod runner;
+mod summary;
 
 pub use runner::{
     DEFAULT_SEED, Failed, Options, Passed, TestCx, assert_seeds_leave_nothing, must_fail, run,

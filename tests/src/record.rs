@@ -10,7 +10,7 @@
 //!   it to `PATH` as JSON, passed or failed, for the HTML timeline.
 
 use labrpc::sim::Report;
-use labrpc::sim::trace::{DropReason, Event, What};
+use labrpc::sim::trace::{Destination, DropReason, Event, What};
 use serde::Serialize;
 use std::io::Write as _;
 use std::path::Path;
@@ -218,7 +218,10 @@ fn trace_event(event: &Event) -> TraceEvent<'_> {
             } else {
                 format!("{service}.{method}")
             });
-            e.to = to.map(|n| n.index());
+            e.to = match to {
+                Destination::Server(n) => Some(n.index()),
+                Destination::Lost(_) | Destination::Unreachable(_) => None,
+            };
             e.b = Some(*bytes);
         }
         What::RpcDeliver { rpc } => {

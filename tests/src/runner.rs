@@ -2,6 +2,7 @@
 
 use crate::alloc::RunTag;
 use crate::record::{RESULT_FILE_VAR, RunRecord, TRACE_FILE_VAR};
+use crate::summary::SeedsSummary;
 use labrpc::sim::trace::{Event, first_divergence};
 use labrpc::sim::{Failure, Report, Sim, TraceMode};
 use std::cell::Cell;
@@ -124,6 +125,9 @@ type Body<Fut> = dyn Fn(TestCx) -> Fut + Send + Sync;
 /// - `LAB_SEEDS=k`: run `k` consecutive seeds from there, in parallel on the machine's cores.
 ///   Each seed's log lines are kept apart and printed, tagged with their seed, only if that
 ///   seed fails; a passed seed keeps nothing but its summary line.
+/// - `LAB_VERBOSE=1`: with several seeds, print each seed's summary line too (by default a
+///   test prints one line for all its seeds: how many passed, the range of their times, and
+///   its warnings counted across them).
 /// - `LAB_CHECK_DETERMINISM=1`: run each seed twice and fail, naming the first event where
 ///   the runs differ, unless both produce the same trace; a line confirms the check.
 /// - `LAB_WATCHDOG_SECS=s`: the watchdog's limit (see [`Options::watchdog`]).
@@ -155,7 +159,7 @@ where
     let result_file = settings.result_file.as_deref();
     let mut failures: Vec<Failed> = Vec::new();
     let mut failed_seeds: Vec<u64> = Vec::new();
-    let mut passed = 0u64;
+    let mut summary = SeedsSummary::default();
     run_seeds(
         settings.first_seed,
         count,
@@ -186,15 +190,8 @@ where
             // A passed seed keeps only its summary line; a failed one its report and log.
             match result {
                 Ok(passed) => SeedResult::Passed {
-                    line: format!(
-                        "{}  {name}{}",
-                        passed.summary(),
-                        passed
-                            .warnings
-                            .iter()
-                            .map(|w| format!("\n  warning: {w}"))
-                            .collect::<String>()
-                    ),
+                    line: format!("{}  {name}", passed.summary()),
+                    warnings: passed.warnings,
                     seed,
                     virtual_time: passed.report.virtual_time,
                     wall,
@@ -210,16 +207,24 @@ where
         |result| match result {
             SeedResult::Passed {
                 line,
+                warnings,
                 seed,
                 virtual_time,
                 wall,
             } => {
-                passed += 1;
+                summary.passed(seed, virtual_time, wall, &warnings);
                 if let Some(path) = result_file {
                     let record = RunRecord::passed(&name, Some(seed), Some(virtual_time), wall);
                     crate::record::append_result(path, &record);
                 }
-                print_uncaptured(&line);
+                // One seed, or asked for: the seed's own line, its warnings under it.
+                if count == 1 || settings.verbose {
+                    let warnings: String = warnings
+                        .iter()
+                        .map(|w| format!("\n  warning (seed {seed}): {w}"))
+                        .collect();
+                    print_uncaptured(&format!("{line}{warnings}"));
+                }
             }
             SeedResult::Failed(failed, wall) => {
                 if let Some(path) = result_file {
@@ -239,12 +244,19 @@ where
             }
         },
     );
+    if count > 1 {
+        print_uncaptured(&summary.line(&name, count));
+    }
     if failures.is_empty() {
+        for warning in summary.warnings() {
+            let command = replay.command_line(warning.first_seed);
+            crate::summary::remember_warned(&name, warning, count, command);
+        }
         if settings.check_determinism {
             print_uncaptured(&format!(
-                "Determinism checked: {passed} seed{} of {name} ran twice each with identical \
+                "Determinism checked: {count} seed{} of {name} ran twice each with identical \
                  traces",
-                if passed == 1 { "" } else { "s" }
+                if count == 1 { "" } else { "s" }
             ));
         }
         return;
@@ -288,6 +300,7 @@ const KEPT_FAILURES: usize = 3;
 enum SeedResult {
     Passed {
         line: String,
+        warnings: Vec<String>,
         seed: u64,
         virtual_time: Duration,
         wall: Duration,
@@ -647,6 +660,8 @@ fn failed(seed: u64, failure: &Failure, replay: &Replay) -> Failed {
 /// How to rerun one test: the cargo command line that selects its target, and the test.
 #[derive(Clone, Debug)]
 struct Replay {
+    /// The test's package (`raft`): its log lines are the student's (`RUST_LOG=raft=debug`).
+    package: String,
     /// `-p raft --test raft` (or `--lib`, `--bin x`, ...; no target if it cannot be told).
     selection: String,
     test: String,
@@ -673,6 +688,7 @@ impl Replay {
             selection.push_str(&target);
         }
         Replay {
+            package: package.unwrap_or_else(|| "<package>".to_string()),
             selection,
             test: test.to_string(),
             check_determinism,
@@ -681,14 +697,22 @@ impl Replay {
 
     /// The one command that replays this test with this seed, with an introduction.
     fn command(&self, seed: u64) -> String {
+        format!(
+            "Replay exactly this run (add RUST_LOG={}=debug to see your log lines):\n  {}\n",
+            self.package,
+            self.command_line(seed)
+        )
+    }
+
+    /// The command line alone.
+    fn command_line(&self, seed: u64) -> String {
         let check = if self.check_determinism {
             "LAB_CHECK_DETERMINISM=1 "
         } else {
             ""
         };
         format!(
-            "Replay exactly this run (add RUST_LOG=debug to see log lines):\n  \
-             {check}LAB_SEED={seed} LAB_SEEDS=1 cargo test {} -- --exact {}\n",
+            "{check}LAB_SEED={seed} LAB_SEEDS=1 cargo test {} -- --exact {}",
             self.selection, self.test
         )
     }
@@ -843,6 +867,8 @@ struct Settings {
     first_seed: u64,
     seeds: u64,
     check_determinism: bool,
+    /// `LAB_VERBOSE=1`: with several seeds, print every seed's line too.
+    verbose: bool,
     watchdog: Option<Duration>,
     induce_failure: bool,
     /// Where to append each run's result (`LABTEST_RESULT_FILE`, set by the grader).
@@ -899,6 +925,7 @@ impl Settings {
             ));
         }
         let check_determinism = switch("LAB_CHECK_DETERMINISM", var("LAB_CHECK_DETERMINISM"))?;
+        let verbose = switch("LAB_VERBOSE", var("LAB_VERBOSE"))?;
         let watchdog = match number("LAB_WATCHDOG_SECS") {
             Err(_) | Ok(Some(0)) => {
                 return Err(format!(
@@ -928,6 +955,7 @@ impl Settings {
             first_seed,
             seeds,
             check_determinism,
+            verbose,
             watchdog,
             induce_failure,
             result_file,
@@ -972,6 +1000,7 @@ mod tests {
                 first_seed: DEFAULT_SEED,
                 seeds: 1,
                 check_determinism: false,
+                verbose: false,
                 watchdog: None,
                 induce_failure: false,
                 result_file: None,

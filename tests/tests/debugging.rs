@@ -36,6 +36,7 @@ fn clean(mut command: Command) -> Command {
         "LAB_CHECK_DETERMINISM",
         "LAB_WATCHDOG_SECS",
         "LABTEST_INDUCE_FAILURE",
+        "LAB_VERBOSE",
         "RUST_LOG",
     ] {
         command.env_remove(var);
@@ -219,4 +220,97 @@ fn log_lines_of_failing_seeds_carry_their_seed() {
             "a log line without its seed: {line}"
         );
     }
+}
+
+/// The child of [`warnings_are_counted_per_test_and_listed_at_the_end`]: passes on every
+/// seed, with the Raft tester's warning on odd seeds. (Ignored: run alone it only warns.)
+#[test]
+#[ignore = "run by warnings_are_counted_per_test_and_listed_at_the_end"]
+fn warning_child_warns_on_odd_seeds() {
+    labtest::run(labtest::Options::default(), |cx| async move {
+        if cx.seed() % 2 == 1 {
+            log::warn!("term changed even though there were no failures");
+        }
+    });
+}
+
+/// Runs the child above with these switches.
+fn warning_child(vars: &[(&str, &str)]) -> String {
+    let mut command = clean(Command::new(cargo()));
+    command.args([
+        "test",
+        "-q",
+        "-p",
+        "labtest",
+        "--test",
+        "debugging",
+        "--",
+        "--ignored",
+        "--exact",
+        "warning_child_warns_on_odd_seeds",
+    ]);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run cargo");
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn warnings_are_counted_per_test_and_listed_at_the_end() {
+    // Many seeds: one line for the test, its warning counted across the seeds; the end of
+    // the run lists the test with a command that replays the first seed that warned.
+    let text = warning_child(&[("LAB_SEEDS", "50"), ("LAB_SEED", "10")]);
+    assert_eq!(text.matches("Passed --").count(), 1, "{text}");
+    assert!(
+        text.contains("Passed -- 50/50 seeds"),
+        "one line for the test: {text}"
+    );
+    let warning = "term changed even though there were no failures";
+    assert!(
+        text.contains(&format!(
+            "warning on 25 of 50 seeds (first: seed 11): {warning}"
+        )),
+        "{text}"
+    );
+    let end = text
+        .find("Passed with warnings")
+        .unwrap_or_else(|| panic!("no end-of-run list: {text}"));
+    assert!(
+        end > text.find("test result:").expect("libtest's closing line"),
+        "the list comes after the last test: {text}"
+    );
+    let list = &text[end..];
+    assert!(
+        list.contains(&format!(
+            "warning_child_warns_on_odd_seeds: on 25 of 50 seeds: {warning}"
+        )),
+        "{list}"
+    );
+    assert!(
+        list.contains(
+            "LAB_SEED=11 LAB_SEEDS=1 cargo test -p labtest --test debugging -- --exact \
+             warning_child_warns_on_odd_seeds"
+        ),
+        "{list}"
+    );
+    // Asked for, every seed's own line, each warning with its seed.
+    let text = warning_child(&[("LAB_SEEDS", "4"), ("LAB_VERBOSE", "1")]);
+    assert_eq!(text.matches("Passed --").count(), 5, "{text}");
+    assert!(
+        text.contains(&format!("warning (seed 3): {warning}")),
+        "{text}"
+    );
+    // One seed: its line, the warning with its seed, and the list at the end.
+    let text = warning_child(&[("LAB_SEED", "7")]);
+    assert!(
+        text.contains(&format!("warning (seed 7): {warning}")),
+        "{text}"
+    );
+    assert!(text.contains("on 1 of 1 seed: "), "{text}");
+    // No warning, no list.
+    let text = warning_child(&[("LAB_SEED", "8")]);
+    assert!(!text.contains("Passed with warnings"), "{text}");
 }

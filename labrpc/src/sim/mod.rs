@@ -57,7 +57,7 @@ pub mod trace;
 
 pub use rng::DetRng;
 pub use teardown::at_end;
-pub use thread_clock::WatchdogClock;
+pub use thread_clock::{StuckIn, WatchdogClock};
 pub use time::yield_now;
 pub use time::{Elapsed, Instant, Interval, Sleep, interval, now, sleep, sleep_until, timeout};
 pub use trace::{Trace, TraceMode};
@@ -396,6 +396,8 @@ pub enum SimError {
         time: Duration,
         /// The clock the watchdog measured with.
         clock: WatchdogClock,
+        /// What the thread was doing when the watchdog gave up on it.
+        stuck_in: StuckIn,
     },
     /// Tasks kept running but virtual time stood still: a task busy-waits (yields in a loop
     /// without sleeping).
@@ -472,13 +474,41 @@ impl fmt::Display for SimError {
                 at,
                 time,
                 clock,
-            } => write!(
-                f,
-                "watchdog: a task of node {node} ({task}) has held the simulation thread for \
-                 {time:.1?} {clock} without yielding, at virtual time {at}. It spins in a loop \
-                 or blocks the thread (std::thread::sleep, a std Mutex held across .await, a \
-                 blocking channel receive). Use labrpc::sim::sleep and async primitives."
-            ),
+                stuck_in,
+            } => {
+                write!(
+                    f,
+                    "watchdog: a task of node {node} ({task}) has held the simulation thread \
+                     for {time:.1?} {clock} without yielding, at virtual time {at}. "
+                )?;
+                match stuck_in {
+                    StuckIn::Spinning => f.write_str(
+                        "It is running: a loop that never reaches an .await. Wait with \
+                         labrpc::sim::sleep, a channel or a Notify instead.",
+                    ),
+                    StuckIn::Sleeping => f.write_str(
+                        "It is blocked in a real-time sleep (std::thread::sleep), which stops \
+                         every node at once. Use labrpc::sim::sleep, which waits in virtual \
+                         time.",
+                    ),
+                    StuckIn::Waiting => f.write_str(
+                        "It is blocked waiting for a lock (or a condition variable, or a \
+                         blocking channel receive) that nothing can release: every task of the \
+                         simulation runs on this one thread, so the holder cannot run. Most \
+                         likely another task locked a Mutex (std or parking_lot) and is \
+                         suspended at an .await while holding its guard, and this task is the \
+                         next to lock it. `make lint` names each guard held across an .await \
+                         (clippy's await_holding_lock): take what you need from the state, \
+                         drop the guard, then await.",
+                    ),
+                    StuckIn::Unknown => f.write_str(
+                        "It spins in a loop or blocks the thread (std::thread::sleep, a lock \
+                         whose holder is suspended at an .await, a blocking channel receive). \
+                         Use labrpc::sim::sleep and async primitives; `make lint` names a lock \
+                         guard held across an .await.",
+                    ),
+                }
+            }
             SimError::BusyLoop {
                 node,
                 task,
@@ -783,6 +813,7 @@ impl Sim {
                     at,
                     time: charged - polls_changed,
                     clock,
+                    stuck_in: meter.stuck_in(),
                 }
             } else if charged - now_changed > self.watchdog && wall - polled_at < tick * 2 {
                 SimError::BusyLoop {

@@ -38,6 +38,32 @@ impl fmt::Display for WatchdogClock {
     }
 }
 
+/// What a stuck simulation thread was doing when the watchdog gave up on it, so that the
+/// report names the cause rather than listing every possible one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StuckIn {
+    /// Running: a loop that never reaches an `.await`.
+    Spinning,
+    /// Blocked in a real-time sleep (`std::thread::sleep`).
+    Sleeping,
+    /// Blocked waiting for a lock, a condition variable or a blocking channel receive (a
+    /// futex): on the simulation's one thread, whoever would release it cannot run.
+    Waiting,
+    /// Blocked in some other system call, or the platform does not say.
+    Unknown,
+}
+
+/// The system call numbers of `futex`, `nanosleep` and `clock_nanosleep`, where known.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SYSCALLS: Option<(u64, u64, u64)> = Some((202, 35, 230));
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+const SYSCALLS: Option<(u64, u64, u64)> = Some((98, 101, 115));
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+const SYSCALLS: Option<(u64, u64, u64)> = None;
+
 /// What the watchdog reads about the simulation thread at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Sample {
@@ -103,6 +129,33 @@ impl ThreadClock {
     }
 }
 
+impl ThreadClock {
+    /// What the thread is doing now (see [`StuckIn`]): running, or blocked in which kind of
+    /// system call (`/proc/<pid>/task/<tid>/syscall`).
+    pub(crate) fn stuck_in(&self) -> StuckIn {
+        let Some(dir) = self.dir.as_ref() else {
+            return StuckIn::Unknown;
+        };
+        match self.sample() {
+            Some(Sample { blocked: false, .. }) => return StuckIn::Spinning,
+            Some(_) => {}
+            None => return StuckIn::Unknown,
+        }
+        let syscall = std::fs::read_to_string(dir.join("syscall"))
+            .ok()
+            .and_then(|line| line.split_whitespace().next()?.parse::<u64>().ok());
+        match (syscall, SYSCALLS) {
+            (Some(n), Some((futex, _, _))) if n == futex => StuckIn::Waiting,
+            (Some(n), Some((_, nanosleep, clock_nanosleep)))
+                if n == nanosleep || n == clock_nanosleep =>
+            {
+                StuckIn::Sleeping
+            }
+            _ => StuckIn::Unknown,
+        }
+    }
+}
+
 /// The state letter and `utime + stime` (in ticks) of a `/proc/.../stat` line. The command
 /// name in parentheses may itself contain spaces and parentheses: fields are counted from
 /// the last `)`.
@@ -143,6 +196,11 @@ impl Meter {
     /// Which clock the meter reads.
     pub(crate) fn kind(&self) -> WatchdogClock {
         self.clock.kind()
+    }
+
+    /// What the thread is doing now.
+    pub(crate) fn stuck_in(&self) -> StuckIn {
+        self.clock.stuck_in()
     }
 
     /// Takes a look now and returns the total time charged so far.
@@ -231,5 +289,39 @@ mod tests {
         }
         assert_eq!(ThreadClock::wall().kind(), WatchdogClock::Wall);
         assert_eq!(ThreadClock::wall().sample(), None);
+    }
+
+    #[test]
+    fn a_blocked_thread_says_what_it_waits_for() {
+        if !cfg!(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )) {
+            return;
+        }
+        let lock = std::sync::Arc::new(parking_lot::Mutex::new(()));
+        let held = lock.lock();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                tx.send(ThreadClock::current()).unwrap();
+                drop(lock.lock());
+                std::thread::sleep(Duration::from_secs(2));
+            })
+        };
+        let clock = rx.recv().unwrap();
+        let seen = |want: StuckIn| {
+            let started = std::time::Instant::now();
+            while clock.stuck_in() != want && started.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            clock.stuck_in()
+        };
+        assert_eq!(seen(StuckIn::Waiting), StuckIn::Waiting);
+        drop(held);
+        assert_eq!(seen(StuckIn::Sleeping), StuckIn::Sleeping);
+        waiter.join().unwrap();
+        assert_eq!(ThreadClock::wall().stuck_in(), StuckIn::Unknown);
     }
 }

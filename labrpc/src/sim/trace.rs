@@ -27,6 +27,18 @@ pub enum DropReason {
     Shutdown,
 }
 
+/// Where a call was headed when it entered the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The node of the server the caller's end is connected to: the request is on its way.
+    Server(Node),
+    /// That server's node, but the unreliable network lost the request on its way.
+    Lost(Node),
+    /// Nowhere: the caller's end is disabled or not connected ([`DropReason::EndDisabled`]),
+    /// or its server does not exist ([`DropReason::NoServer`]).
+    Unreachable(DropReason),
+}
+
 /// What happened in one event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum What {
@@ -38,8 +50,8 @@ pub enum What {
         service: &'static str,
         /// The method name.
         method: &'static str,
-        /// The node of the server the end is connected to, if there is one.
-        to: Option<Node>,
+        /// Where it was headed.
+        to: Destination,
         /// Encoded size of the arguments.
         bytes: u32,
     },
@@ -116,7 +128,11 @@ impl Event {
                 h.add(*rpc);
                 h.write(service.as_bytes());
                 h.write(method.as_bytes());
-                h.add(to.map_or(u64::MAX, |n| u64::from(n.0)));
+                // (Only a delivered request's server is hashed, as when this was an Option.)
+                h.add(match to {
+                    Destination::Server(n) => u64::from(n.0),
+                    Destination::Lost(_) | Destination::Unreachable(_) => u64::MAX,
+                });
                 h.add(u64::from(*bytes));
             }
             What::RpcDeliver { rpc } => {
@@ -181,11 +197,17 @@ impl fmt::Display for EventLine<'_> {
                 to,
                 bytes,
             } => {
-                let to = to.map_or_else(|| "(no server)".to_string(), name);
-                write!(
-                    f,
-                    "rpc#{rpc} send {service}.{method} -> {to} ({bytes} bytes)"
-                )
+                let to = match to {
+                    Destination::Server(n) => format!("-> {}", name(*n)),
+                    Destination::Lost(n) => format!("-> {} (lost by the network)", name(*n)),
+                    Destination::Unreachable(DropReason::NoServer) => {
+                        "-> a server that does not exist".to_string()
+                    }
+                    Destination::Unreachable(_) => {
+                        "from a disconnected end (it goes nowhere)".to_string()
+                    }
+                };
+                write!(f, "rpc#{rpc} send {service}.{method} {to} ({bytes} bytes)")
             }
             What::RpcDeliver { rpc } => write!(f, "rpc#{rpc} delivered to handler"),
             What::RpcReply { rpc, bytes } => write!(f, "rpc#{rpc} reply delivered ({bytes} bytes)"),

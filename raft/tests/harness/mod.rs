@@ -88,6 +88,8 @@ pub enum Fault {
         /// The index altered.
         index: u64,
     },
+    /// `start()` is refused on every server, as a Raft whose `start` returns `None` does.
+    RefuseStarts,
     /// Server `server` never applies `index` (its next apply is then out of order).
     SkipApply {
         /// The server whose apply is dropped.
@@ -315,6 +317,9 @@ impl Config {
 
     /// Calls `Start(cmd)` on server `i` if it is running.
     pub fn start_on(&self, i: usize, cmd: impl Into<Cmd>) -> Option<Start> {
+        if self.0.faults.contains(&Fault::RefuseStarts) {
+            return None;
+        }
         self.raft(i).and_then(|rf| rf.start(cmd.into()))
     }
 
@@ -753,6 +758,55 @@ impl Config {
     }
 }
 
+/// Why each try of a test that starts over when the term changes (`concurrent_starts_3b`,
+/// `count_3b`) was given up, so that its failure says what happened rather than only "term
+/// changed too often".
+#[derive(Debug, Default)]
+pub struct Tries {
+    given_up: Vec<String>,
+}
+
+impl Tries {
+    /// The leader refused `start()`: records it with what its `get_state()` says.
+    pub fn refused(&mut self, cfg: &Config, leader: usize) {
+        let state = cfg.raft(leader).map(|rf| rf.get_state());
+        self.given_up.push(match state {
+            Some((term, true)) => format!(
+                "server {leader}, leader of term {term} by its get_state(), refused start() \
+                 (it returned None)"
+            ),
+            _ => format!("server {leader} was no longer the leader when start() was called"),
+        });
+    }
+
+    /// The term moved on from `term` while the try's commands were being agreed.
+    pub fn term_changed(&mut self, term: u64, what: &str) {
+        self.given_up
+            .push(format!("the term changed from {term} while {what}"));
+    }
+
+    /// Panics with each try's reason: "no leader accepted a command" if every try ended with
+    /// the leader refusing `start()`, "term changed too often" otherwise.
+    pub fn fail(&self) -> ! {
+        let refusals = self
+            .given_up
+            .iter()
+            .filter(|w| w.contains("start()"))
+            .count();
+        let headline = if refusals == self.given_up.len() {
+            "no leader accepted a command: start() on the leader must append the command to \
+             its log and return its index and term"
+        } else {
+            "term changed too often"
+        };
+        let mut message = format!("{headline} ({} tries):", self.given_up.len());
+        for (i, why) in self.given_up.iter().enumerate() {
+            message.push_str(&format!("\n  try {}: {why}", i + 1));
+        }
+        panic!("{message}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios shared by the graded suite and the tester's own tests
 
@@ -845,5 +899,186 @@ pub async fn churn(cx: TestCx, unreliable: bool) {
              log 1..={last_index}"
         );
     }
+    cfg.end();
+}
+
+/// `concurrent_starts_3b`: five commands started at once on the leader are all committed
+/// (retried up to five times when the term changes). `faults` are the tester's own tests'.
+pub async fn concurrent_starts(cx: TestCx, faults: &[Fault]) {
+    let servers = 3;
+    let cfg = Config::with_faults(&cx, servers, false, false, faults);
+    let mut success = false;
+    let mut tries = Tries::default();
+    'tries: for attempt in 0..5 {
+        if attempt > 0 {
+            // Give the solution some time to settle.
+            sim::sleep(Duration::from_secs(3)).await;
+        }
+        let leader = cfg.check_one_leader().await;
+        let Some(Start { term, .. }) = cfg.start_on(leader, 1) else {
+            // Leader moved on really quickly.
+            tries.refused(&cfg, leader);
+            continue;
+        };
+        let iters = 5;
+        let mut starts = Vec::new();
+        for ii in 0..iters {
+            let cfg = cfg.clone();
+            starts.push(sim::spawn(async move {
+                match cfg.start_on(leader, 100 + ii) {
+                    Some(Start { index, term: term1 }) if term1 == term => Some(index),
+                    _ => None,
+                }
+            }));
+        }
+        let mut indices = Vec::new();
+        for start in starts {
+            if let Some(index) = start.await.expect("start task") {
+                indices.push(index);
+            }
+        }
+        for j in 0..servers {
+            if let Some(rf) = cfg.raft(j)
+                && rf.get_state().0 != term
+            {
+                // Term changed -- can't expect low RPC counts.
+                tries.term_changed(term, "the commands were started");
+                continue 'tries;
+            }
+        }
+        let mut cmds = Vec::new();
+        for index in indices {
+            match cfg.wait(index, servers, Some(term)).await {
+                None => {
+                    // peers have moved on to later terms
+                    tries.term_changed(term, &format!("waiting for index {index}"));
+                    continue 'tries;
+                }
+                Some(Cmd::Int(x)) => cmds.push(x),
+                Some(other) => panic!("value {other} is not an int"),
+            }
+        }
+        for ii in 0..iters {
+            let x = 100 + ii;
+            assert!(cmds.contains(&x), "cmd {x} missing in {cmds:?}");
+        }
+        success = true;
+        break;
+    }
+    if !success {
+        tries.fail();
+    }
+    cfg.end();
+}
+
+/// `count_3b`: RPC counts aren't too high (to elect a leader, to agree on commands, while
+/// idle). `faults` are the tester's own tests'.
+pub async fn count(cx: TestCx, faults: &[Fault]) {
+    let servers = 3;
+    let cfg = Config::with_faults(&cx, servers, false, false, faults);
+    let rpcs = || (0..servers).map(|j| cfg.rpc_count(j)).sum::<u64>();
+    let mut leader = cfg.check_one_leader().await;
+    let mut total1 = rpcs();
+    assert!(
+        (1..=30).contains(&total1),
+        "too many or few RPCs ({total1}) to elect initial leader"
+    );
+    let mut total2 = 0;
+    let mut success = false;
+    let mut tries = Tries::default();
+    'tries: for attempt in 0..5 {
+        if attempt > 0 {
+            // Give the solution some time to settle.
+            sim::sleep(Duration::from_secs(3)).await;
+        }
+        leader = cfg.check_one_leader().await;
+        total1 = rpcs();
+        let iters = 10u64;
+        let Some(Start {
+            index: starti,
+            term,
+        }) = cfg.start_on(leader, 1)
+        else {
+            // Leader moved on really quickly.
+            tries.refused(&cfg, leader);
+            continue;
+        };
+        let mut cmds = Vec::new();
+        for i in 1..iters + 2 {
+            let x = rand_below(1 << 31) as i64;
+            cmds.push(x);
+            match cfg.start_on(leader, x) {
+                Some(Start {
+                    index: index1,
+                    term: term1,
+                }) if term1 == term => {
+                    assert_eq!(
+                        index1,
+                        starti + i,
+                        "Start() failed: returned index {index1}, expected {}",
+                        starti + i
+                    );
+                }
+                _ => {
+                    // no longer the leader, so the term has changed
+                    tries.term_changed(term, "the commands were started");
+                    continue 'tries;
+                }
+            }
+        }
+        for i in 1..iters + 1 {
+            match cfg.wait(starti + i, servers, Some(term)).await {
+                None => {
+                    // term changed -- try again
+                    let index = starti + i;
+                    tries.term_changed(term, &format!("waiting for index {index}"));
+                    continue 'tries;
+                }
+                Some(Cmd::Int(x)) if x == cmds[i as usize - 1] => {}
+                Some(other) => panic!(
+                    "wrong value {other} committed for index {}; expected {}",
+                    starti + i,
+                    cmds[i as usize - 1]
+                ),
+            }
+        }
+        let mut failed = false;
+        total2 = 0;
+        for j in 0..servers {
+            if let Some(rf) = cfg.raft(j)
+                && rf.get_state().0 != term
+            {
+                // Term changed -- can't expect low RPC counts; need to keep going to
+                // update total2.
+                failed = true;
+            }
+            total2 += cfg.rpc_count(j);
+        }
+        if failed {
+            tries.term_changed(term, "the RPCs were counted");
+            continue 'tries;
+        }
+        let limit = (iters + 1 + 3) * 3;
+        assert!(
+            total2 - total1 <= limit,
+            "too many RPCs ({}) for {iters} entries (limit {limit}): batch entries into \
+             few AppendEntries",
+            total2 - total1
+        );
+        success = true;
+        break;
+    }
+    if !success {
+        tries.fail();
+    }
+    let _ = leader;
+    sim::sleep(RAFT_ELECTION_TIMEOUT).await;
+    let total3 = rpcs();
+    assert!(
+        total3 - total2 <= 3 * 20,
+        "too many RPCs ({}) for 1 second of idleness (limit 60): at most ~10 heartbeats \
+         per second",
+        total3 - total2
+    );
     cfg.end();
 }
