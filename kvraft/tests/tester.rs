@@ -1,8 +1,10 @@
 //! Tests of the kvraft tester itself: key/value servers with the classic bugs, planted one at
 //! a time, must fail the graded scenarios that target them, with a message that names the
 //! cause. The planted servers are built here from the lab's own `Rsm` and RPC types, so the
-//! reference solution stays free of test hooks.
+//! lab's code stays free of test hooks. (Not graded, and kept out of the student skeleton:
+//! the planted servers need a working lab underneath.)
 
+// BEGIN SOLUTION
 mod harness;
 
 use harness::{Generic, MAX_RAFT_STATE, MakeServer, ServerHandle, generic_test};
@@ -361,3 +363,4 @@ fn finished_seeds_leave_nothing_behind() {
         generic_test(&cx, spec).await
     });
 }
+// END SOLUTION

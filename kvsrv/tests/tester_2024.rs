@@ -1,6 +1,6 @@
 //! Tests of the edition-2024 tester itself: broken servers must fail the graded scenarios,
 //! with a message that says what went wrong. (Not graded; the broken servers are built from
-//! the reference solution, so the student skeleton keeps this file empty.)
+//! the kit's own server, so the student skeleton keeps this file empty.)
 
 // BEGIN SOLUTION
 mod common;

@@ -9,10 +9,12 @@
 //! - `labs handout LAB` renders `docs/<lab>.md` as a self-contained HTML page.
 //! - `labs skeleton --out DIR [--edition 2024|2025]` writes the student's starting point: the
 //!   workspace with the solution regions removed, and of the labs that come in several
-//!   editions, only the chosen one.
+//!   editions, only the chosen one; `labs check-copy DIR` checks that what the copy's
+//!   documents say is true (their commands, their quoted output, no staff material).
 //! - `labs mutants` measures the suites' strength: it plants each classic bug of `mutants/`
 //!   in a scratch copy and reports which tests catch it, on which seed, with what message.
 
+mod copycheck;
 mod course;
 mod grade;
 mod handout;
@@ -55,6 +57,9 @@ enum Command {
     RenderTrace(rerun::RenderTraceArgs),
     /// Write the student skeleton: this workspace with solution regions removed.
     Skeleton(skeleton::Args),
+    /// Check a student copy from `labs skeleton`: every command its documents show runs the
+    /// tests it claims, every quoted output is what its command prints, no staff material.
+    CheckCopy(copycheck::Args),
     /// Plant each known bug (mutants/<lab>/*.patch) in a scratch copy, run the lab's suite,
     /// and print which tests caught it.
     Mutants(mutants::Args),
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         Command::Handout(args) => handout::run(&args),
         Command::RenderTrace(args) => rerun::render_trace(&args),
         Command::Skeleton(args) => skeleton::run(&args),
+        Command::CheckCopy(args) => copycheck::run(&args),
         Command::Mutants(args) => mutants::run(&args),
     }
 }

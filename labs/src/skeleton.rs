@@ -73,6 +73,7 @@ pub const TEACHER_ONLY: &[&str] = &[
     ".ci/",
     "BENCHMARKS.md",
     "docs/grading.md",
+    "docs/suite-strength.md",
     "labs/",
     "mutants/",
 ];
@@ -203,55 +204,76 @@ pub fn strip(source: &str, edition: &str) -> Result<String, MarkerError> {
     Ok(out)
 }
 
-/// A Markdown document (a handout) for `edition`, or for every edition when `None`: the lines
-/// between `<!-- BEGIN EDITION 2025 -->` and `<!-- END EDITION 2025 -->` are kept only for
-/// that edition; the marker lines themselves never are.
-pub fn markdown_for_edition(markdown: &str, edition: Option<&str>) -> Result<String, MarkerError> {
+/// A Markdown document (a handout) as students get it, for `edition`, or for every edition
+/// when `None`: the lines between `<!-- BEGIN EDITION 2025 -->` and `<!-- END EDITION 2025 -->`
+/// are kept only for that edition, the lines between `<!-- BEGIN STAFF -->` and
+/// `<!-- END STAFF -->` (notes for the course staff) never; the marker lines themselves never
+/// are. Regions do not nest.
+pub fn student_markdown(markdown: &str, edition: Option<&str>) -> Result<String, MarkerError> {
+    /// The kind of region a line is in.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Open<'a> {
+        Edition(&'a str),
+        Staff,
+    }
     let mut out = String::with_capacity(markdown.len());
-    // The edition region the line is in, and the line that opened it.
-    let mut in_edition: Option<(&str, usize)> = None;
+    // The region the line is in, and the line that opened it.
+    let mut open: Option<(Open<'_>, usize)> = None;
     for (i, line) in markdown.split_inclusive('\n').enumerate() {
         let number = i + 1;
+        let error = |message: String| MarkerError {
+            line: number,
+            message,
+        };
         let marker = line
             .trim()
             .strip_prefix("<!--")
             .and_then(|m| m.strip_suffix("-->"))
             .map(str::trim);
-        if let Some(named) = marker.and_then(|m| m.strip_prefix("BEGIN EDITION ")) {
-            let message = match in_edition {
-                Some((_, at)) => Some(format!("region opened inside the region of line {at}")),
-                None if !EDITIONS.contains(&named) => Some(format!(
+        let begin = marker.and_then(|m| match m.strip_prefix("BEGIN ") {
+            Some("STAFF") => Some(Open::Staff),
+            Some(rest) => rest.strip_prefix("EDITION ").map(Open::Edition),
+            None => None,
+        });
+        if let Some(region) = begin {
+            if let Some((_, at)) = open {
+                return Err(error(format!(
+                    "region opened inside the region of line {at}"
+                )));
+            }
+            if let Open::Edition(named) = region
+                && !EDITIONS.contains(&named)
+            {
+                return Err(error(format!(
                     "unknown edition {named:?} (known: {})",
                     EDITIONS.join(", ")
-                )),
-                None => None,
-            };
-            if let Some(message) = message {
-                return Err(MarkerError {
-                    line: number,
-                    message,
-                });
+                )));
             }
-            in_edition = Some((named, number));
+            open = Some((region, number));
             continue;
         }
-        if let Some(named) = marker.and_then(|m| m.strip_prefix("END EDITION ")) {
-            if in_edition.is_none_or(|(open, _)| open != named) {
-                return Err(MarkerError {
-                    line: number,
-                    message: "END without its BEGIN".into(),
-                });
+        let end = marker.and_then(|m| match m.strip_prefix("END ") {
+            Some("STAFF") => Some(Open::Staff),
+            Some(rest) => rest.strip_prefix("EDITION ").map(Open::Edition),
+            None => None,
+        });
+        if let Some(region) = end {
+            if open.is_none_or(|(opened, _)| opened != region) {
+                return Err(error("END without its BEGIN".into()));
             }
-            in_edition = None;
+            open = None;
             continue;
         }
-        let other_edition =
-            in_edition.is_some_and(|(named, _)| edition.is_some_and(|e| e != named));
-        if !other_edition {
+        let left_out = match open {
+            Some((Open::Staff, _)) => true,
+            Some((Open::Edition(named), _)) => edition.is_some_and(|e| e != named),
+            None => false,
+        };
+        if !left_out {
             out.push_str(line);
         }
     }
-    match in_edition {
+    match open {
         Some((_, at)) => Err(MarkerError {
             line: at,
             message: "region never closed".into(),
@@ -324,8 +346,8 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name.ends_with(".md") {
             let markdown = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
-            let student = markdown_for_edition(&markdown, Some(edition))
-                .map_err(|e| format!("{name}:{e}"))?;
+            let student =
+                student_markdown(&markdown, Some(edition)).map_err(|e| format!("{name}:{e}"))?;
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Cargo.toml" {
             let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
@@ -335,7 +357,62 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             std::fs::copy(&from, &to).map_err(|e| format!("{name}: {e}"))?;
         }
     }
+    commit_initial(out)?;
     Ok(stripped)
+}
+
+/// The message of the student copy's first commit.
+pub const INITIAL_COMMIT: &str = "The labs as handed out";
+
+/// Makes `out` a git repository with every file in one commit: students hand in through git,
+/// and their first diff is then against what they were given. The author is the one git is
+/// configured with, or the course's tool if none is.
+fn commit_initial(out: &Path) -> Result<(), String> {
+    let git = |args: &[&str]| -> Result<String, String> {
+        let mut command = std::process::Command::new("git");
+        command.args(args).current_dir(out);
+        // A copy made on a machine where git knows no one still gets its commit.
+        for (var, fallback) in [
+            ("GIT_AUTHOR_NAME", "labs skeleton"),
+            ("GIT_AUTHOR_EMAIL", "labs-skeleton@localhost"),
+            ("GIT_COMMITTER_NAME", "labs skeleton"),
+            ("GIT_COMMITTER_EMAIL", "labs-skeleton@localhost"),
+        ] {
+            if std::env::var_os(var).is_none() && !git_knows(var) {
+                command.env(var, fallback);
+            }
+        }
+        let output = command.output().map_err(|e| {
+            format!("cannot run git (needed for the student copy's first commit): {e}")
+        })?;
+        if !output.status.success() {
+            return Err(format!(
+                "git {} in {}: {}",
+                args.join(" "),
+                out.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    git(&["init", "--quiet"])?;
+    git(&["add", "--all"])?;
+    git(&["commit", "--quiet", "--no-verify", "-m", INITIAL_COMMIT])?;
+    Ok(())
+}
+
+/// True if git's configuration gives the identity `var` stands for (`user.name` for the
+/// `*_NAME` variables, `user.email` for the `*_EMAIL` ones).
+fn git_knows(var: &str) -> bool {
+    let key = if var.ends_with("_NAME") {
+        "user.name"
+    } else {
+        "user.email"
+    };
+    std::process::Command::new("git")
+        .args(["config", "--get", key])
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
 }
 
 /// True for files of [`TEACHER_ONLY`] paths.
@@ -508,15 +585,15 @@ struct Hidden;
                    <!-- END EDITION 2024 -->\n<!--BEGIN EDITION 2025-->\n## Edition 2025\n\
                    <!--END EDITION 2025-->\n## Hints\n";
         assert_eq!(
-            markdown_for_edition(doc, Some("2024")).unwrap(),
+            student_markdown(doc, Some("2024")).unwrap(),
             "# Lab\n## Edition 2024\nappend\n## Hints\n"
         );
         assert_eq!(
-            markdown_for_edition(doc, Some("2025")).unwrap(),
+            student_markdown(doc, Some("2025")).unwrap(),
             "# Lab\n## Edition 2025\n## Hints\n"
         );
         assert_eq!(
-            markdown_for_edition(doc, None).unwrap(),
+            student_markdown(doc, None).unwrap(),
             "# Lab\n## Edition 2024\nappend\n## Edition 2025\n## Hints\n"
         );
         let errors = [
@@ -538,11 +615,32 @@ struct Hidden;
             ),
         ];
         for (doc, error) in errors {
-            assert_eq!(
-                markdown_for_edition(doc, None).unwrap_err().to_string(),
-                error
-            );
+            assert_eq!(student_markdown(doc, None).unwrap_err().to_string(), error);
         }
+    }
+
+    #[test]
+    fn staff_sections_never_reach_students() {
+        let doc = "# Lab\n<!-- BEGIN STAFF -->\n## For the course staff\nlabs grade\n\
+                   <!-- END STAFF -->\n## Hints\n";
+        for edition in [None, Some("2024"), Some("2025")] {
+            assert_eq!(student_markdown(doc, edition).unwrap(), "# Lab\n## Hints\n");
+        }
+        let nested = "<!-- BEGIN STAFF -->\n<!-- BEGIN EDITION 2025 -->\n";
+        assert_eq!(
+            student_markdown(nested, None).unwrap_err().to_string(),
+            "line 2: region opened inside the region of line 1"
+        );
+        let crossed = "<!-- BEGIN STAFF -->\n<!-- END EDITION 2025 -->\n";
+        assert_eq!(
+            student_markdown(crossed, None).unwrap_err().to_string(),
+            "line 2: END without its BEGIN"
+        );
+        let open = "<!-- BEGIN STAFF -->\n";
+        assert_eq!(
+            student_markdown(open, None).unwrap_err().to_string(),
+            "line 1: region never closed"
+        );
     }
 
     #[test]

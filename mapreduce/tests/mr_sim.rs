@@ -221,8 +221,11 @@ fn torn_writes_sim() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The suite's own tests: a broken coordinator must fail it, on some of the first few dozen
-// seeds, because each seed interleaves the workers' calls differently.
+// The suite's own tests (not graded, not in the student skeleton): a broken coordinator must
+// fail it, on some of the first few dozen seeds, because each seed interleaves the workers'
+// calls differently; and a finished run must leave nothing allocated.
+
+// BEGIN SOLUTION
 
 /// A coordinator with a classic race: it hands out reduce tasks as soon as every map task has
 /// been handed out, not once every map task has finished. (No timeouts: it is only run
@@ -334,3 +337,4 @@ static ALLOCATOR: labtest::alloc::NodeCounting = labtest::alloc::NodeCounting;
 fn finished_seeds_leave_nothing_behind() {
     labtest::assert_seeds_leave_nothing(&crash_options(), 1..=3, crash_job);
 }
+// END SOLUTION

@@ -1,7 +1,7 @@
 //! Tests of the tester itself: a broken Raft, or a broken apply stream, must make the graded
 //! tests fail, quickly and with a message that says what went wrong. (Not graded; these
 //! check the harness in `harness/mod.rs` against deliberately injected faults, so they need
-//! the reference solution: the student skeleton keeps this file empty.)
+//! the kit's own Raft: the student skeleton keeps this file empty.)
 
 // BEGIN SOLUTION
 mod harness;

@@ -1,8 +1,10 @@
 //! Tests of the shardctrler tester itself: controllers with the classic bugs, planted one at a
 //! time, must fail the graded scenarios that target them, with a message that names the
 //! cause. The planted controllers are built here from the lab's `Rsm` and RPC types, so the
-//! reference solution stays free of test hooks.
+//! lab's code stays free of test hooks. (Not graded, and kept out of the student skeleton:
+//! the planted servers need a working lab underneath.)
 
+// BEGIN SOLUTION
 mod harness;
 
 use harness::{Basic, Multi, NSERVERS, ServerHandle, Tester};
@@ -283,3 +285,4 @@ fn finished_seeds_leave_nothing_behind() {
         harness::multi(&Tester::new(&cx, NSERVERS), Multi::AgreeConfig).await
     });
 }
+// END SOLUTION

@@ -2,7 +2,7 @@
 //! shards and rejection, with the shard controller), part 5B (shard movement) and the two
 //! challenges (deleting shards handed over; serving unaffected and arrived shards during a
 //! change), with the same scenarios, sleeps and limits, in virtual time. The challenges are a
-//! part of their own (`labs grade` shows them apart).
+//! part of their own (the course's grader shows them apart).
 //!
 //! Run one part with `cargo test -p shardkv 5a` (or `make shardkv-5a`, `make shardkv-5b`,
 //! `make shardkv-challenge`); replay a failure with the command it prints. `LAB_SEEDS=n` runs

@@ -2,8 +2,10 @@
 //! time, must fail the graded scenarios that target them, with a message that names the
 //! cause. The planted servers are built here from the lab's public API (Lab 4's `Rsm`, the
 //! clerk's RPC types, the controller's clerk), with a migration RPC of their own, so the
-//! reference solution stays free of test hooks.
+//! lab's code stays free of test hooks. (Not graded, and kept out of the student skeleton:
+//! the planted servers need a working lab underneath.)
 
+// BEGIN SOLUTION
 mod harness;
 
 use harness::scenarios;
@@ -478,3 +480,4 @@ fn finished_seeds_leave_nothing_behind() {
         scenarios::concurrent3(&cx, harness::shard_server).await
     });
 }
+// END SOLUTION

@@ -167,7 +167,7 @@ impl Log for SimLogger {
             |(at, n)| (at.to_string(), n),
         );
         if labrpc::sim::annotating() {
-            // A full trace for a picture of the run (`labs trace`) shows the log lines too.
+            // A full trace for a picture of the run (the course's trace tool) shows the log lines too.
             labrpc::sim::annotate(
                 labrpc::sim::Node::current(),
                 "log",

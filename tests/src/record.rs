@@ -1,11 +1,11 @@
 //! What the harness tells the course tool, past the test's standard output.
 //!
-//! - **Results.** With `LABTEST_RESULT_FILE=PATH` (set by `labs grade` for each test process
+//! - **Results.** With `LABTEST_RESULT_FILE=PATH` (set by the course's grader for each test process
 //!   it starts), every run of a graded test appends one JSON line to `PATH`: the test, the
 //!   seed, the verdict, virtual and real time, and the reason of a failure. The grader counts
 //!   only these lines: a test that prints `test x ... ok` or makes its process exit with
 //!   status 0 without the harness having recorded a passed run has not passed.
-//! - **Traces.** With `LABTEST_TRACE_FILE=PATH` (set by `labs trace`; one seed only), the run
+//! - **Traces.** With `LABTEST_TRACE_FILE=PATH` (set by the course's trace tool; one seed only), the run
 //!   keeps its full trace, with the labs' annotations ([`labrpc::sim::annotate`]), and writes
 //!   it to `PATH` as JSON, passed or failed, for the HTML timeline.
 

@@ -309,7 +309,7 @@ enum SeedResult {
 }
 
 /// Runs one seed keeping its full trace and the labs' annotations, and writes them to `path`
-/// (`LABTEST_TRACE_FILE`, for `labs trace`), whether the run passes or fails.
+/// (`LABTEST_TRACE_FILE`, for the course's trace tool), whether the run passes or fails.
 fn run_traced<Fut>(
     options: &Options,
     seed: u64,
@@ -873,7 +873,7 @@ struct Settings {
     induce_failure: bool,
     /// Where to append each run's result (`LABTEST_RESULT_FILE`, set by the grader).
     result_file: Option<PathBuf>,
-    /// Where to write the run's full trace (`LABTEST_TRACE_FILE`, set by `labs trace`).
+    /// Where to write the run's full trace (`LABTEST_TRACE_FILE`, set by the course's trace tool).
     trace_file: Option<PathBuf>,
 }
 

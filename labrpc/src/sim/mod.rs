@@ -292,7 +292,7 @@ pub fn note(text: impl Into<String>) {
 
 /// Annotates `node`'s state for a picture of the run ("term 3 leader" of kind `"raft"`): a
 /// lab's harness calls it where it learns a peer's state. Kept only when the simulation keeps
-/// its full trace ([`TraceMode::Full`], as `labs trace` asks); never hashed, and it takes no
+/// its full trace ([`TraceMode::Full`], as the course's trace tool asks); never hashed, and it takes no
 /// time or randomness, so it cannot change the run. Does nothing outside a simulation.
 pub fn annotate(node: Node, kind: &'static str, text: impl Into<String>) {
     try_with_core(|core| {

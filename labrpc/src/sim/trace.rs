@@ -236,15 +236,53 @@ pub enum TraceMode {
     Full,
 }
 
-/// Number of recent events kept for failure reports.
+/// Number of recent events kept for failure reports (a run of identical events counts once).
 pub const RECENT_EVENTS: usize = 40;
+
+/// One of the trace's most recent events, with the identical events (same node, same
+/// happening) that came right after it folded in: a failure report shows "timer fired (489
+/// times)" once, and the last distinct events before it, rather than a screen of repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecentEvent {
+    /// The first of the run of identical events.
+    pub event: Event,
+    /// How many identical events followed it.
+    pub repeats: u64,
+    /// Virtual time of the last of them.
+    pub last_at: Instant,
+}
+
+impl RecentEvent {
+    /// The event as one line, with node names resolved and the repeats counted.
+    pub fn display<'a>(&'a self, names: &'a [String]) -> impl fmt::Display + 'a {
+        RecentLine {
+            recent: self,
+            names,
+        }
+    }
+}
+
+struct RecentLine<'a> {
+    recent: &'a RecentEvent,
+    names: &'a [String],
+}
+
+impl fmt::Display for RecentLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.recent.event.display(self.names))?;
+        match self.recent.repeats {
+            0 => Ok(()),
+            n => write!(f, " ({} times, the last at {})", n + 1, self.recent.last_at),
+        }
+    }
+}
 
 /// The trace of one simulation.
 #[derive(Debug)]
 pub struct Trace {
     hash: StableHasher,
     len: u64,
-    recent: VecDeque<Event>,
+    recent: VecDeque<RecentEvent>,
     full: Option<Vec<Event>>,
 }
 
@@ -264,10 +302,22 @@ impl Trace {
         if let Some(full) = &mut self.full {
             full.push(event.clone());
         }
+        if let Some(last) = self.recent.back_mut()
+            && last.event.node == event.node
+            && last.event.what == event.what
+        {
+            last.repeats += 1;
+            last.last_at = event.at;
+            return;
+        }
         if self.recent.len() == RECENT_EVENTS {
             self.recent.pop_front();
         }
-        self.recent.push_back(event);
+        self.recent.push_back(RecentEvent {
+            last_at: event.at,
+            event,
+            repeats: 0,
+        });
     }
 
     /// Keeps an annotation ([`What::Annotation`]) in a full trace, in order with the events;
@@ -299,8 +349,8 @@ impl Trace {
         self.len == 0
     }
 
-    /// The most recent events, oldest first.
-    pub fn recent(&self) -> impl Iterator<Item = &Event> {
+    /// The most recent events, oldest first, runs of identical events folded into one.
+    pub fn recent(&self) -> impl Iterator<Item = &RecentEvent> {
         self.recent.iter()
     }
 
@@ -324,5 +374,55 @@ pub fn first_divergence<'a>(
             let i = a.len().min(b.len());
             Some((i, a.get(i), b.get(i)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ms: u64, node: u32, what: What) -> Event {
+        Event {
+            at: Instant::from_nanos(ms * 1_000_000),
+            node: Node(node),
+            what,
+        }
+    }
+
+    #[test]
+    fn runs_of_identical_events_fold_into_one_recent_line() {
+        let mut trace = Trace::new(TraceMode::Recent);
+        for ms in 0..300 {
+            trace.record(event(ms * 10, 0, What::Timer));
+        }
+        trace.record(event(3000, 1, What::Crash));
+        for ms in 0..RECENT_EVENTS as u64 {
+            // Alternating nodes: nothing to fold.
+            trace.record(event(4000 + ms, (ms % 2) as u32, What::Timer));
+        }
+        assert_eq!(trace.len(), 300 + 1 + RECENT_EVENTS as u64);
+        let names = ["test".to_string(), "s0".to_string()];
+        let lines: Vec<String> = trace
+            .recent()
+            .map(|r| r.display(&names).to_string())
+            .collect();
+        assert_eq!(lines.len(), RECENT_EVENTS);
+        assert_eq!(lines[0], "   4.000000s test     timer fired", "{lines:?}");
+        let mut folded = Trace::new(TraceMode::Recent);
+        for ms in 0..300 {
+            folded.record(event(ms * 10, 0, What::Timer));
+        }
+        folded.record(event(3000, 1, What::Crash));
+        let lines: Vec<String> = folded
+            .recent()
+            .map(|r| r.display(&names).to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "   0.000000s test     timer fired (300 times, the last at 2.990000s)",
+                "   3.000000s s0       node crashed",
+            ]
+        );
     }
 }

@@ -243,7 +243,7 @@ impl Config {
         let w = &mut st.watched;
         let previous = w.last[i].replace((generation, term, leader));
         if previous != Some((generation, term, leader)) && sim::annotating() {
-            // The picture of the run (`labs trace`): each server's term and role as sampled.
+            // The picture of the run (the course's trace tool): each server's term and role as sampled.
             let role = if leader { "leader" } else { "follower" };
             sim::annotate(self.group().node(i), "raft", format!("term {term} {role}"));
         }
