@@ -79,6 +79,7 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
         )]);
     }
     let mut problems = staff_words(dir).map_err(|e| vec![e])?;
+    problems.extend(first_commit(dir).err());
     let scratch = dir.join("target").join("check-copy");
     let mut lists = TestLists::default();
     let mut commands: Vec<(String, String)> = Vec::new();
@@ -154,7 +155,7 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
     if problems.is_empty() {
         Ok(format!(
             "check-copy: {}: {ran} documented commands ran what they claim ({SEEDS} seeds each), \
-             {} quoted outputs are what their commands print, no staff material",
+             {} quoted outputs are what their commands print, no staff material, one commit",
             dir.display(),
             blocks.len()
         ))
@@ -218,6 +219,26 @@ fn staff_words(dir: &Path) -> Result<Vec<String>, String> {
         }
     }
     Ok(problems)
+}
+
+/// Checks that the copy is a git repository whose only commit is the labs as handed out:
+/// students hand in through git, and their first diff is against what they were given.
+fn first_commit(dir: &Path) -> Result<(), String> {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["log", "--format=%s"])
+        .output()
+        .map_err(|e| format!("cannot run git log in {}: {e}", dir.display()))?;
+    let log = String::from_utf8_lossy(&output.stdout);
+    let subjects: Vec<&str> = log.lines().collect();
+    if !output.status.success() || subjects != [crate::skeleton::INITIAL_COMMIT] {
+        return Err(format!(
+            "{}: the copy's history should be one commit, {:?}; it is {subjects:?}",
+            dir.display(),
+            crate::skeleton::INITIAL_COMMIT
+        ));
+    }
+    Ok(())
 }
 
 /// The code of a Markdown document: each line of its code blocks (fenced, or indented after a
@@ -328,14 +349,12 @@ impl Shell {
             .iter()
             .find(|(name, _)| name == "LAB_SEED")
             .and_then(|(_, value)| value.parse().ok())
-            .unwrap_or(labtest_default_seed())
+            .unwrap_or(DEFAULT_SEED)
     }
 }
 
-/// The harness's seed when none is given.
-fn labtest_default_seed() -> u64 {
-    1
-}
+/// The harness's seed when `LAB_SEED` is not set (`labtest::DEFAULT_SEED`).
+const DEFAULT_SEED: u64 = 1;
 
 /// The command with its seed count set to `seeds`: `LAB_SEEDS=N` and `SEEDS=N` rewritten, or
 /// `LAB_SEEDS` added.
@@ -381,7 +400,7 @@ enum Select {
 /// What a command claims to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Claim {
-    /// Every graded suite (`make test`): at least their tests, and whatever else it runs with
+    /// Every lab's suites (`make test`): at least their tests, and whatever else it runs with
     /// the right seed count.
     Everything,
     /// These tests of these (package, target) pairs; a target of `None` is each graded target
@@ -563,7 +582,7 @@ fn expected_runs(
 ) -> Result<Expected, String> {
     let (claimed, at_least) = match claim {
         Claim::Everything => (
-            grade::known_labs()
+            grade::student_labs()
                 .into_iter()
                 .map(|lab| (lab.to_string(), None, Select::All))
                 .collect(),

@@ -290,6 +290,14 @@ pub fn known_labs() -> Vec<&'static str> {
     LABS.iter().map(|l| l.package).collect()
 }
 
+/// The labs whose tests grade the student's code (not `labrpc`, the kit's own network).
+pub(crate) fn student_labs() -> Vec<&'static str> {
+    LABS.iter()
+        .filter(|l| l.targets.iter().any(|t| t.scored == Scored::Yes))
+        .map(|l| l.package)
+        .collect()
+}
+
 /// The test targets of lab `package`.
 pub(crate) fn target_names(package: &str) -> Vec<&'static str> {
     LABS.iter()

@@ -86,11 +86,17 @@ impl RunTag {
     pub(crate) fn live(&self) -> i64 {
         RUN_LIVE[slot(self.tag)].load(Ordering::SeqCst) - self.baseline
     }
-}
 
-/// Stops charging the calling thread's allocations to a run.
-pub(crate) fn leave_run() {
-    RUN.with(|run| run.set(0));
+    /// True if runs are being counted: [`NodeCounting`] is the binary's global allocator.
+    pub(crate) fn counting() -> bool {
+        let probe = RunTag::new();
+        probe.enter();
+        let block = std::hint::black_box(vec![0u8; 64]);
+        RUN.with(|run| run.set(0));
+        let counted = probe.live() >= 64;
+        drop(block);
+        counted
+    }
 }
 
 fn slot(tag: u64) -> usize {

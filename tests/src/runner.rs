@@ -431,21 +431,16 @@ pub fn assert_seeds_leave_nothing<F, Fut>(
         seeds.clone().count() >= 2,
         "labtest: the leak check needs at least two seeds (the first one only warms up)"
     );
+    assert!(
+        RunTag::counting(),
+        "labtest: allocations are not being counted: install the allocator in the test file \
+         with `#[global_allocator] static ALLOCATOR: labtest::alloc::NodeCounting = \
+         labtest::alloc::NodeCounting;`"
+    );
     let first = *seeds.start();
     let mut leaks = Vec::new();
     for seed in seeds {
         let tag = RunTag::new();
-        let probe = RunTag::new();
-        probe.enter();
-        let counted = std::hint::black_box(vec![0u8; 64]);
-        crate::alloc::leave_run();
-        assert!(
-            probe.live() >= 64,
-            "labtest: allocations are not being counted: install the allocator in the test \
-             file with `#[global_allocator] static ALLOCATOR: labtest::alloc::NodeCounting = \
-             labtest::alloc::NodeCounting;`"
-        );
-        drop(counted);
         let result = run_seed_with(options, seed, TraceMode::Recent, &body, None, Some(tag));
         match result {
             Ok(passed) => drop(passed),

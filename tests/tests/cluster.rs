@@ -233,3 +233,19 @@ fn a_passing_test_keeps_the_tests_own_warnings() {
         ["term changed even though there were no failures"]
     );
 }
+
+/// The leak check needs the counting allocator; without it, it says so rather than passing.
+/// (This binary does not install it.)
+#[test]
+fn the_leak_check_refuses_a_binary_that_does_not_count() {
+    let caught = std::panic::catch_unwind(|| {
+        labtest::assert_seeds_leave_nothing(&labtest::Options::default(), 1..=2, |_| async {})
+    })
+    .expect_err("nothing is counted here");
+    let message = caught
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| caught.downcast_ref::<String>().map(String::as_str))
+        .expect("a message");
+    assert!(message.contains("not being counted"), "{message}");
+}
