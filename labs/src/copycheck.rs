@@ -110,11 +110,6 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
                 continue;
             }
         };
-        ran += 1;
-        let rewritten = with_seeds(&shell, SEEDS);
-        eprintln!("check-copy: {rewritten}");
-        let job_dir = scratch.join(format!("command-{index}"));
-        let finished = run_shell(dir, &rewritten, &job_dir).map_err(|e| vec![e])?;
         let expected = match expected_runs(dir, &claim, shell.first_seed(), &mut lists) {
             Ok(expected) => expected,
             Err(e) => {
@@ -122,6 +117,11 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
                 continue;
             }
         };
+        ran += 1;
+        let rewritten = with_seeds(&shell, SEEDS);
+        eprintln!("check-copy: {rewritten}");
+        let job_dir = scratch.join(format!("command-{index}"));
+        let finished = run_shell(dir, &rewritten, &job_dir).map_err(|e| vec![e])?;
         let got: Vec<(String, Option<u64>)> = finished
             .records
             .iter()
