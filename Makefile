@@ -104,7 +104,7 @@ mr-sim:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p mapreduce --lib --test mr_sim
 
 mr-real:
-	$(CARGO) test -p labrpc --lib transport
+	$(CARGO) test -p realproc
 	$(CARGO) test -p mapreduce --test mr_real
 
 # Lab 2: key/value server. `make kvsrv-2024` runs one edition's suites (a student skeleton has
@@ -133,6 +133,7 @@ kvraft-4a kvraft-4b: kvraft-%:
 # A cluster of your own: cargo run -p kvnet --bin kvcluster -- start 3 (docs/kvraft.md).
 kvraft-real:
 	$(CARGO) test -p labrpc --test real_clock
+	$(CARGO) test -p realproc
 	$(CARGO) test -p kvnet
 # Lab 5: the shard controller (5A) and the sharded key/value service (5A, 5B, the challenges).
 shardctrler:

@@ -1,13 +1,13 @@
 //! Lab 4's key/value service for real: each server a process, talking to the others over TCP.
 //!
-//! The student's `kvraft` and `raft` crates run here unchanged. What makes that possible is in
-//! `labrpc`: the same executor that runs the simulation runs on the wall clock
-//! ([`labrpc::sim::RealClock`]), a [`ClientEnd`](labrpc::ClientEnd) can be a socket to another
-//! process ([`ClientEnd::remote`](labrpc::ClientEnd::remote)), a node's services can be served
-//! to other processes ([`labrpc::transport::serve_on_node`]), and a
-//! [`Persister`](labrpc::Persister) can keep its state in files
-//! ([`Persister::open`](labrpc::Persister::open)) with group commit. Unlike the simulation, none
-//! of this is deterministic: it shows the system working, the graded suites prove it right.
+//! The student's `kvraft` and `raft` crates run here unchanged. What makes that possible: the
+//! same executor that runs the simulation runs on the wall clock
+//! ([`labrpc::sim::RealClock`]), and the `realproc` crate makes a
+//! [`ClientEnd`](labrpc::ClientEnd) a socket to another process ([`realproc::remote`]), serves
+//! a node's services to other processes ([`realproc::serve_on_node`]), and keeps a
+//! [`Persister`](labrpc::Persister)'s state in files with group commit ([`realproc::Files`]).
+//! Unlike the simulation, none of this is deterministic: it shows the system working, the
+//! graded suites prove it right.
 //!
 //! - `kvserver --id I --peers ADDR,ADDR,... [--data DIR] [--maxraftstate N] [--resp PORT]`: one
 //!   server ([`server`]), optionally answering the Redis protocol ([`resp`]) so that

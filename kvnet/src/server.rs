@@ -6,8 +6,8 @@ use crate::resp;
 use clap::Parser;
 use kvraft::KvServer;
 use labrpc::sim::{self, Node, RealClock};
-use labrpc::transport::{self, Address, ReplyDurability};
 use labrpc::{ClientEnd, Persister};
+use realproc::{Address, Files, Gate, ReplyDurability};
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -164,9 +164,10 @@ fn say(id: usize, line: impl std::fmt::Display) {
 /// Runs the server until it fails. Prints where it listens, then `ready`, on standard output.
 pub fn run(config: &ServerConfig) -> Result<(), String> {
     let _lock = config.data.as_deref().map(DataLock::acquire).transpose()?;
-    let persister = match &config.data {
+    let (persister, gate) = match &config.data {
         Some(dir) => {
-            let persister = Persister::open(dir).map_err(|e| e.to_string())?;
+            let files = Files::open(dir).map_err(|e| e.to_string())?;
+            let persister = files.persister();
             say(
                 config.id,
                 format!(
@@ -176,7 +177,7 @@ pub fn run(config: &ServerConfig) -> Result<(), String> {
                     persister.snapshot_size()
                 ),
             );
-            persister
+            (persister, files.gate())
         }
         None => {
             say(
@@ -184,7 +185,7 @@ pub fn run(config: &ServerConfig) -> Result<(), String> {
                 "no --data: state is kept in memory only (a restarted server starts empty, \
                  which Raft does not allow; use --data for anything but a quick look)",
             );
-            Persister::new()
+            (Persister::new(), Gate::none())
         }
     };
     let nanos = SystemTime::now()
@@ -193,19 +194,20 @@ pub fn run(config: &ServerConfig) -> Result<(), String> {
     let seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
     let config = config.clone();
     RealClock::new(seed)
-        .run(move || serve(config, persister))
+        .run(move || serve(config, persister, gate))
         .map_err(|e| e.to_string())?
 }
 
 /// The server on the executor: Raft and key/value RPCs, the Redis front end, and a watch on
-/// the persister.
-async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String> {
+/// the persister. Every message of the process waits for the persister's durability `gate`
+/// (see the `realproc` crate).
+async fn serve(config: ServerConfig, persister: Persister, gate: Gate) -> Result<(), String> {
     let id = config.id;
     let node = Node::new(format!("server-{id}"));
     let ends_to = |peers: &[SocketAddr]| -> Vec<ClientEnd> {
         peers
             .iter()
-            .map(|peer| ClientEnd::remote(Address::Tcp(peer.to_string())))
+            .map(|peer| realproc::remote(Address::Tcp(peer.to_string()), gate.clone()))
             .collect()
     };
     let raft_ends = ends_to(&config.peers);
@@ -213,8 +215,8 @@ async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String>
     // Raft's replies (votes, acknowledged entries) leave once durable. The key/value server
     // answers a clerk only once the operation is committed, and with two servers or more a
     // commit rests only on durable saves: a follower's acknowledgement, and the leader's own
-    // saves, which the gate made durable before it saw that acknowledgement (see labrpc's
-    // Persister). So its replies need not wait for the next write. A server alone commits as
+    // saves, which the gate made durable before it saw that acknowledgement (see the realproc
+    // crate). So its replies need not wait for the next write. A server alone commits as
     // soon as it appends, before its write is done: its replies must wait.
     let commit_is_durable = config.peers.len() > 1;
     let kv_replies = if commit_is_durable {
@@ -224,12 +226,13 @@ async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String>
     };
     let rpc = node
         .enter(|| {
-            transport::serve_on_node_with(
+            realproc::serve_on_node_with(
                 &Address::Tcp(config.bind.to_string()),
                 [
                     (kv.service(), kv_replies),
                     (kv.raft().service(), ReplyDurability::AfterSaves),
                 ],
+                gate.clone(),
             )
         })
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -242,7 +245,7 @@ async fn serve(config: ServerConfig, persister: Persister) -> Result<(), String>
             // for the disk: only right where a commit is durable).
             let mut clerk_ends = ends_to(&config.peers);
             if commit_is_durable {
-                clerk_ends[id] = ClientEnd::local(node, [kv.service()]);
+                clerk_ends[id] = realproc::local(node, [kv.service()]);
             }
             let server = resp::serve(address, clerk_ends, info)
                 .map_err(|e| format!("cannot listen on {address}: {e}"))?;

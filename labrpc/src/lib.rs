@@ -8,15 +8,15 @@
 //! - [`Network`], [`ClientEnd`], [`Server`], [`Service`]: the network of the original
 //!   `labrpc.go`, with typed calls. Declare methods with [`service!`], call them with
 //!   [`ClientEnd::call`], serve them with [`Service::handle`].
-//! - [`Persister`]: stable storage that survives a node's crash (memory in a simulation,
-//!   files with group commit in a real process: [`Persister::open`]).
+//! - [`Persister`]: stable storage that survives a node's crash (memory; a real process gives
+//!   it a [`Store`] of files).
 //! - [`codec`]: how values become bytes (RPC arguments, persisted state).
-//! - [`transport`]: the same typed services between real processes (Unix socket or TCP).
 //!
-//! The same code also runs as real processes, not deterministically: [`sim::RealClock`] runs
-//! the executor on the wall clock, [`ClientEnd::remote`] calls a server in another process,
-//! and [`transport::serve_on_node`] serves a node's services to other processes (see the
-//! `kvnet` crate, which runs the key/value lab this way).
+//! labrpc knows nothing of sockets or files. The same code also runs as real processes, not
+//! deterministically: [`sim::RealClock`] runs the executor on the wall clock, and the
+//! `realproc` crate gives a [`ClientEnd`] a [`Line`] to a server in another process, serves a
+//! node's services to other processes, and gives a [`Persister`] its files (see the `kvnet`
+//! crate, which runs the key/value lab this way).
 //!
 //! A whole round trip:
 //!
@@ -60,12 +60,10 @@ mod net;
 mod persister;
 mod rpc;
 pub mod sim;
-#[cfg(feature = "transport")]
-pub mod transport;
 
-pub use net::{ClientEnd, Delivery, DeliveryKind, Name, Network, Server};
-pub use persister::{PersistError, Persister};
-pub use rpc::{Rpc, RpcError, Service, Side};
+pub use net::{ClientEnd, Delivery, DeliveryKind, Line, Name, Network, Server};
+pub use persister::{Persister, Store};
+pub use rpc::{HandlerTask, Method, MethodId, ReplyReceiver, Rpc, RpcError, Service, Side};
 
 /// Async channels and locks for simulated code (`tokio::sync`, which needs no tokio runtime
 /// and is deterministic under the simulator): `mpsc` for apply channels, `Mutex`, `Notify`.

@@ -16,7 +16,7 @@
 use crate::Rpc;
 use crate::codec;
 use crate::collections::DetHashMap;
-use crate::rpc::{Method, RpcError, Service, Side};
+use crate::rpc::{Method, MethodId, RpcError, Service, Side};
 use crate::sim::trace::{Destination, DropReason, What};
 use crate::sim::{self, DetRng, Instant, Node};
 use std::cell::{Cell, RefCell};
@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::ops::Range;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
@@ -97,7 +97,7 @@ impl Server {
     pub fn add_service(&mut self, service: Service) {
         for method in service.methods {
             self.methods
-                .insert((method.service, method.name), Rc::new(method));
+                .insert((method.id.service, method.id.method), Rc::new(method));
         }
     }
 
@@ -112,7 +112,7 @@ impl Server {
                 std::any::type_name::<R::Args>(),
                 std::any::type_name::<R::Reply>(),
             );
-            let server = (method.args_type, method.reply_type);
+            let server = (method.id.args_type, method.id.reply_type);
             return if client == server {
                 Ok(method)
             } else {
@@ -291,24 +291,39 @@ pub struct Network {
 }
 
 /// One caller's line to one server: create with [`Network::make_end`], then
-/// [`connect`](Network::connect) and [`enable`](Network::enable) it. In a real process on the
-/// real-clock executor, [`ClientEnd::remote`] makes one to a server in another process.
+/// [`connect`](Network::connect) and [`enable`](Network::enable) it. Outside a simulation, an
+/// end can carry calls over a [`Line`] of another kind (the `realproc` crate's sockets to other
+/// processes), with the same typed calls and errors.
 #[derive(Clone)]
 pub struct ClientEnd {
-    line: Line,
+    line: EndLine,
 }
 
 /// What is behind a [`ClientEnd`].
 #[derive(Clone)]
-enum Line {
+enum EndLine {
     /// An end of the simulated network.
     Simulated(SimEnd),
-    /// A socket to another process (real-clock mode).
-    #[cfg(feature = "transport")]
-    Remote(Rc<crate::transport::RemoteEnd>),
-    /// Services of this process (real-clock mode).
-    #[cfg(feature = "transport")]
-    Local(Rc<crate::transport::LocalEnd>),
+    /// Another way to reach a server (real processes).
+    Other(Rc<dyn Line>),
+}
+
+/// A way to reach a server other than the simulated network: a socket to another process, or
+/// a node's services in this process (the `realproc` crate has both). A [`ClientEnd`] made
+/// with [`ClientEnd::from_line`] encodes each call's arguments, hands them to the line with
+/// the method's [`MethodId`], and decodes the reply it returns.
+pub trait Line {
+    /// The end's name (an address, say).
+    fn name(&self) -> &Name;
+
+    /// Carries one call: the method and its encoded arguments; returns the encoded reply, or
+    /// the error, in the simulated network's terms ([`RpcError::NoReply`] when the server
+    /// cannot be reached or does not answer).
+    fn call(
+        &self,
+        method: MethodId,
+        args: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>> + '_>>;
 }
 
 /// An end of the simulated network.
@@ -401,7 +416,7 @@ impl Network {
         });
         state.end_ids.insert(name.clone(), id);
         ClientEnd {
-            line: Line::Simulated(SimEnd {
+            line: EndLine::Simulated(SimEnd {
                 shared: self.shared.clone(),
                 id,
                 name,
@@ -618,13 +633,13 @@ impl Request {
                 at: sim::now(),
                 from,
                 to: server.node,
-                service: method.service,
-                method: method.name,
+                service: method.id.service,
+                method: method.id.method,
                 bytes: &payload,
             });
         }
         let task = (method.handler)(payload, reply);
-        if sim::spawn_handler(server.node, method.service, method.name, task) {
+        if sim::spawn_handler(server.node, method.id.service, method.id.method, task) {
             server.count.set(server.count.get() + 1);
             sim::record(server.node, What::RpcDeliver { rpc });
         }
@@ -643,59 +658,18 @@ enum Waited {
 }
 
 impl ClientEnd {
-    /// An end to the server at `address` in another process, over the real transport: for
-    /// code running on the real-clock executor ([`RealClock`](crate::sim::RealClock)), such as
-    /// the unchanged Raft and key/value servers run as processes. It needs no connect or
-    /// enable; a thread connects on the first call and reconnects after a failure. Calls return
-    /// the simulated network's errors: [`RpcError::NoReply`] when the server cannot be
-    /// reached, the connection breaks, or no reply comes within
-    /// [`REMOTE_CALL_TIMEOUT`](crate::transport::REMOTE_CALL_TIMEOUT). Its name is the
-    /// address.
-    ///
-    /// # Panics
-    /// A call panics if it is not made on the real-clock executor (in a simulation, use
-    /// [`Network::make_end`]).
-    #[cfg(feature = "transport")]
-    pub fn remote(address: crate::transport::Address) -> ClientEnd {
-        ClientEnd::remote_with_timeout(address, crate::transport::REMOTE_CALL_TIMEOUT)
-    }
-
-    /// An end to `services` served by `node` in this very process (real-clock mode): a call
-    /// runs the handler as a task of `node` and hands its reply back, with no socket and no
-    /// thread in between (a key/value server's own Redis front end reaches it this way). As
-    /// with [`ReplyDurability::Immediate`](crate::transport::ReplyDurability::Immediate), a
-    /// reply does not wait for the persister's durability gate: use it only for services whose
-    /// handlers answer with what is already durable. Its name is `local:NODE`.
-    ///
-    /// # Panics
-    /// A call panics if it is not made on the real-clock executor.
-    #[cfg(feature = "transport")]
-    pub fn local(node: Node, services: impl IntoIterator<Item = Service>) -> ClientEnd {
-        let mut server = Server::new(node);
-        for service in services {
-            server.add_service(service);
-        }
+    /// An end whose calls go over `line` (outside a simulation: see [`Line`]).
+    pub fn from_line(line: Rc<dyn Line>) -> ClientEnd {
         ClientEnd {
-            line: Line::Local(Rc::new(crate::transport::LocalEnd::new(server))),
-        }
-    }
-
-    /// [`ClientEnd::remote`] whose calls wait at most `timeout` for their reply.
-    #[cfg(feature = "transport")]
-    pub fn remote_with_timeout(address: crate::transport::Address, timeout: Duration) -> ClientEnd {
-        ClientEnd {
-            line: Line::Remote(Rc::new(crate::transport::RemoteEnd::new(address, timeout))),
+            line: EndLine::Other(line),
         }
     }
 
     /// The end's name.
     pub fn name(&self) -> &Name {
         match &self.line {
-            Line::Simulated(end) => &end.name,
-            #[cfg(feature = "transport")]
-            Line::Remote(end) => end.name(),
-            #[cfg(feature = "transport")]
-            Line::Local(end) => end.name(),
+            EndLine::Simulated(end) => &end.name,
+            EndLine::Other(line) => line.name(),
         }
     }
 
@@ -728,14 +702,19 @@ impl ClientEnd {
     /// ```
     pub async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
         match &self.line {
-            Line::Simulated(end) => end.call::<R>(args).await,
+            EndLine::Simulated(end) => end.call::<R>(args).await,
             // Boxed, so that the simulated call's future stays as small as it was.
-            #[cfg(feature = "transport")]
-            Line::Remote(end) => Box::pin(end.call::<R>(args)).await,
-            #[cfg(feature = "transport")]
-            Line::Local(end) => Box::pin(end.call::<R>(args)).await,
+            EndLine::Other(line) => Box::pin(call_over::<R>(&**line, args)).await,
         }
     }
+}
+
+/// [`ClientEnd::call`] over a [`Line`].
+async fn call_over<R: Rpc>(line: &dyn Line, args: &R::Args) -> Result<R::Reply, RpcError> {
+    let method = MethodId::of::<R>();
+    let payload = codec::encode(args).map_err(|e| method.codec_error(Side::Client, e))?;
+    let reply = line.call(method, payload).await?;
+    codec::decode(&reply).map_err(|e| method.codec_error(Side::Client, e))
 }
 
 impl SimEnd {

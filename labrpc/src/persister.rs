@@ -5,55 +5,13 @@
 //! server gets a *copy* of its predecessor's persister, so anything the crashed instance might
 //! still write cannot reach its successor.
 //!
-//! In a real process, [`Persister::open`] backs the same API with files in a directory (see
-//! "Files" below). Raft's code does not change: `save` still returns at once, and one `fsync`
-//! covers every save made while the previous one was written (group commit across clients,
-//! inside the persister: Raft is unchanged). What keeps a crash from undoing anything another
-//! server or a client has relied on is the *durability gate*, applied by the real transport
-//! ([`ClientEnd::remote`](crate::ClientEnd::remote),
-//! [`serve_on_node`](crate::transport::serve_on_node)) to every save numbered in the process:
-//!
-//! - a **reply a server sends** leaves only once every save made before it is on disk: a
-//!   follower acknowledges entries, and a voter grants its vote, only once they are durable,
-//!   as with a synchronous `fsync` in `save`;
-//! - a **reply a caller receives** is handed to it only once every save the caller made before
-//!   sending the request is on disk. Requests themselves leave at once, so a leader writes its
-//!   log while its followers write theirs (the parallel write of the Raft thesis, §10.2.1),
-//!   yet nothing it decides from a reply — counting itself toward a commit, winning an
-//!   election with its own vote — rests on a save a crash could still undo. What it sent
-//!   ahead of its disk is what any leader that crashes after sending leaves behind: entries a
-//!   follower holds and it lost, which it can never overwrite in that term (its vote for the
-//!   term was durable before it could lead), and a commit index that only held replies moved.
-//!
-//! (Both rules concern messages. A lone Raft peer commits as soon as it appends, with no
-//! message at all: what its service answers must then wait for the disk, which the gate's
-//! first rule does when the service's replies are served the default way.)
-//!
-//! # Files
-//! - `raft-state`: the Raft state, and which snapshot goes with it (its number, length and
-//!   checksum);
-//! - `snapshot-N`: the service's snapshot number N.
-//!
-//! Each file is a 20-byte header (8 bytes of magic naming its kind, the body's length as a
-//! little-endian `u64`, the body's CRC-32 as a little-endian `u32`) and the body. Two threads
-//! write them, as a pipeline: the first writes the latest state to a temporary file of its
-//! own (`raft-state.tmp.N`) and `fsync`s it; the second renames it over `raft-state` and
-//! `fsync`s the directory, then opens the gate for the saves it covers. So while one batch is
-//! being renamed the next is being written, renames stay in order, and a batch superseded
-//! while it waited is never renamed. A new snapshot is made durable the same way (temporary
-//! file, `fsync`, rename, directory `fsync`) before any state that names it, and the one it
-//! replaced removed once no state can name it again, so the pair on disk is always one that
-//! was saved together. At open, a file that is
-//! shorter or longer than its header says, has another kind's magic, or fails its checksum,
-//! and a snapshot that is missing or not the one the state names, is an error naming the file:
-//! a server must refuse to start rather than silently lose acknowledged writes.
+//! In a real process, the same persister also hands every save to a [`Store`] that writes it
+//! somewhere lasting (the `realproc` crate's files, with group commit and a durability gate):
+//! Raft's code does not change.
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 #[derive(Clone, Default)]
 struct Saved {
@@ -61,13 +19,30 @@ struct Saved {
     snapshot: Arc<[u8]>,
 }
 
+/// Where a persister's saves also go, in a real process (files: the `realproc` crate). The
+/// persister keeps the bytes in memory for its reads and hands each save to the store, in
+/// order; the store decides when it is durable.
+pub trait Store: Send + Sync {
+    /// Takes one save: the raft state, and the snapshot if this save has one. Returns at once.
+    fn save(&self, raft_state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>);
+
+    /// Why the store cannot keep saves any more, if it cannot (a full disk, say).
+    fn failure(&self) -> Option<String>;
+
+    /// Waits until every save so far is durable, or fails with the reason it cannot be.
+    fn flush(&self) -> Result<(), String>;
+
+    /// Where the store keeps its saves, for messages (`"files in /var/lib/kv/0"`).
+    fn describe(&self) -> String;
+}
+
 /// Raft state and snapshot, saved and read together. Cloning gives another handle to the same
 /// storage; [`Persister::copy`] gives an independent one.
 #[derive(Clone, Default)]
 pub struct Persister {
     saved: Arc<Mutex<Saved>>,
-    /// The files behind this storage, in a real process ([`Persister::open`]).
-    files: Option<Arc<FileStore>>,
+    /// Where saves also go, in a real process.
+    store: Option<Arc<dyn Store>>,
 }
 
 impl Persister {
@@ -76,27 +51,23 @@ impl Persister {
         Persister::default()
     }
 
-    /// File-backed storage in `dir` (created if missing), for a real process: reads what the
-    /// last process saved there, checking every file's length and checksum. A save returns at
-    /// once; a thread writes the files (see the module's docs for the format and the
-    /// durability gate). Use it only outside simulations.
-    ///
-    /// Fails with [`PersistError::Corrupt`] naming the file if a file is truncated, corrupt or
-    /// missing, and with [`PersistError::Io`] if the directory cannot be read or created.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Persister, PersistError> {
-        let (store, saved) = FileStore::open(dir.as_ref())?;
-        Ok(Persister {
-            saved: Arc::new(Mutex::new(saved)),
-            files: Some(Arc::new(store)),
-        })
+    /// Storage that starts with `raft_state` and `snapshot` (what `store` holds) and hands
+    /// every later save to `store` as well (see [`Store`]).
+    pub fn with_store(raft_state: Vec<u8>, snapshot: Vec<u8>, store: Arc<dyn Store>) -> Persister {
+        Persister {
+            saved: Arc::new(Mutex::new(Saved {
+                raft_state: raft_state.into(),
+                snapshot: snapshot.into(),
+            })),
+            store: Some(store),
+        }
     }
 
-    /// Independent storage holding the same bytes (for a restarted server). The copy of a
-    /// file-backed persister is held in memory.
+    /// Independent storage holding the same bytes (for a restarted server), in memory.
     pub fn copy(&self) -> Persister {
         Persister {
             saved: Arc::new(Mutex::new(self.saved.lock().clone())),
-            files: None,
+            store: None,
         }
     }
 
@@ -107,8 +78,8 @@ impl Persister {
         saved.raft_state = raft_state.into();
         saved.snapshot = snapshot.into();
         record(&saved);
-        if let Some(files) = &self.files {
-            files.enqueue(saved.raft_state.clone(), Some(saved.snapshot.clone()));
+        if let Some(store) = &self.store {
+            store.save(saved.raft_state.clone(), Some(saved.snapshot.clone()));
         }
     }
 
@@ -117,8 +88,8 @@ impl Persister {
         let mut saved = self.saved.lock();
         saved.raft_state = raft_state.into();
         record(&saved);
-        if let Some(files) = &self.files {
-            files.enqueue(saved.raft_state.clone(), None);
+        if let Some(store) = &self.store {
+            store.save(saved.raft_state.clone(), None);
         }
     }
 
@@ -142,35 +113,18 @@ impl Persister {
         self.saved.lock().snapshot.len()
     }
 
-    /// The directory of a file-backed persister (`None` in memory).
-    pub fn dir(&self) -> Option<&Path> {
-        self.files.as_ref().map(|files| files.shared.dir.as_path())
-    }
-
-    /// Why the files could not be written, if a write failed (a full disk, say). From then on
-    /// nothing more is written and the durability gate stays closed, so the process goes
-    /// silent rather than acknowledge what it cannot keep; a server should report this and
-    /// exit. Always `None` in memory.
+    /// Why the store cannot keep saves any more, if it cannot (see [`Store::failure`]). A
+    /// server should report it and exit. Always `None` in memory.
     pub fn failure(&self) -> Option<String> {
-        let files = self.files.as_ref()?;
-        files.shared.work.lock().failure.clone()
+        self.store.as_ref()?.failure()
     }
 
-    /// Waits until everything saved so far is on disk (at once in memory), or fails with the
-    /// reason the files cannot be written.
+    /// Waits until everything saved so far is durable (at once in memory), or fails with the
+    /// reason it cannot be.
     pub fn flush(&self) -> Result<(), String> {
-        let Some(files) = &self.files else {
-            return Ok(());
-        };
-        let mut work = files.shared.work.lock();
-        loop {
-            if let Some(failure) = &work.failure {
-                return Err(failure.clone());
-            }
-            if work.state.is_none() && work.in_progress == 0 {
-                return Ok(());
-            }
-            files.shared.written.wait(&mut work);
+        match &self.store {
+            Some(store) => store.flush(),
+            None => Ok(()),
         }
     }
 }
@@ -184,8 +138,8 @@ impl fmt::Debug for Persister {
             saved.raft_state.len(),
             saved.snapshot.len()
         )?;
-        if let Some(dir) = self.dir() {
-            write!(f, ", in {}", dir.display())?;
+        if let Some(store) = &self.store {
+            write!(f, ", {}", store.describe())?;
         }
         f.write_str(" }")
     }
@@ -197,605 +151,6 @@ fn record(saved: &Saved) {
         state: saved.raft_state.len() as u32,
         snapshot: saved.snapshot.len() as u32,
     });
-}
-
-/// Why [`Persister::open`] failed.
-#[derive(Debug)]
-pub enum PersistError {
-    /// A file or the directory could not be read or created.
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        error: io::Error,
-    },
-    /// A file is truncated, corrupt, of the wrong kind, or missing although the state names it.
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        problem: String,
-    },
-}
-
-impl PersistError {
-    /// The file or directory the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            PersistError::Io { path, .. } | PersistError::Corrupt { path, .. } => path,
-        }
-    }
-}
-
-impl fmt::Display for PersistError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PersistError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            PersistError::Corrupt { path, problem } => write!(
-                f,
-                "{}: {problem}: refusing to start on it, since acknowledged writes may be lost \
-                 (restore the file, or remove the directory to start this server empty)",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PersistError {}
-
-// ---- the durability gate ----
-
-/// Which saves of file-backed persisters are not on disk yet, process-wide. Every save gets a
-/// number; a message produced after save `n` is sent once no save numbered `n` or less is
-/// pending.
-pub(crate) mod gate {
-    use std::collections::BTreeSet;
-    use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-
-    struct Pending {
-        /// The number of the latest save (0: none yet).
-        last: u64,
-        /// Saves not yet on disk.
-        numbers: BTreeSet<u64>,
-    }
-
-    static PENDING: Mutex<Pending> = Mutex::new(Pending {
-        last: 0,
-        numbers: BTreeSet::new(),
-    });
-    static WRITTEN: Condvar = Condvar::new();
-
-    fn pending() -> MutexGuard<'static, Pending> {
-        PENDING.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Numbers a new save, pending until [`written`].
-    pub(crate) fn register() -> u64 {
-        let mut pending = pending();
-        pending.last += 1;
-        let number = pending.last;
-        pending.numbers.insert(number);
-        number
-    }
-
-    /// These saves are on disk.
-    pub(crate) fn written(numbers: &[u64]) {
-        let mut pending = pending();
-        for number in numbers {
-            pending.numbers.remove(number);
-        }
-        drop(pending);
-        WRITTEN.notify_all();
-    }
-
-    /// What a message produced now must wait for: the latest save so far.
-    pub(crate) fn ticket() -> u64 {
-        pending().last
-    }
-
-    /// Blocks until no save numbered `ticket` or less is pending (at once for ticket 0).
-    pub(crate) fn wait(ticket: u64) {
-        if ticket == 0 {
-            return;
-        }
-        let mut pending = pending();
-        while pending.numbers.first().is_some_and(|&n| n <= ticket) {
-            pending = WRITTEN
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-// ---- files ----
-
-const STATE_FILE: &str = "raft-state";
-const SNAPSHOT_PREFIX: &str = "snapshot-";
-/// Temporary files: `raft-state.tmp.N` (one per batch being written), `snapshot-N.tmp`.
-const TMP_MARK: &str = ".tmp";
-const STATE_MAGIC: [u8; 8] = *b"labrpcS1";
-const SNAPSHOT_MAGIC: [u8; 8] = *b"labrpcP1";
-const HEADER_LEN: usize = 20;
-/// Snapshot number, length and checksum, before the raft state in `raft-state`'s body.
-const SNAPSHOT_REF_LEN: usize = 20;
-
-/// CRC-32 (IEEE 802.3, reflected, as zlib and `cksum -o3` compute it), eight bytes at a time.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Crc32(u32);
-
-/// `TABLES[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
-const CRC_TABLES: [[u32; 256]; 8] = {
-    let mut tables = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        tables[0][i] = c;
-        i += 1;
-    }
-    let mut t = 1;
-    while t < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let previous = tables[t - 1][i];
-            tables[t][i] = (previous >> 8) ^ tables[0][(previous & 0xff) as usize];
-            i += 1;
-        }
-        t += 1;
-    }
-    tables
-};
-
-impl Crc32 {
-    pub(crate) fn new() -> Crc32 {
-        Crc32(!0)
-    }
-
-    pub(crate) fn update(mut self, bytes: &[u8]) -> Crc32 {
-        let t = &CRC_TABLES;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let low = self.0 ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            self.0 = t[7][(low & 0xff) as usize]
-                ^ t[6][((low >> 8) & 0xff) as usize]
-                ^ t[5][((low >> 16) & 0xff) as usize]
-                ^ t[4][(low >> 24) as usize]
-                ^ t[3][chunk[4] as usize]
-                ^ t[2][chunk[5] as usize]
-                ^ t[1][chunk[6] as usize]
-                ^ t[0][chunk[7] as usize];
-        }
-        for &b in chunks.remainder() {
-            self.0 = t[0][((self.0 ^ u32::from(b)) & 0xff) as usize] ^ (self.0 >> 8);
-        }
-        self
-    }
-
-    pub(crate) fn value(self) -> u32 {
-        !self.0
-    }
-}
-
-/// The CRC-32 of `bytes`.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    Crc32::new().update(bytes).value()
-}
-
-/// The snapshot a state goes with: its number (0: none), length and checksum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct SnapshotRef {
-    number: u64,
-    len: u64,
-    crc: u32,
-}
-
-impl SnapshotRef {
-    const NONE: SnapshotRef = SnapshotRef {
-        number: 0,
-        len: 0,
-        crc: 0,
-    };
-
-    fn to_bytes(self) -> [u8; SNAPSHOT_REF_LEN] {
-        let mut bytes = [0u8; SNAPSHOT_REF_LEN];
-        bytes[0..8].copy_from_slice(&self.number.to_le_bytes());
-        bytes[8..16].copy_from_slice(&self.len.to_le_bytes());
-        bytes[16..20].copy_from_slice(&self.crc.to_le_bytes());
-        bytes
-    }
-}
-
-fn snapshot_name(number: u64) -> String {
-    format!("{SNAPSHOT_PREFIX}{number}")
-}
-
-/// The header of a file of the given kind whose body is `parts`, one after the other.
-fn header(magic: [u8; 8], parts: &[&[u8]]) -> [u8; HEADER_LEN] {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    let crc = parts
-        .iter()
-        .fold(Crc32::new(), |crc, part| crc.update(part))
-        .value();
-    let mut header = [0u8; HEADER_LEN];
-    header[..8].copy_from_slice(&magic);
-    header[8..16].copy_from_slice(&(len as u64).to_le_bytes());
-    header[16..20].copy_from_slice(&crc.to_le_bytes());
-    header
-}
-
-/// Header and body of a file of the given kind, in one buffer (for tests).
-#[cfg(test)]
-fn encode_file(magic: [u8; 8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut file = header(magic, parts).to_vec();
-    for part in parts {
-        file.extend_from_slice(part);
-    }
-    file
-}
-
-/// The body of a file of the given kind, checked against its header.
-fn decode_file(path: &Path, magic: [u8; 8], bytes: &[u8]) -> Result<Vec<u8>, PersistError> {
-    let corrupt = |problem: String| PersistError::Corrupt {
-        path: path.to_path_buf(),
-        problem,
-    };
-    if bytes.len() < HEADER_LEN {
-        return Err(corrupt(format!(
-            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
-            bytes.len()
-        )));
-    }
-    if bytes[..8] != magic {
-        let kind = if bytes[..8] == STATE_MAGIC || bytes[..8] == SNAPSHOT_MAGIC {
-            "a persister file of another kind"
-        } else {
-            "not a persister file"
-        };
-        return Err(corrupt(format!("{kind} (its first 8 bytes are wrong)")));
-    }
-    let len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-    let crc = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
-    let body = &bytes[HEADER_LEN..];
-    if body.len() as u64 != len {
-        let what = if (body.len() as u64) < len {
-            "truncated"
-        } else {
-            "too long"
-        };
-        return Err(corrupt(format!(
-            "{what}: its header says {len} bytes of data, the file holds {}",
-            body.len()
-        )));
-    }
-    let actual = crc32(body);
-    if actual != crc {
-        return Err(corrupt(format!(
-            "corrupt: checksum {actual:08x} of its data does not match {crc:08x} in its header"
-        )));
-    }
-    Ok(body.to_vec())
-}
-
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> PersistError + '_ {
-    move |error| PersistError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
-}
-
-/// Writes a file of the given kind at `path` (created or truncated) and `fsync`s it.
-fn write_synced(path: &Path, magic: [u8; 8], parts: &[&[u8]]) -> io::Result<()> {
-    let mut file = File::create(path)?;
-    file.write_all(&header(magic, parts))?;
-    for part in parts {
-        file.write_all(part)?;
-    }
-    file.sync_all()
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Directories can be opened and synced on Unix; elsewhere the rename is what we have.
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    let _ = dir;
-    Ok(())
-}
-
-/// What the writer threads have to do, and how far they are.
-#[derive(Default)]
-struct Work {
-    /// The latest raft state not yet handed to a writer.
-    state: Option<Arc<[u8]>>,
-    /// A snapshot saved since then, to write before the state.
-    snapshot: Option<Arc<[u8]>>,
-    /// The gate numbers of the saves that `state` covers.
-    numbers: Vec<u64>,
-    /// Batches taken by the first stage and not yet on disk.
-    in_progress: usize,
-    closing: bool,
-    failure: Option<String>,
-}
-
-struct Shared {
-    dir: PathBuf,
-    work: Mutex<Work>,
-    /// Signalled when there is work (or the store closes, or fails).
-    wake: Condvar,
-    /// Signalled when a batch is on disk (or the store fails).
-    written: Condvar,
-}
-
-impl Shared {
-    /// Records that the files cannot be written: nothing more is, and the gate stays closed
-    /// for what is pending.
-    fn fail(&self, error: &io::Error) {
-        let failure = format!(
-            "cannot write the persister's files in {}: {error}",
-            self.dir.display()
-        );
-        log::error!("{failure}");
-        self.work.lock().failure.get_or_insert(failure);
-        self.wake.notify_all();
-        self.written.notify_all();
-    }
-}
-
-/// The files of a [`Persister::open`] and the two threads that write them.
-struct FileStore {
-    shared: Arc<Shared>,
-    writers: Vec<std::thread::JoinHandle<()>>,
-}
-
-/// A batch the first stage wrote and `fsync`ed, for the second to rename into place.
-struct Prepared {
-    /// Its temporary file.
-    tmp: PathBuf,
-    /// The snapshot its state names.
-    reference: SnapshotRef,
-    /// The gate numbers of the saves it covers.
-    numbers: Vec<u64>,
-}
-
-impl FileStore {
-    fn open(dir: &Path) -> Result<(FileStore, Saved), PersistError> {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-        let state_path = dir.join(STATE_FILE);
-        let (raft_state, snapshot, current) = match std::fs::read(&state_path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                (Vec::new(), Vec::new(), SnapshotRef::NONE)
-            }
-            Err(error) => return Err(io_error(&state_path)(error)),
-            Ok(bytes) => {
-                let body = decode_file(&state_path, STATE_MAGIC, &bytes)?;
-                if body.len() < SNAPSHOT_REF_LEN {
-                    return Err(PersistError::Corrupt {
-                        path: state_path,
-                        problem: format!(
-                            "corrupt: {} bytes of data, shorter than the {SNAPSHOT_REF_LEN}-byte \
-                             snapshot reference",
-                            body.len()
-                        ),
-                    });
-                }
-                let current = SnapshotRef {
-                    number: u64::from_le_bytes(body[0..8].try_into().expect("8 bytes")),
-                    len: u64::from_le_bytes(body[8..16].try_into().expect("8 bytes")),
-                    crc: u32::from_le_bytes(body[16..20].try_into().expect("4 bytes")),
-                };
-                let snapshot = read_snapshot(dir, current)?;
-                (body[SNAPSHOT_REF_LEN..].to_vec(), snapshot, current)
-            }
-        };
-        remove_leftovers(dir, current.number)?;
-        let shared = Arc::new(Shared {
-            dir: dir.to_path_buf(),
-            work: Mutex::new(Work::default()),
-            wake: Condvar::new(),
-            written: Condvar::new(),
-        });
-        // At most one batch waits between the stages: the first stage then waits, and saves
-        // pile up into its next batch.
-        let (prepared, to_commit) = mpsc::sync_channel(1);
-        let (for_first, for_second) = (shared.clone(), shared.clone());
-        let first = std::thread::Builder::new()
-            .name("persister".into())
-            .spawn(move || write_stage(&for_first, current, &prepared))
-            .map_err(io_error(dir))?;
-        let second = std::thread::Builder::new()
-            .name("persister-commit".into())
-            .spawn(move || commit_stage(&for_second, current, &to_commit))
-            .map_err(io_error(dir))?;
-        let saved = Saved {
-            raft_state: raft_state.into(),
-            snapshot: snapshot.into(),
-        };
-        Ok((
-            FileStore {
-                shared,
-                writers: vec![first, second],
-            },
-            saved,
-        ))
-    }
-
-    /// Hands a save to the writer threads (`snapshot`: a new snapshot goes with it).
-    fn enqueue(&self, state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
-        let mut work = self.shared.work.lock();
-        if work.failure.is_some() {
-            return; // nothing more is written; the gate stays closed for what is pending
-        }
-        work.numbers.push(gate::register());
-        work.state = Some(state);
-        if snapshot.is_some() {
-            work.snapshot = snapshot;
-        }
-        drop(work);
-        self.shared.wake.notify_all();
-    }
-}
-
-impl Drop for FileStore {
-    /// Writes what is pending, then stops the writer threads.
-    fn drop(&mut self) {
-        self.shared.work.lock().closing = true;
-        self.shared.wake.notify_all();
-        for writer in self.writers.drain(..) {
-            let _ = writer.join();
-        }
-    }
-}
-
-/// The snapshot `current` names, checked (empty for none).
-fn read_snapshot(dir: &Path, current: SnapshotRef) -> Result<Vec<u8>, PersistError> {
-    if current.number == 0 {
-        return Ok(Vec::new());
-    }
-    let path = dir.join(snapshot_name(current.number));
-    let bytes = match std::fs::read(&path) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Err(PersistError::Corrupt {
-                path,
-                problem: format!("missing, though {STATE_FILE} names it"),
-            });
-        }
-        other => other.map_err(io_error(&path))?,
-    };
-    let snapshot = decode_file(&path, SNAPSHOT_MAGIC, &bytes)?;
-    if snapshot.len() as u64 != current.len || crc32(&snapshot) != current.crc {
-        return Err(PersistError::Corrupt {
-            path,
-            problem: format!(
-                "not the snapshot {STATE_FILE} names ({} bytes with checksum {:08x}, expected \
-                 {} bytes with checksum {:08x})",
-                snapshot.len(),
-                crc32(&snapshot),
-                current.len,
-                current.crc
-            ),
-        });
-    }
-    Ok(snapshot)
-}
-
-/// Removes temporary files and snapshots other than `keep` (left by a crash mid-save).
-fn remove_leftovers(dir: &Path, keep: u64) -> Result<(), PersistError> {
-    let entries = std::fs::read_dir(dir).map_err(io_error(dir))?;
-    for entry in entries {
-        let entry = entry.map_err(io_error(dir))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let stale_snapshot = name
-            .strip_prefix(SNAPSHOT_PREFIX)
-            .and_then(|n| n.parse::<u64>().ok())
-            .is_some_and(|n| n != keep);
-        let temporary = (name.starts_with(STATE_FILE) || name.starts_with(SNAPSHOT_PREFIX))
-            && name.contains(TMP_MARK);
-        if stale_snapshot || temporary {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(io_error(&path))?;
-        }
-    }
-    Ok(())
-}
-
-/// The first stage: whenever there is a state to write, writes the new snapshot if any
-/// (temporary file, `fsync`, rename, directory `fsync`: it is durable before any state names
-/// it), then the state, naming the current snapshot, to a temporary file of its own, `fsync`s
-/// it, and hands it to the second stage. Covers every save made since its last batch.
-fn write_stage(shared: &Shared, durable: SnapshotRef, to_commit: &mpsc::SyncSender<Prepared>) {
-    let dir = &shared.dir;
-    let mut reference = durable;
-    let mut batch = 0u64;
-    loop {
-        let mut work = shared.work.lock();
-        while work.state.is_none() && !work.closing && work.failure.is_none() {
-            shared.wake.wait(&mut work);
-        }
-        if work.failure.is_some() {
-            return;
-        }
-        let Some(state) = work.state.take() else {
-            return; // closing, nothing left: dropping the sender ends the second stage
-        };
-        let snapshot = work.snapshot.take();
-        let numbers = std::mem::take(&mut work.numbers);
-        work.in_progress += 1;
-        drop(work);
-        batch += 1;
-        let tmp = dir.join(format!("{STATE_FILE}{TMP_MARK}.{batch}"));
-        let written = (|| -> io::Result<()> {
-            if let Some(snapshot) = snapshot {
-                let next = SnapshotRef {
-                    number: reference.number + 1,
-                    len: snapshot.len() as u64,
-                    crc: crc32(&snapshot),
-                };
-                let name = snapshot_name(next.number);
-                let snapshot_tmp = dir.join(format!("{name}{TMP_MARK}"));
-                write_synced(&snapshot_tmp, SNAPSHOT_MAGIC, &[&snapshot])?;
-                std::fs::rename(&snapshot_tmp, dir.join(name))?;
-                sync_dir(dir)?;
-                reference = next;
-            }
-            write_synced(&tmp, STATE_MAGIC, &[&reference.to_bytes(), &state])
-        })();
-        if let Err(error) = written {
-            shared.fail(&error);
-            return;
-        }
-        let prepared = Prepared {
-            tmp,
-            reference,
-            numbers,
-        };
-        if to_commit.send(prepared).is_err() {
-            return; // the second stage failed
-        }
-    }
-}
-
-/// The second stage: renames the latest written state into place and `fsync`s the directory,
-/// then opens the gate for every save it covers and removes the snapshots no state will name
-/// again. A batch superseded while it waited is never renamed.
-fn commit_stage(shared: &Shared, mut durable: SnapshotRef, prepared: &mpsc::Receiver<Prepared>) {
-    let dir = &shared.dir;
-    while let Ok(first) = prepared.recv() {
-        let mut batches = vec![first];
-        while let Ok(more) = prepared.try_recv() {
-            batches.push(more);
-        }
-        let last = batches.pop().expect("one batch at least");
-        for superseded in &batches {
-            let _ = std::fs::remove_file(&superseded.tmp);
-        }
-        let committed =
-            std::fs::rename(&last.tmp, dir.join(STATE_FILE)).and_then(|()| sync_dir(dir));
-        if let Err(error) = committed {
-            shared.fail(&error);
-            return;
-        }
-        let numbers: Vec<u64> = batches
-            .iter()
-            .chain(std::iter::once(&last))
-            .flat_map(|b| b.numbers.iter().copied())
-            .collect();
-        gate::written(&numbers);
-        for old in durable.number.max(1)..last.reference.number {
-            // Only a leftover if this fails: the next open removes it.
-            let _ = std::fs::remove_file(dir.join(snapshot_name(old)));
-        }
-        durable = last.reference;
-        shared.work.lock().in_progress -= batches.len() + 1;
-        shared.written.notify_all();
-    }
 }
 
 #[cfg(test)]
@@ -817,207 +172,40 @@ mod tests {
         assert_eq!(p.snapshot_size(), 0);
     }
 
-    #[test]
-    fn crc32_matches_the_standard_check_values() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
-        let fox = b"The quick brown fox jumps over the lazy dog";
-        assert_eq!(crc32(fox), 0x414F_A339);
-        // Eight bytes at a time and one at a time agree, whatever the length and split.
-        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
-        let bytewise = |data: &[u8]| {
-            !data.iter().fold(!0u32, |c, &b| {
-                CRC_TABLES[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-            })
-        };
-        for len in [0, 1, 7, 8, 9, 63, 64, 65, 999, 1000] {
-            assert_eq!(
-                crc32(&bytes[..len]),
-                bytewise(&bytes[..len]),
-                "length {len}"
-            );
-            let split = len / 3;
-            let parts = Crc32::new()
-                .update(&bytes[..split])
-                .update(&bytes[split..len]);
-            assert_eq!(
-                parts.value(),
-                bytewise(&bytes[..len]),
-                "split {split} of {len}"
-            );
-        }
-    }
+    /// One save as a store got it: the raft state, and the snapshot if it came with one.
+    type Got = (Vec<u8>, Option<Vec<u8>>);
 
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir()
-                .join(format!("labrpc-persister-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            TempDir(dir)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    /// A store that remembers what it was given.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Got>>);
 
-    fn files(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+    impl Store for Recorder {
+        fn save(&self, raft_state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
+            self.0
+                .lock()
+                .push((raft_state.to_vec(), snapshot.map(|s| s.to_vec())));
+        }
+        fn failure(&self) -> Option<String> {
+            None
+        }
+        fn flush(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "a recorder".into()
+        }
     }
 
     #[test]
-    fn files_survive_a_reopen() {
-        let dir = TempDir::new("reopen");
-        let p = Persister::open(&dir.0).unwrap();
-        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![], vec![]));
+    fn a_store_gets_every_save_in_order_and_copies_stay_in_memory() {
+        let store = Arc::new(Recorder::default());
+        let p = Persister::with_store(vec![7], vec![8], store.clone());
+        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![7], vec![8]));
         p.save_raft_state(vec![1]);
-        p.save(vec![2, 2], b"snap one".to_vec());
-        p.save_raft_state(vec![3, 3, 3]);
-        p.flush().unwrap();
-        assert_eq!(p.dir(), Some(dir.0.as_path()));
-        drop(p);
-        let p = Persister::open(&dir.0).unwrap();
-        assert_eq!(p.read_raft_state(), vec![3, 3, 3]);
-        assert_eq!(p.read_snapshot(), b"snap one");
-        p.save(vec![4], b"snap two".to_vec());
-        p.flush().unwrap();
-        drop(p);
-        // The old snapshot is gone; the state names the new one.
-        assert_eq!(files(&dir.0), ["raft-state", "snapshot-2"]);
-        let p = Persister::open(&dir.0).unwrap();
-        assert_eq!(
-            (p.read_raft_state(), p.read_snapshot()),
-            (vec![4], b"snap two".to_vec())
-        );
-        assert_eq!(p.failure(), None);
-    }
-
-    #[test]
-    fn dropping_writes_what_is_pending() {
-        let dir = TempDir::new("drop");
-        let p = Persister::open(&dir.0).unwrap();
-        for i in 0..100u8 {
-            p.save_raft_state(vec![i; 1000]);
-        }
-        drop(p);
-        assert_eq!(
-            Persister::open(&dir.0).unwrap().read_raft_state(),
-            vec![99; 1000]
-        );
-    }
-
-    #[test]
-    fn the_gate_opens_once_saves_are_written() {
-        let dir = TempDir::new("gate");
-        let p = Persister::open(&dir.0).unwrap();
-        p.save_raft_state(vec![7; 10]);
-        let ticket = gate::ticket();
-        assert!(ticket > 0);
-        gate::wait(ticket);
-        // Once the gate opened for the save, it is on disk.
-        let bytes = std::fs::read(dir.0.join(STATE_FILE)).unwrap();
-        let body = decode_file(&dir.0, STATE_MAGIC, &bytes).unwrap();
-        assert_eq!(&body[SNAPSHOT_REF_LEN..], &[7; 10]);
-        gate::wait(0);
-    }
-
-    /// Saves a state and a snapshot, then lets `damage` change the files; returns what opening
-    /// says.
-    fn open_after(name: &str, damage: impl FnOnce(&Path)) -> PersistError {
-        let dir = TempDir::new(name);
-        let p = Persister::open(&dir.0).unwrap();
-        p.save(b"the raft state".to_vec(), b"the snapshot".to_vec());
-        drop(p);
-        damage(&dir.0);
-        match Persister::open(&dir.0) {
-            Ok(_) => panic!("{name}: the damaged files were accepted"),
-            Err(error) => error,
-        }
-    }
-
-    fn expect(error: &PersistError, file: &str, words: &str) {
-        let text = error.to_string();
-        assert!(error.path().ends_with(file), "{text}");
-        assert!(text.contains(words), "expected {words:?} in: {text}");
-        assert!(text.contains("refusing to start"), "{text}");
-    }
-
-    #[test]
-    fn truncated_and_corrupt_files_are_refused_by_name() {
-        let truncate = |file: &'static str, keep: usize| {
-            move |dir: &Path| {
-                let path = dir.join(file);
-                let bytes = std::fs::read(&path).unwrap();
-                std::fs::write(&path, &bytes[..keep.min(bytes.len())]).unwrap();
-            }
-        };
-        let flip = |file: &'static str, at: usize| {
-            move |dir: &Path| {
-                let path = dir.join(file);
-                let mut bytes = std::fs::read(&path).unwrap();
-                let at = at.min(bytes.len() - 1);
-                bytes[at] ^= 0x40;
-                std::fs::write(&path, bytes).unwrap();
-            }
-        };
-        let e = open_after("torn-state", truncate(STATE_FILE, 30));
-        expect(&e, STATE_FILE, "truncated: its header says");
-        let e = open_after("short-state", truncate(STATE_FILE, 5));
-        expect(&e, STATE_FILE, "shorter than the 20-byte header");
-        let e = open_after("flipped-state", flip(STATE_FILE, 40));
-        expect(&e, STATE_FILE, "checksum");
-        let e = open_after("bad-magic", flip(STATE_FILE, 0));
-        expect(&e, STATE_FILE, "not a persister file");
-        let e = open_after("torn-snapshot", truncate("snapshot-1", 25));
-        expect(&e, "snapshot-1", "truncated");
-        let e = open_after("flipped-snapshot", flip("snapshot-1", 22));
-        expect(&e, "snapshot-1", "checksum");
-        let e = open_after("missing-snapshot", |dir| {
-            std::fs::remove_file(dir.join("snapshot-1")).unwrap()
-        });
-        expect(&e, "snapshot-1", "missing");
-        let e = open_after("other-snapshot", |dir| {
-            let other = encode_file(SNAPSHOT_MAGIC, &[b"another snapshot"]);
-            std::fs::write(dir.join("snapshot-1"), other).unwrap();
-        });
-        expect(&e, "snapshot-1", "not the snapshot raft-state names");
-        let e = open_after("appended", |dir| {
-            let path = dir.join(STATE_FILE);
-            let mut bytes = std::fs::read(&path).unwrap();
-            bytes.extend_from_slice(b"junk");
-            std::fs::write(&path, bytes).unwrap();
-        });
-        expect(&e, STATE_FILE, "too long");
-    }
-
-    #[test]
-    fn leftovers_of_a_crash_mid_save_are_removed() {
-        let dir = TempDir::new("leftovers");
-        let p = Persister::open(&dir.0).unwrap();
-        p.save(vec![1], vec![2]);
-        drop(p);
-        // A crash after writing a new snapshot but before the state naming it.
-        std::fs::write(dir.0.join("snapshot-2"), b"half-saved").unwrap();
-        std::fs::write(dir.0.join("raft-state.tmp"), b"torn").unwrap();
-        std::fs::write(dir.0.join("notes.txt"), b"not ours").unwrap();
-        let p = Persister::open(&dir.0).unwrap();
-        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![1], vec![2]));
-        assert_eq!(files(&dir.0), ["notes.txt", "raft-state", "snapshot-1"]);
-    }
-
-    #[test]
-    fn an_unusable_directory_is_an_io_error() {
-        let dir = TempDir::new("not-a-dir");
-        std::fs::write(&dir.0, b"a file").unwrap();
-        let error = Persister::open(&dir.0).unwrap_err();
-        assert!(matches!(error, PersistError::Io { .. }), "{error}");
-        let _ = std::fs::remove_file(&dir.0);
+        p.save(vec![2], vec![3]);
+        p.copy().save_raft_state(vec![4]);
+        assert_eq!(*store.0.lock(), [(vec![1], None), (vec![2], Some(vec![3]))]);
+        assert_eq!(p.flush(), Ok(()));
+        assert!(format!("{p:?}").contains("a recorder"));
     }
 }

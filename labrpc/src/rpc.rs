@@ -262,20 +262,85 @@ impl fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
+/// A method as a call names it outside the type system: its service and method names, and
+/// the argument and reply types the caller (or the handler) uses, as `std::any::type_name`
+/// spells them. A transport between processes sends it with every call, so that the server
+/// can refuse a call whose types are not its own ([`RpcError::WrongType`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MethodId {
+    /// `Service` of `Service.Method`.
+    pub service: &'static str,
+    /// `Method` of `Service.Method`.
+    pub method: &'static str,
+    /// The arguments' type.
+    pub args_type: &'static str,
+    /// The reply's type.
+    pub reply_type: &'static str,
+}
+
+impl MethodId {
+    /// The id of method `R`.
+    pub fn of<R: Rpc>() -> MethodId {
+        MethodId {
+            service: R::SERVICE,
+            method: R::METHOD,
+            args_type: std::any::type_name::<R::Args>(),
+            reply_type: std::any::type_name::<R::Reply>(),
+        }
+    }
+
+    /// A codec error of this method on `side`.
+    pub fn codec_error(&self, side: Side, error: CodecError) -> RpcError {
+        RpcError::Codec {
+            service: self.service,
+            method: self.method,
+            side,
+            error,
+        }
+    }
+}
+
 /// Where a handler's encoded reply (or error) goes.
 pub(crate) type ReplySender = tokio::sync::oneshot::Sender<Result<Vec<u8>, RpcError>>;
+
+/// The encoded reply (or the error) of one call a [`Method`] started.
+pub type ReplyReceiver = tokio::sync::oneshot::Receiver<Result<Vec<u8>, RpcError>>;
+
+/// A future that runs one call's handler (not `Send`: it runs on its node's thread).
+pub type HandlerTask = Pin<Box<dyn Future<Output = ()>>>;
 
 /// Makes the server-side task of one call: it decodes the arguments, runs the handler, encodes
 /// and sends the reply. Nothing runs until the task is first polled, on the server's node.
 /// (One boxed future per call: this is the RPC hot path.)
-type Handler = Box<dyn Fn(Vec<u8>, ReplySender) -> Pin<Box<dyn Future<Output = ()>>>>;
+type Handler = Box<dyn Fn(Vec<u8>, ReplySender) -> HandlerTask>;
 
-pub(crate) struct Method {
-    pub(crate) service: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) args_type: &'static str,
-    pub(crate) reply_type: &'static str,
+/// One handler of a [`Service`], with its types erased: what a transport outside the
+/// simulated network (another process's calls, in the `realproc` crate) serves. The simulated
+/// network uses the same.
+pub struct Method {
+    pub(crate) id: MethodId,
     pub(crate) handler: Handler,
+}
+
+impl Method {
+    /// Which method this is.
+    pub fn id(&self) -> MethodId {
+        self.id
+    }
+
+    /// Starts one call with these encoded arguments: returns the task that decodes them, runs
+    /// the handler and encodes the reply (to run as a task of the server's node, see
+    /// [`crate::sim::spawn_handler`]), and where the reply will come.
+    pub fn start(&self, args: Vec<u8>) -> (HandlerTask, ReplyReceiver) {
+        let (slot, reply) = tokio::sync::oneshot::channel();
+        ((self.handler)(args, slot), reply)
+    }
+}
+
+impl fmt::Debug for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.id.service, self.id.method)
+    }
 }
 
 /// A set of RPC handlers, added to a [`Server`](crate::Server).
@@ -322,13 +387,15 @@ impl Service {
                 })
             };
         self.methods.push(Method {
-            service: R::SERVICE,
-            name: R::METHOD,
-            args_type: std::any::type_name::<R::Args>(),
-            reply_type: std::any::type_name::<R::Reply>(),
+            id: MethodId::of::<R>(),
             handler: Box::new(make_task),
         });
         self
+    }
+
+    /// The service's handlers, for a transport outside the simulated network.
+    pub fn into_methods(self) -> Vec<Method> {
+        self.methods
     }
 }
 
@@ -338,7 +405,7 @@ impl fmt::Debug for Service {
             .entries(
                 self.methods
                     .iter()
-                    .map(|m| format!("{}.{}", m.service, m.name)),
+                    .map(|m| format!("{}.{}", m.id.service, m.id.method)),
             )
             .finish()
     }

@@ -453,6 +453,22 @@ impl App for Crash {
     }
 }
 
+/// Sorts `pairs` by key, calls `app.reduce` once per distinct key with all of its values, and
+/// returns the output: one `key value` line per key, in key order (what a reduce task writes).
+pub async fn reduce_sorted(env: &dyn Env, app: &dyn App, mut pairs: Vec<KeyValue>) -> String {
+    pairs.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut text = String::new();
+    for group in pairs.chunk_by(|a, b| a.key == b.key) {
+        let values: Vec<String> = group.iter().map(|kv| kv.value.clone()).collect();
+        let reduced = app.reduce(env, &group[0].key, &values).await;
+        text.push_str(&group[0].key);
+        text.push(' ');
+        text.push_str(&reduced);
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,8 @@
 //!   virtual-time simulation talking over labrpc's simulated network, files live in a
 //!   simulated store, and a crash is a node crash. The graded `*_sim` tests run this way.
 //! - as real processes ([`real`], binaries `mrcoordinator`, `mrworker`, `mrsequential`):
-//!   labrpc's real transport over a Unix socket, real files, real process exits.
+//!   labrpc's executor on the real clock, the `realproc` transport over a Unix socket, real
+//!   files, real process exits.
 //!
 //! They differ only in the environment ([`Env`], [`WorkerEnv`]) the worker gets, and in the
 //! clock the coordinator is told.
@@ -22,6 +23,7 @@
 pub mod apps;
 pub mod coordinator;
 pub mod env;
+pub mod handlers;
 pub mod inputs;
 pub mod protocol;
 pub mod real;
@@ -32,6 +34,7 @@ pub mod worker;
 pub use apps::{App, BUILTIN_APPS, KeyValue, Registry, UnknownApp, ihash};
 pub use coordinator::Coordinator;
 pub use env::{Env, LocalBoxFuture, WorkerEnv};
-pub use protocol::{N_REDUCE, TASK_TIMEOUT, Task, coordinator_service};
+pub use handlers::coordinator_service;
+pub use protocol::{N_REDUCE, TASK_TIMEOUT, Task};
 pub use sequential::{output_difference, sequential, sorted_output_lines};
 pub use worker::{WorkerError, worker};

@@ -3,10 +3,7 @@
 //! The message types are part of the handout: you may add fields or variants, as long as the
 //! worker and the coordinator agree (both modes use these same definitions).
 
-use crate::coordinator::Coordinator;
-use labrpc::Service;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// A task not reported finished this long after it was handed out is handed out again.
@@ -87,32 +84,4 @@ pub fn intermediate_name(map: usize, reduce: usize) -> String {
 /// The name of the output file of reduce task `reduce`.
 pub fn output_name(reduce: usize) -> String {
     format!("mr-out-{reduce}")
-}
-
-/// The coordinator's RPC handlers, for a simulated [`Server`](labrpc::Server) or a real
-/// [`transport::serve`](labrpc::transport::serve). `clock` tells the coordinator the time
-/// (virtual time in the simulation).
-pub fn coordinator_service<C>(coordinator: Arc<Mutex<Coordinator>>, clock: C) -> Service
-where
-    C: Fn() -> Duration + Clone + Send + Sync + 'static,
-{
-    let for_request = coordinator.clone();
-    let clock_for_request = clock.clone();
-    Service::new()
-        .handle(RequestTask, move |args: TaskRequest| {
-            let now = clock_for_request();
-            let task = for_request
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .request_task(now, args);
-            async move { task }
-        })
-        .handle(ReportTask, move |args: TaskDone| {
-            let now = clock();
-            coordinator
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .report_task(now, args);
-            async move {}
-        })
 }

@@ -1,5 +1,8 @@
 //! Running a job as real processes: the environment of `mrworker` and `mrsequential`, the
-//! settings every binary reads, and the three programs' main functions.
+//! settings every binary reads, and the three programs' main functions. Each program runs on
+//! labrpc's real-clock executor ([`RealClock`]), the coordinator serving its RPCs with
+//! [`realproc::serve_on_node`] and the workers calling it through a [`realproc::Remote`] end:
+//! the same stack as Lab 4's real servers.
 //!
 //! Settings come from the environment:
 //! - `MR_SOCKET`: where the coordinator listens, a Unix-socket path or `tcp:HOST:PORT`
@@ -16,17 +19,20 @@
 use crate::apps::{App, Registry};
 use crate::coordinator::Coordinator;
 use crate::env::{Env, LocalBoxFuture, WorkerEnv};
-use crate::protocol::{N_REDUCE, coordinator_service};
+use crate::handlers::coordinator_service;
+use crate::protocol::N_REDUCE;
 use crate::sequential::sequential;
 use crate::worker::{WorkerError, worker};
-use labrpc::sim::DetRng;
-use labrpc::transport::{self, Address, Client};
-use labrpc::{Rpc, RpcError};
+use labrpc::sim::{self, DetRng, RealClock};
+use labrpc::{ClientEnd, Rpc, RpcError};
+use realproc::{Address, Gate, REMOTE_CALL_TIMEOUT, Remote};
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What the binaries read from the environment (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -65,59 +71,49 @@ pub fn default_socket() -> PathBuf {
     PathBuf::from(format!("/var/tmp/5840-mr-{uid}"))
 }
 
-/// The coordinator's clock: time since it started, sped up by `speedup`.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    start: Instant,
-    speedup: f64,
-}
-
-impl Clock {
-    /// A clock starting now.
-    pub fn new(speedup: f64) -> Clock {
-        Clock {
-            start: Instant::now(),
-            speedup,
-        }
-    }
-
-    /// Scaled time since the start.
-    pub fn now(&self) -> Duration {
-        self.start.elapsed().mul_f64(self.speedup)
-    }
-}
-
 /// A real worker's environment: files in a directory, the real clock (sped up by
 /// [`Settings::speedup`]), the process id as worker id, crash = exit the process.
-#[derive(Debug)]
 pub struct RealEnv {
     dir: PathBuf,
-    client: Option<Client>,
+    coordinator: Option<Coordinated>,
     speedup: f64,
     worker_id: u64,
     rng: RefCell<DetRng>,
 }
 
+/// A worker's end to the coordinator, and its line (which tells why it cannot connect).
+struct Coordinated {
+    end: ClientEnd,
+    line: Rc<Remote>,
+}
+
 impl RealEnv {
-    /// An environment whose files are in `dir` and whose coordinator is `client` (none for
-    /// `mrsequential`).
-    pub fn new(dir: PathBuf, client: Option<Client>, speedup: f64) -> RealEnv {
+    /// An environment whose files are in `dir` and whose coordinator listens at `coordinator`
+    /// (none for `mrsequential`).
+    pub fn new(dir: PathBuf, coordinator: Option<&Address>, speedup: f64) -> RealEnv {
         let worker_id = u64::from(std::process::id());
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
+        let coordinator = coordinator.map(|address| {
+            let line = Remote::new(address.clone(), Gate::none(), REMOTE_CALL_TIMEOUT);
+            Coordinated {
+                end: ClientEnd::from_line(line.clone()),
+                line,
+            }
+        });
         RealEnv {
             dir,
-            client,
+            coordinator,
             speedup,
             worker_id,
             rng: RefCell::new(DetRng::new(nanos ^ worker_id.rotate_left(32))),
         }
     }
 
-    /// The coordinator's client, if any.
-    pub fn client(&self) -> Option<&Client> {
-        self.client.as_ref()
+    /// Why the coordinator could not be reached, if it could not.
+    pub fn unreachable_because(&self) -> Option<String> {
+        self.coordinator.as_ref()?.line.last_error()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -143,9 +139,7 @@ impl Env for RealEnv {
     }
 
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'_, ()> {
-        // The worker runs alone on its thread (under `block_on`): blocking is waiting.
-        let real = duration.div_f64(self.speedup);
-        Box::pin(async move { std::thread::sleep(real) })
+        Box::pin(sim::sleep(duration.div_f64(self.speedup)))
     }
 
     fn timestamp(&self) -> Duration {
@@ -194,11 +188,26 @@ impl Env for RealEnv {
 
 impl WorkerEnv for RealEnv {
     async fn call<R: Rpc>(&self, args: &R::Args) -> Result<R::Reply, RpcError> {
-        match &self.client {
-            Some(client) => client.call::<R>(args),
+        match &self.coordinator {
+            Some(coordinator) => coordinator.end.call::<R>(args).await,
             None => Err(RpcError::NoReply),
         }
     }
+}
+
+/// Runs `main` on the real-clock executor (seeded by the time and the process id: a real run
+/// does not replay anyway).
+fn on_real_clock<F, Fut>(main: F) -> Result<Fut::Output, String>
+where
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future + 'static,
+{
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    RealClock::new(nanos ^ u64::from(std::process::id()))
+        .run(main)
+        .map_err(|e| e.to_string())
 }
 
 /// The application name in a command-line argument: `wc`, or the original's plugin spelling
@@ -224,26 +233,31 @@ pub fn coordinator_main(inputs: &[String], settings: &Settings) -> Result<(), St
         }
     }
     // Before anything else: the socket path must be free or a stale socket.
-    transport::check_address(&settings.address)
+    realproc::check_address(&settings.address)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
-    let coordinator = Arc::new(Mutex::new(Coordinator::new(inputs.to_vec(), N_REDUCE)));
-    let clock = Clock::new(settings.speedup);
-    let for_service = coordinator.clone();
-    let server = transport::serve(&settings.address, move || {
-        [coordinator_service(for_service, move || clock.now())]
-    })
-    .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
-    let second = Duration::from_secs(1).div_f64(settings.speedup);
-    while !coordinator
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .done()
-    {
-        std::thread::sleep(second);
-    }
-    std::thread::sleep(second);
-    drop(server);
-    Ok(())
+    let inputs = inputs.to_vec();
+    let settings = settings.clone();
+    on_real_clock(move || async move {
+        let coordinator = Arc::new(Mutex::new(Coordinator::new(inputs, N_REDUCE)));
+        let speedup = settings.speedup;
+        let clock = move || sim::now().since_start().mul_f64(speedup);
+        let service = coordinator_service(coordinator.clone(), clock);
+        let server = realproc::serve_on_node(&settings.address, [service], Gate::none())
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.address))?;
+        let second = Duration::from_secs(1).div_f64(speedup);
+        let done = || {
+            coordinator
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .done()
+        };
+        while !done() {
+            sim::sleep(second).await;
+        }
+        sim::sleep(second).await;
+        drop(server);
+        Ok(())
+    })?
 }
 
 /// `mrworker APP`: runs one worker in the working directory until the job is done.
@@ -251,15 +265,18 @@ pub fn worker_main(app: &str, settings: &Settings) -> Result<(), String> {
     let app: Box<dyn App> = Registry::builtin()
         .get(app_name(app))
         .map_err(|e| e.to_string())?;
-    let client = Client::new(settings.address.clone());
-    let env = RealEnv::new(current_dir()?, Some(client), settings.speedup);
-    transport::block_on(worker(&env, &*app)).map_err(|error| {
-        let detail = match (&error, env.client().and_then(Client::last_error)) {
-            (WorkerError::Unreachable(_), Some(why)) => format!(" ({why})"),
-            _ => String::new(),
-        };
-        format!("{error}{detail}")
-    })
+    let dir = current_dir()?;
+    let settings = settings.clone();
+    on_real_clock(move || async move {
+        let env = RealEnv::new(dir, Some(&settings.address), settings.speedup);
+        worker(&env, &*app).await.map_err(|error| {
+            let detail = match (&error, env.unreachable_because()) {
+                (WorkerError::Unreachable(_), Some(why)) => format!(" ({why})"),
+                _ => String::new(),
+            };
+            format!("{error}{detail}")
+        })
+    })?
 }
 
 /// `mrsequential APP INPUTS...`: the sequential reference, writing `mr-out-0`.
@@ -267,6 +284,13 @@ pub fn sequential_main(app: &str, inputs: &[String], settings: &Settings) -> Res
     let app: Box<dyn App> = Registry::builtin()
         .get(app_name(app))
         .map_err(|e| e.to_string())?;
-    let env = RealEnv::new(current_dir()?, None, settings.speedup);
-    transport::block_on(sequential(&env, &*app, inputs, "mr-out-0")).map_err(|e| e.to_string())
+    let dir = current_dir()?;
+    let inputs = inputs.to_vec();
+    let speedup = settings.speedup;
+    on_real_clock(move || async move {
+        let env = RealEnv::new(dir, None, speedup);
+        sequential(&env, &*app, &inputs, "mr-out-0")
+            .await
+            .map_err(|e| e.to_string())
+    })?
 }

@@ -1,7 +1,7 @@
 //! The sequential reference: one process maps every input, sorts, and reduces, writing all of
 //! the output to one file. The graded tests compare the distributed output with its.
 
-use crate::apps::{App, KeyValue};
+use crate::apps::{App, KeyValue, reduce_sorted};
 use crate::env::Env;
 use crate::worker::WorkerError;
 
@@ -47,22 +47,6 @@ pub fn sorted_output_lines(env: &dyn Env) -> std::io::Result<Vec<String>> {
     }
     lines.sort();
     Ok(lines)
-}
-
-/// Sorts `pairs` by key, calls `app.reduce` once per distinct key with all of its values, and
-/// returns the output: one `key value` line per key, in key order (what a reduce task writes).
-pub async fn reduce_sorted(env: &dyn Env, app: &dyn App, mut pairs: Vec<KeyValue>) -> String {
-    pairs.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut text = String::new();
-    for group in pairs.chunk_by(|a, b| a.key == b.key) {
-        let values: Vec<String> = group.iter().map(|kv| kv.value.clone()).collect();
-        let reduced = app.reduce(env, &group[0].key, &values).await;
-        text.push_str(&group[0].key);
-        text.push(' ');
-        text.push_str(&reduced);
-        text.push('\n');
-    }
-    text
 }
 
 /// What differs between two sorted outputs, if anything: `got_label` names `got` ("the wc

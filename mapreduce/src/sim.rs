@@ -6,7 +6,7 @@
 use crate::apps::Registry;
 use crate::coordinator::Coordinator;
 use crate::env::{Env, LocalBoxFuture, WorkerEnv};
-use crate::protocol::coordinator_service;
+use crate::handlers::coordinator_service;
 use crate::sequential::{sequential, sorted_output_lines};
 use crate::worker::{WorkerError, worker};
 use labrpc::rand::RngExt;

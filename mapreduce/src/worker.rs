@@ -200,7 +200,7 @@ async fn run_reduce(
             })?;
         pairs.extend(partition);
     }
-    let output = crate::sequential::reduce_sorted(env, app, pairs).await;
+    let output = crate::apps::reduce_sorted(env, app, pairs).await;
     write_atomically(env, &output_name(task), output.as_bytes())
 }
 // END SOLUTION

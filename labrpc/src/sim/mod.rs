@@ -41,9 +41,8 @@
 //!
 //! # Real-clock mode
 //! [`RealClock`] runs the same executor in a real process: [`now`] is the wall clock since it
-//! started, [`sleep`] and [`timeout`] wait real time, and other threads (the sockets of
-//! [`ClientEnd::remote`](crate::ClientEnd::remote), a file-backed
-//! [`Persister`](crate::Persister)) wake its tasks. Code written for the simulation, Raft and
+//! started, [`sleep`] and [`timeout`] wait real time, and other threads (the `realproc`
+//! crate's sockets and files) wake its tasks. Code written for the simulation, Raft and
 //! the key/value server, runs there unchanged. A run on the real clock is **not**
 //! deterministic: the operating system schedules its threads and the network, and its seed
 //! only seeds [`rng`].
@@ -175,9 +174,9 @@ pub struct JoinHandle<T> {
     rx: oneshot::Receiver<T>,
 }
 
-/// Starts the handler task of one call of `service.method` on `node`; false if the node is
-/// down (the task will never run).
-pub(crate) fn spawn_handler(
+/// Starts the handler task of one call of `service.method` on `node`, as the network does
+/// (see [`crate::Method::start`]); false if the node is down (the task will never run).
+pub fn spawn_handler(
     node: Node,
     service: &'static str,
     method: &'static str,
