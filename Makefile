@@ -13,7 +13,7 @@ SEEDS := $(LAB_SEEDS)
 endif
 SEEDS ?= 1
 
-.PHONY: help grade grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants labrpc lincheck mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b kvraft-real bench-real shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
+.PHONY: help grade grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants lincheck kvraft-real bench-real
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
@@ -27,15 +27,9 @@ help:
 	@echo "make bench-real     redis-benchmark: a 3-server kvcluster beside redis-server"
 	@echo "make skeleton-check the student skeleton builds and its suites fail fast"
 	@echo "make mutants        plant each known bug (mutants/) and see which tests catch it (SEEDS=20)"
-	@echo "make labrpc         the labrpc suite"
 	@echo "make lincheck       the linearizability checker's tests"
-	@echo "make mapreduce      Lab 1, both modes (make mr-sim, make mr-real)"
-	@echo "make kvsrv          Lab 2, the editions present (make kvsrv-2024, kvsrv-2025 for one; SEEDS=N)"
-	@echo "make raft           Lab 3 (make raft-3a ... raft-3d for one part; SEEDS=N)"
-	@echo "make kvraft         Lab 4 (make kvraft-4a, kvraft-4b for one part; SEEDS=N)"
 	@echo "make kvraft-real    Lab 4 as real processes: kvserver, kvcluster, redis-cli, faults"
-	@echo "make shardctrler    Lab 5A, the shard controller (SEEDS=N)"
-	@echo "make shardkv        Lab 5, the sharded service (make shardkv-5a, shardkv-5b, shardkv-challenge; SEEDS=N)"
+	@$(MAKE) --no-print-directory help-labs
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
@@ -88,46 +82,8 @@ bench:
 bench-real:
 	kvnet/scripts/redis-benchmark.sh
 
-labrpc:
-	$(CARGO) test -p labrpc --test labrpc
-
 lincheck:
 	$(CARGO) test -p lincheck
-
-# Lab 1: MapReduce, in the simulation and as real processes.
-# Both, even when the first fails (then the status says so).
-mapreduce:
-	@status=0; $(MAKE) --no-print-directory mr-sim || status=1; \
-	$(MAKE) --no-print-directory mr-real || status=1; exit $$status
-
-mr-sim:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p mapreduce --lib --test mr_sim
-
-mr-real:
-	$(CARGO) test -p realproc
-	$(CARGO) test -p mapreduce --test mr_real
-
-# Lab 2: key/value server. `make kvsrv-2024` runs one edition's suites (a student skeleton has
-# one edition); SEEDS=N runs N seeds.
-kvsrv:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvsrv --tests
-
-kvsrv-2024 kvsrv-2025: kvsrv-%:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvsrv --test '*_$*'
-
-# Lab 3: Raft. `make raft-3a` runs one part; SEEDS=N runs N seeds.
-raft:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft
-
-raft-3a raft-3b raft-3c raft-3d raft-3x: raft-%:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- $*
-
-# Lab 4: fault-tolerant key/value service. `make kvraft-4a` runs one part; SEEDS=N runs N seeds.
-kvraft:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft
-
-kvraft-4a kvraft-4b: kvraft-%:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- $*
 
 # Lab 4 for real: kvserver processes over TCP, files, the Redis front end, a fault test.
 # A cluster of your own: cargo run -p kvnet --bin kvcluster -- start 3 (docs/kvraft.md).
@@ -135,12 +91,87 @@ kvraft-real:
 	$(CARGO) test -p labrpc --test real_clock
 	$(CARGO) test -p realproc
 	$(CARGO) test -p kvnet
-# Lab 5: the shard controller (5A) and the sharded key/value service (5A, 5B, the challenges).
+
+# BEGIN LAB TARGETS (generated from labs/manifest.toml: cargo run -p labs -- manifest --update)
+.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
+
+# What `make help` says of each lab.
+help-labs:
+	@echo "make labrpc         labrpc: the simulated network; SEEDS=N"
+	@echo "make mapreduce      Lab 1: MapReduce (make mr-sim, make mr-real); SEEDS=N"
+	@echo "make kvsrv          Lab 2: key/value server (make kvsrv-2024, make kvsrv-2025); SEEDS=N"
+	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x); SEEDS=N"
+	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-4a, make kvraft-4b); SEEDS=N"
+	@echo "make shardctrler    Lab 5A: shard controller; SEEDS=N"
+	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-5a, make shardkv-5b, make shardkv-challenge); SEEDS=N"
+
+# labrpc: the simulated network
+labrpc:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p labrpc --test labrpc
+
+# Lab 1: MapReduce
+mapreduce:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p mapreduce --test mr_sim --test mr_real
+
+mr-sim:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p mapreduce --test mr_sim
+
+mr-real:
+	$(CARGO) test -p mapreduce --test mr_real
+
+# Lab 2: key/value server
+kvsrv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvsrv --test kvsrv_2024 --test mem_2024 --test kvsrv_2025 --test mem_2025 --test lock_2025
+
+kvsrv-2024:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvsrv --test kvsrv_2024 --test mem_2024
+
+kvsrv-2025:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvsrv --test kvsrv_2025 --test mem_2025 --test lock_2025
+
+# Lab 3: Raft
+raft:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft
+
+raft-3a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3a
+
+raft-3b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3b
+
+raft-3c:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3c
+
+raft-3d:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3d
+
+raft-3x:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3x
+
+# Lab 4: fault-tolerant key/value
+kvraft:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft
+
+kvraft-4a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- 4a
+
+kvraft-4b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- 4b
+
+# Lab 5A: shard controller
 shardctrler:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardctrler --test shardctrler
 
+# Lab 5: sharded key/value
 shardkv:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv
 
-shardkv-5a shardkv-5b shardkv-challenge: shardkv-%:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- $*
+shardkv-5a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- 5a
+
+shardkv-5b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- 5b
+
+shardkv-challenge:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- challenge
+# END LAB TARGETS

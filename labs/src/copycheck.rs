@@ -445,43 +445,42 @@ fn claim_of(shell: &Shell) -> Result<Option<Claim>, String> {
     }
 }
 
-/// What `make TARGET` claims, from the target's name.
+/// Make targets of the kit that are not a lab's (the lab manifest has those): the package and
+/// test target of real processes they run, once each.
+const OTHER_MAKE_TARGETS: &[(&str, &str, &str)] = &[("kvraft-real", "kvnet", "real")];
+
+/// What `make TARGET` claims: a lab's make target claims what the lab manifest says it runs
+/// (the whole lab, a suite, an edition, a part).
 fn make_claim(target: &str) -> Result<Claim, String> {
-    let all = |package: &str, target: Option<&str>| {
-        (package.to_string(), target.map(str::to_string), Select::All)
-    };
-    Ok(match target {
-        "test" => Claim::Everything,
-        "mapreduce" => Claim::Tests(vec![
-            all("mapreduce", Some("mr_sim")),
-            all("mapreduce", Some("mr_real")),
-        ]),
-        "mr-sim" => Claim::Tests(vec![all("mapreduce", Some("mr_sim"))]),
-        "mr-real" => Claim::Tests(vec![all("mapreduce", Some("mr_real"))]),
-        // Lab 4 as real processes: kvnet's tests (not graded).
-        "kvraft-real" => Claim::Tests(vec![all("kvnet", Some("real"))]),
-        _ => {
-            let (lab, part) = match target.split_once('-') {
-                Some((lab, part)) => (lab, Some(part)),
-                None => (target, None),
-            };
-            if !grade::known_labs().contains(&lab) {
-                return Err(format!("make {target}: no lab {lab} in this kit"));
-            }
-            match part {
-                None => Claim::Tests(vec![all(lab, None)]),
-                // An edition of a lab: its targets of that edition.
-                Some(edition) if crate::skeleton::EDITIONS.contains(&edition) => Claim::Tests(
-                    grade::target_names(lab)
-                        .into_iter()
-                        .filter(|t| t.ends_with(&format!("_{edition}")))
-                        .map(|t| all(lab, Some(t)))
-                        .collect(),
-                ),
-                Some(part) => Claim::Tests(vec![(lab.to_string(), None, select_of(part))]),
-            }
-        }
-    })
+    if target == "test" {
+        return Ok(Claim::Everything);
+    }
+    if let Some((_, package, suite)) = OTHER_MAKE_TARGETS.iter().find(|(t, _, _)| *t == target) {
+        return Ok(Claim::Tests(vec![(
+            package.to_string(),
+            Some(suite.to_string()),
+            Select::All,
+        )]));
+    }
+    let manifest = crate::manifest::manifest();
+    let found = manifest
+        .labs
+        .iter()
+        .filter(|l| l.graded)
+        .flat_map(|l| l.make_targets(None))
+        .find(|t| t.name == target)
+        .ok_or_else(|| format!("make {target}: no such target of a lab in this kit"))?;
+    let lab = found.lab.name.clone();
+    Ok(Claim::Tests(match (&found.part, found.name == lab) {
+        // The whole lab: its suites present in the copy (its edition's).
+        (None, true) => vec![(lab, None, Select::All)],
+        (None, false) => found
+            .suites
+            .iter()
+            .map(|t| (lab.clone(), Some(t.name.clone()), Select::All))
+            .collect(),
+        (Some(part), _) => vec![(lab, None, Select::Part(part.part.clone()))],
+    }))
 }
 
 /// What `cargo test ARGS` claims.
@@ -596,7 +595,7 @@ fn expected_runs(
         let targets: Vec<(&str, Option<&'static Target>)> = match target {
             None => graded_targets(dir, package)
                 .into_iter()
-                .map(|t| (t.name, Some(t)))
+                .map(|t| (t.name.as_str(), Some(t)))
                 .collect(),
             Some(name) => {
                 let file = dir.join(package).join("tests").join(format!("{name}.rs"));
@@ -611,7 +610,10 @@ fn expected_runs(
         };
         let mut selected = 0;
         for (name, graded) in targets {
-            let seeds: Vec<Option<u64>> = if grade::runs_once(name) {
+            let real = OTHER_MAKE_TARGETS
+                .iter()
+                .any(|(_, p, t)| p == package && *t == name);
+            let seeds: Vec<Option<u64>> = if real || grade::runs_once(name) {
                 vec![None]
             } else {
                 (first..first + SEEDS).map(Some).collect()
@@ -619,7 +621,9 @@ fn expected_runs(
             for test in lists.get(dir, package, name)? {
                 let chosen = match (select, graded) {
                     (Select::All, _) => true,
-                    (Select::Part(part), Some(target)) => grade::part_of(target, test) == *part,
+                    (Select::Part(part), Some(_)) => {
+                        grade::lab_named(package).is_some_and(|lab| lab.part_of(test) == *part)
+                    }
                     (Select::Part(part), None) => {
                         return Err(format!("{package}'s {name} has no parts (asked: {part})"));
                     }

@@ -104,15 +104,22 @@ pub struct Course {
 }
 
 impl Course {
-    /// Reads and checks the course file at `path`; `known_labs` are the kit's lab packages.
-    pub fn load(path: &Path, known_labs: &[&str]) -> Result<Course, String> {
+    /// Reads and checks the course file at `path` against the kit's labs (the lab manifest).
+    pub fn load(path: &Path) -> Result<Course, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the course file {}: {e}", path.display()))?;
-        Course::parse(&text, path, known_labs)
+        Course::parse(&text, path)
     }
 
     /// Checks the course file's text (named `path` in errors).
-    pub fn parse(text: &str, path: &Path, known_labs: &[&str]) -> Result<Course, String> {
+    pub fn parse(text: &str, path: &Path) -> Result<Course, String> {
+        let manifest = crate::manifest::manifest();
+        let known_labs: Vec<&str> = manifest
+            .labs
+            .iter()
+            .filter(|l| l.graded)
+            .map(|l| l.name.as_str())
+            .collect();
         let at = path.display();
         let file: CourseFile = toml::from_str(text).map_err(|e| format!("{at}: {e}"))?;
         if !crate::skeleton::EDITIONS.contains(&file.edition.as_str()) {
@@ -140,13 +147,13 @@ impl Course {
         }
         let mut seen = Vec::new();
         for lab in &file.labs {
-            if !known_labs.contains(&lab.name.as_str()) {
+            let Some(kit_lab) = manifest.lab(&lab.name).filter(|l| l.graded) else {
                 return Err(format!(
                     "{at}: [[lab]] name = {:?}: the kit's labs are {}",
                     lab.name,
                     known_labs.join(", ")
                 ));
-            }
+            };
             if seen.contains(&lab.name) {
                 return Err(format!("{at}: lab {:?} is listed twice", lab.name));
             }
@@ -162,12 +169,31 @@ impl Course {
                         lab.name
                     ));
                 }
+                if !kit_lab.parts.contains(part) {
+                    return Err(format!(
+                        "{at}: lab {:?}: part {part:?}: the lab's parts are {}",
+                        lab.name,
+                        kit_lab.parts.join(", ")
+                    ));
+                }
                 if !points.is_finite() || *points < 0.0 {
                     return Err(format!(
                         "{at}: lab {:?}: part {part}: points must be a number >= 0",
                         lab.name
                     ));
                 }
+            }
+            let without: Vec<&String> = kit_lab
+                .parts
+                .iter()
+                .filter(|p| !lab.points.contains_key(*p))
+                .collect();
+            if !without.is_empty() {
+                return Err(format!(
+                    "{at}: lab {:?}: parts {without:?} have no points (give them 0 to run them \
+                     unscored)",
+                    lab.name
+                ));
             }
             if lab.time_secs == Some(0) {
                 return Err(format!("{at}: lab {:?}: time_secs = 0", lab.name));
@@ -215,23 +241,14 @@ impl Course {
 mod tests {
     use super::*;
 
-    const KNOWN: &[&str] = &[
-        "mapreduce",
-        "kvsrv",
-        "raft",
-        "kvraft",
-        "shardctrler",
-        "shardkv",
-    ];
-
     fn parse(text: &str) -> Result<Course, String> {
-        Course::parse(text, Path::new("course.toml"), KNOWN)
+        Course::parse(text, Path::new("course.toml"))
     }
 
     #[test]
     fn the_committed_course_file_is_valid() {
         let path = crate::workspace_root().join(DEFAULT_COURSE_FILE);
-        let course = Course::load(&path, KNOWN).unwrap();
+        let course = Course::load(&path).unwrap();
         assert_eq!(course.edition, "2024");
         assert!(course.seeds >= 1);
         let raft = course.lab("raft").unwrap();
@@ -240,7 +257,8 @@ mod tests {
 
     #[test]
     fn bad_course_files_are_errors_that_name_the_key() {
-        let lab = "[[lab]]\nname = \"raft\"\npoints = { \"3A\" = 10 }\n";
+        let lab = "[[lab]]\nname = \"raft\"\npoints = { \"3A\" = 10, \"3B\" = 10, \"3C\" = 10, \
+                   \"3D\" = 10, \"3X\" = 0 }\n";
         let base = format!("edition = \"2024\"\nseeds = 3\n{lab}");
         let course = parse(&base).unwrap();
         assert_eq!(course.first_seed, 1);
@@ -251,7 +269,9 @@ mod tests {
         assert!(error(&base.replace("2024", "2023")).contains("edition = \"2023\""));
         assert!(error(&base.replace("\"raft\"", "\"rafty\"")).contains("\"rafty\""));
         assert!(error(&base.replace("\"3A\"", "\"3a\"")).contains("in capitals"));
-        assert!(error(&base.replace("= 10", "= -1")).contains("points must be"));
+        assert!(error(&base.replace("\"3A\" = 10", "\"3A\" = -1")).contains("points must be"));
+        assert!(error(&base.replace("\"3X\"", "\"3Y\"")).contains("the lab's parts are"));
+        assert!(error(&base.replace(", \"3X\" = 0", "")).contains("have no points"));
         assert!(error(&format!("{base}colour = 1\n")).contains("colour"));
         assert!(error(&format!("seedz = 2\n{base}")).contains("seedz"));
         assert!(error("edition = \"2024\"\nseeds = 1\nlab = []\n").contains("no [[lab]]"));

@@ -20,6 +20,7 @@
 //!   file), 3 if the course's own suites do not build or a run could not be started.
 
 use crate::course::Course;
+use crate::manifest::manifest;
 use crate::report::{self, BuildInfo, Record, Report, SubmissionInfo, Verdict};
 use crate::sandbox;
 use crate::submission::{self, BuildArea, Submission};
@@ -83,266 +84,50 @@ pub enum Format {
     Gradescope,
 }
 
-/// Whether a row counts toward the student's score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scored {
-    /// Tests of the student's code.
-    Yes,
-    /// The kit's own checks: they test code the student does not write.
-    No,
-}
+/// The kit's labs and their suites, from the manifest (`labs/manifest.toml`).
+pub(crate) use crate::manifest::{Lab, Target};
 
-/// One test target of a lab, graded as one or more rows.
-#[derive(Debug)]
-pub(crate) struct Target {
-    /// The integration-test target (`tests/<name>.rs`).
-    pub(crate) name: &'static str,
-    /// The row's title.
-    title: &'static str,
-    /// Whether its tests count, unless listed in `kit_tests`.
-    scored: Scored,
-    /// Tests of this target that check the kit, not the student's code: shown apart.
-    kit_tests: &'static [&'static str],
-    /// The title of the row of those tests.
-    kit_title: &'static str,
-    /// Parts by name prefix, tried before the name's suffix: (prefix, part). `("", "5A")`
-    /// puts every test in part 5A.
-    parts: &'static [(&'static str, &'static str)],
-}
-
-/// A lab: a package, its graded targets, and the labs whose code it runs on.
-#[derive(Debug)]
-pub(crate) struct Lab {
-    package: &'static str,
-    targets: &'static [Target],
-    /// The labs it builds on (kvraft runs on the student's own Raft): their student files
-    /// are part of its hand-in, so each crate is always built from the student's code.
-    builds_on: &'static [&'static str],
-}
-
-impl Lab {
-    /// The targets whose test file exists in the checkout at `root` (a student's skeleton has
-    /// the suites of one edition only).
-    fn present_targets(&self, root: &Path) -> Vec<&'static Target> {
-        let tests = root.join(self.package).join("tests");
-        self.targets
-            .iter()
-            .filter(|t| tests.join(format!("{}.rs", t.name)).is_file())
-            .collect()
-    }
-}
-
-const LABS: &[Lab] = &[
-    Lab {
-        package: "labrpc",
-        builds_on: &[],
-        targets: &[Target {
-            name: "labrpc",
-            title: "labrpc: the simulated network",
-            scored: Scored::No,
-            kit_tests: &[],
-            kit_title: "",
-            parts: &[],
-        }],
-    },
-    Lab {
-        package: "mapreduce",
-        builds_on: &[],
-        targets: &[
-            Target {
-                name: "mr_sim",
-                title: "Lab 1: MapReduce, simulated",
-                scored: Scored::Yes,
-                kit_tests: &[
-                    "a_coordinator_race_is_caught_within_a_few_dozen_seeds",
-                    "finished_seeds_leave_nothing_behind",
-                ],
-                kit_title: "Lab 1: the suite's own check",
-                parts: &[],
-            },
-            Target {
-                name: "mr_real",
-                title: "Lab 1: MapReduce, processes",
-                scored: Scored::Yes,
-                kit_tests: MAPREDUCE_KIT_TESTS,
-                kit_title: "Lab 1: the programs' bad input",
-                parts: &[],
-            },
-        ],
-    },
-    Lab {
-        package: "kvsrv",
-        builds_on: &[],
-        // Both editions; a student's skeleton has the files of one (the other's are skipped).
-        targets: &[
-            Target {
-                name: "kvsrv_2024",
-                title: "Lab 2: key/value server (2024)",
-                scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
-                parts: &[],
-            },
-            Target {
-                name: "mem_2024",
-                title: "Lab 2: its memory (2024)",
-                scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
-                parts: &[],
-            },
-            Target {
-                name: "kvsrv_2025",
-                title: "Lab 2: versioned server (2025)",
-                scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
-                parts: &[],
-            },
-            Target {
-                name: "mem_2025",
-                title: "Lab 2: its memory (2025)",
-                scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
-                parts: &[],
-            },
-            Target {
-                name: "lock_2025",
-                title: "Lab 2: the lock (2025)",
-                scored: Scored::Yes,
-                kit_tests: &[],
-                kit_title: "",
-                parts: &[],
-            },
-        ],
-    },
-    Lab {
-        package: "raft",
-        builds_on: &[],
-        targets: &[Target {
-            name: "raft",
-            title: "Lab 3: Raft",
-            scored: Scored::Yes,
-            kit_tests: &[],
-            kit_title: "",
-            parts: &[],
-        }],
-    },
-    Lab {
-        package: "kvraft",
-        builds_on: &["raft"],
-        targets: &[Target {
-            name: "kvraft",
-            title: "Lab 4: fault-tolerant key/value",
-            scored: Scored::Yes,
-            kit_tests: &[],
-            kit_title: "",
-            parts: &[],
-        }],
-    },
-    Lab {
-        package: "shardctrler",
-        builds_on: &["raft", "kvraft"],
-        targets: &[Target {
-            name: "shardctrler",
-            title: "Lab 5A: shard controller",
-            scored: Scored::Yes,
-            kit_tests: &[],
-            kit_title: "",
-            // The original's names (TestBasic's and TestMulti's subtests) carry no part.
-            parts: &[("", "5A")],
-        }],
-    },
-    Lab {
-        package: "shardkv",
-        builds_on: &["raft", "kvraft", "shardctrler"],
-        targets: &[Target {
-            name: "shardkv",
-            title: "Lab 5: sharded key/value",
-            scored: Scored::Yes,
-            kit_tests: &[],
-            kit_title: "",
-            // A course can grade the challenges apart.
-            parts: &[("challenge", CHALLENGE_PART)],
-        }],
-    },
-];
-
-/// The part of the optional challenges (shardkv's `challenge1_delete`, ...).
-const CHALLENGE_PART: &str = "CHALLENGE";
-
-/// MapReduce tests that check how the kit's programs (`mrcoordinator`, `mrworker`,
-/// `mrsequential`) handle bad input: not the student's coordinator and worker.
-const MAPREDUCE_KIT_TESTS: &[&str] = &[
-    "missing_input_file_real",
-    "unknown_app_real",
-    "coordinator_unreachable_real",
-    "socket_path_of_a_regular_file_real",
-];
-
-/// Test targets whose tests run real processes: they take no seed and run once (MapReduce's
-/// graded `mr_real`, and kvnet's `real`, Lab 4 as processes, which is not graded).
-const RUNS_ONCE: &[&str] = &["mr_real", "real"];
-
-/// The kit's labs (packages), in the table's order.
+/// The kit's labs (packages), in the manifest's order.
 pub fn known_labs() -> Vec<&'static str> {
-    LABS.iter().map(|l| l.package).collect()
+    manifest().labs.iter().map(|l| l.name.as_str()).collect()
 }
 
 /// The labs whose tests grade the student's code (not `labrpc`, the kit's own network).
 pub(crate) fn student_labs() -> Vec<&'static str> {
-    LABS.iter()
-        .filter(|l| l.targets.iter().any(|t| t.scored == Scored::Yes))
-        .map(|l| l.package)
+    manifest()
+        .labs
+        .iter()
+        .filter(|l| l.graded)
+        .map(|l| l.name.as_str())
         .collect()
+}
+
+/// The lab `package`.
+pub(crate) fn lab_named(package: &str) -> Option<&'static Lab> {
+    manifest().lab(package)
 }
 
 /// The test targets of lab `package`.
 pub(crate) fn target_names(package: &str) -> Vec<&'static str> {
-    LABS.iter()
-        .filter(|l| l.package == package)
-        .flat_map(|l| l.targets.iter().map(|t| t.name))
-        .collect()
+    lab_named(package)
+        .map(|l| l.targets.iter().map(|t| t.name.as_str()).collect())
+        .unwrap_or_default()
 }
 
 /// The target `name` of lab `package`, as a list for [`cargo_build`].
 pub(crate) fn targets_named(package: &str, name: &str) -> Vec<&'static Target> {
-    LABS.iter()
-        .filter(|l| l.package == package)
-        .flat_map(|l| l.targets.iter())
-        .filter(|t| t.name == name)
-        .collect()
+    lab_named(package)
+        .map(|l| l.targets.iter().filter(|t| t.name == name).collect())
+        .unwrap_or_default()
 }
 
 /// True if the target's tests run real processes, once, without a seed.
 pub(crate) fn runs_once(target: &str) -> bool {
-    RUNS_ONCE.contains(&target)
-}
-
-/// The part a test of `target` belongs to: the first of the target's part rules whose prefix
-/// starts the name, else the name's suffix (`_2` → `2`, `_3a` → `3A`), else `-`.
-pub(crate) fn part_of(target: &Target, test: &str) -> String {
-    if let Some((_, part)) = target
-        .parts
+    manifest()
+        .labs
         .iter()
-        .find(|(prefix, _)| test.starts_with(prefix))
-    {
-        return part.to_string();
-    }
-    match test.rsplit_once('_') {
-        Some((_, suffix)) if suffix.len() == 1 && suffix.as_bytes()[0].is_ascii_digit() => {
-            suffix.to_string()
-        }
-        Some((_, suffix))
-            if suffix.len() == 2
-                && suffix.as_bytes()[0].is_ascii_digit()
-                && suffix.as_bytes()[1].is_ascii_alphabetic() =>
-        {
-            suffix.to_uppercase()
-        }
-        _ => "-".to_string(),
-    }
+        .flat_map(|l| &l.targets)
+        .any(|t| t.name == target && t.real_processes)
 }
 
 /// What to grade of one lab: every part, or these.
@@ -364,7 +149,7 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
     let mut selected: Vec<Selected> = Vec::new();
     let add = |selected: &mut Vec<Selected>, lab: &'static Lab, part: Option<String>| match selected
         .iter_mut()
-        .find(|s| s.lab.package == lab.package)
+        .find(|s| s.lab.name == lab.name)
     {
         Some(s) => match (&mut s.parts, part) {
             (Some(parts), Some(part)) if !parts.contains(&part) => parts.push(part),
@@ -377,7 +162,7 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
         }),
     };
     for name in names {
-        if let Some(lab) = LABS.iter().find(|l| l.package == name) {
+        if let Some(lab) = lab_named(name) {
             if course.lab(name).is_none() {
                 return Err(format!(
                     "{name} is not a lab of the course file {} (its labs: {})",
@@ -396,21 +181,18 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
                 all_parts.join(", ")
             ));
         };
-        let lab = LABS
-            .iter()
-            .find(|l| l.package == course_lab.name)
-            .expect("the course's labs are the kit's");
+        let lab = lab_named(&course_lab.name).expect("the course's labs are the kit's");
         add(&mut selected, lab, Some(part));
     }
     if names.is_empty() {
         for course_lab in &course.labs {
-            if let Some(lab) = LABS.iter().find(|l| l.package == course_lab.name) {
+            if let Some(lab) = lab_named(&course_lab.name) {
                 add(&mut selected, lab, None);
             }
         }
     }
     // In the course's order.
-    selected.sort_by_key(|s| graded.iter().position(|g| *g == s.lab.package));
+    selected.sort_by_key(|s| graded.iter().position(|g| *g == s.lab.name));
     Ok(selected)
 }
 
@@ -489,7 +271,7 @@ pub(crate) fn load_course(path: Option<&Path>) -> Result<Course, Problem> {
         || root.join(crate::course::DEFAULT_COURSE_FILE),
         Path::to_path_buf,
     );
-    Course::load(&path, &known_labs()).map_err(Problem::Input)
+    Course::load(&path).map_err(Problem::Input)
 }
 
 fn grade(args: &Args) -> Result<ExitCode, Problem> {
@@ -554,14 +336,13 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
             PathBuf::from(shared).display()
         );
     }
-    let targets_of = |lab: &Lab| -> Vec<&'static Target> {
+    let targets_of = |lab: &'static Lab| -> Vec<&'static Target> {
         lab.present_targets(&root)
             .into_iter()
             .filter(|t| match mode {
                 Mode::Checkout => true,
                 Mode::Submissions(_) => {
-                    let file = format!("{}/tests/{}.rs", lab.package, t.name);
-                    crate::skeleton::edition_of(&file).is_none_or(|e| e == course.edition)
+                    crate::skeleton::edition_of(&t.name).is_none_or(|e| e == course.edition)
                 }
             })
             .collect()
@@ -573,7 +354,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
         let build = cargo_build(
             &course_dir,
             &course_target,
-            s.lab.package,
+            &s.lab.name,
             &targets_of(s.lab),
             profile,
         )
@@ -581,7 +362,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
         if let Err(error) = build.result {
             return Err(Problem::Internal(format!(
                 "the course's {} suites do not build: {error}\n{}",
-                s.lab.package, build.stderr_tail
+                s.lab.name, build.stderr_tail
             )));
         }
         course_exes.extend(build.result.unwrap_or_default());
@@ -598,31 +379,25 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
     let mut tests_of: Vec<(&Selected, &'static Target, Vec<ListedTest>)> = Vec::new();
     for s in &selected {
         let course_lab = course
-            .lab(s.lab.package)
+            .lab(&s.lab.name)
             .expect("selected labs are the course's");
         for target in targets_of(s.lab) {
-            let exe = &course_exes[&(s.lab.package.to_string(), target.name.to_string())];
+            let exe = &course_exes[&(s.lab.name.clone(), target.name.clone())];
             let mut tests = Vec::new();
             for test in list_tests(exe).map_err(Problem::Internal)? {
-                let kit = target.scored == Scored::No || target.kit_tests.contains(&test.as_str());
+                let kit = !s.lab.graded || target.kit_tests.contains(&test);
                 if kit && matches!(mode, Mode::Submissions(_)) {
                     continue;
                 }
-                let mut part = part_of(target, &test);
-                if !kit {
-                    if part == "-" && course_lab.points.len() == 1 {
-                        part = course_lab.points.keys().next().cloned().unwrap_or_default();
-                    }
-                    if !course_lab.points.contains_key(&part) {
-                        return Err(Problem::Input(format!(
-                            "{}: the test {test} of {} is in part {part}, which has no points \
-                             in the course file: add it to lab {:?}'s points (0 to grade it \
-                             unscored)",
-                            course.path.display(),
-                            s.lab.package,
-                            s.lab.package
-                        )));
-                    }
+                let part = s.lab.part_of(&test);
+                if !kit && !course_lab.points.contains_key(&part) {
+                    return Err(Problem::Input(format!(
+                        "{}: the test {test} of {} is in part {part}, which has no points in \
+                         the course file: add it to lab {:?}'s points (0 to grade it unscored)",
+                        course.path.display(),
+                        s.lab.name,
+                        s.lab.name
+                    )));
                 }
                 if let Some(parts) = &s.parts
                     && !parts.contains(&part)
@@ -639,7 +414,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
     for submission in 0..submissions.len() {
         for (s, target, tests) in &tests_of {
             for (test, part, scored) in tests {
-                let runs: Vec<Option<u64>> = if RUNS_ONCE.contains(&target.name) {
+                let runs: Vec<Option<u64>> = if target.real_processes {
                     vec![None]
                 } else {
                     seeds.iter().copied().map(Some).collect()
@@ -647,7 +422,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
                 for seed in runs {
                     units.push(Unit {
                         submission,
-                        lab: s.lab.package,
+                        lab: &s.lab.name,
                         target,
                         test: test.clone(),
                         part: part.clone(),
@@ -687,7 +462,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
             builds: BTreeMap::new(),
             missing: Vec::new(),
         });
-        let targets = targets_of(LABS.iter().find(|l| l.package == lab).expect("a kit lab"));
+        let targets = targets_of(lab_named(lab).expect("a kit lab"));
         match (&mode, &area) {
             (Mode::Checkout, _) | (_, None) => {
                 workdirs.insert(index, root.clone());
@@ -817,11 +592,11 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
             points: selected
                 .iter()
                 .map(|s| {
-                    let lab = course.lab(s.lab.package).expect("a course lab");
-                    (s.lab.package.to_string(), lab.points.clone())
+                    let lab = course.lab(&s.lab.name).expect("a course lab");
+                    (s.lab.name.clone(), lab.points.clone())
                 })
                 .collect(),
-            labs: selected.iter().map(|s| s.lab.package.to_string()).collect(),
+            labs: selected.iter().map(|s| s.lab.name.clone()).collect(),
         },
         partition: (n > 1).then_some(report::Partition { index: k, count: n }),
         units_total: total,
@@ -906,7 +681,7 @@ impl RunContext<'_> {
             submission: info.name.clone(),
             lab: unit.lab.to_string(),
             target: unit.target.name.to_string(),
-            row: if unit.scored || unit.target.scored == Scored::No {
+            row: if unit.scored || unit.target.kit_title.is_empty() {
                 unit.target.title.to_string()
             } else {
                 unit.target.kit_title.to_string()
@@ -1150,7 +925,7 @@ pub(crate) fn cargo_build(
         command.arg("--release");
     }
     for t in targets {
-        command.args(["--test", t.name]);
+        command.args(["--test", &t.name]);
     }
     sandbox::clear_switches(&mut command);
     let started = Instant::now();
@@ -1320,13 +1095,10 @@ fn handin_files(
     if course.lab(lab).is_none() {
         return Err(format!("{lab} is not in the course"));
     }
-    let builds_on = LABS
-        .iter()
-        .find(|l| l.package == lab)
-        .map_or(&[][..], |l| l.builds_on);
+    let builds_on = lab_named(lab).map_or(&[][..], |l| l.builds_on.as_slice());
     let mut candidates = None;
     let mut files = Vec::new();
-    for name in builds_on.iter().copied().chain([lab]) {
+    for name in builds_on.iter().map(String::as_str).chain([lab]) {
         let patterns = course.lab(name).and_then(|l| l.student_files.as_deref());
         let candidates: &[String] = match patterns {
             Some(_) => candidates.get_or_insert_with(|| submission::files_of(&submission.dir)),
@@ -1363,18 +1135,15 @@ mod tests {
     }
 
     #[test]
-    fn parts_come_from_name_suffixes() {
-        let raft = targets_named("raft", "raft")[0];
-        assert_eq!(part_of(raft, "initial_election_3a"), "3A");
-        assert_eq!(part_of(raft, "snapshot_init_3d"), "3D");
-        assert_eq!(part_of(raft, "mem_get_2"), "2");
-        assert_eq!(part_of(raft, "concurrent_many"), "-");
-        assert_eq!(part_of(raft, "wc_sim"), "-");
-        let shardkv = targets_named("shardkv", "shardkv")[0];
-        assert_eq!(part_of(shardkv, "static_shards_5a"), "5A");
-        assert_eq!(part_of(shardkv, "challenge1_delete"), CHALLENGE_PART);
-        let shardctrler = targets_named("shardctrler", "shardctrler")[0];
-        assert_eq!(part_of(shardctrler, "minimal_again"), "5A");
+    fn parts_come_from_the_manifest() {
+        let part_of = |lab: &str, test: &str| lab_named(lab).unwrap().part_of(test);
+        assert_eq!(part_of("raft", "initial_election_3a"), "3A");
+        assert_eq!(part_of("raft", "snapshot_init_3d"), "3D");
+        assert_eq!(part_of("raft", "mem_get_2"), "-");
+        assert_eq!(part_of("raft", "concurrent_many"), "-");
+        assert_eq!(part_of("shardkv", "static_shards_5a"), "5A");
+        assert_eq!(part_of("shardkv", "challenge1_delete"), "CHALLENGE");
+        assert_eq!(part_of("shardctrler", "minimal_again"), "5A");
     }
 
     #[test]
@@ -1383,11 +1152,10 @@ mod tests {
         // missing here would be built from the reference's copy, or from a stale build of the
         // student's (the target directory is shared between a submission's labs).
         let packages = known_labs();
-        for lab in LABS {
-            let manifest = std::fs::read_to_string(
-                crate::workspace_root().join(lab.package).join("Cargo.toml"),
-            )
-            .unwrap();
+        for lab in &manifest().labs {
+            let manifest =
+                std::fs::read_to_string(crate::workspace_root().join(&lab.name).join("Cargo.toml"))
+                    .unwrap();
             let manifest: toml::Table = toml::from_str(&manifest).unwrap();
             let mut labs_used: Vec<&str> = manifest
                 .get("dependencies")
@@ -1398,9 +1166,9 @@ mod tests {
                 .filter(|name| packages.contains(name) && *name != "labrpc")
                 .collect();
             labs_used.sort_unstable();
-            let mut declared = lab.builds_on.to_vec();
+            let mut declared: Vec<&str> = lab.builds_on.iter().map(String::as_str).collect();
             declared.sort_unstable();
-            assert_eq!(labs_used, declared, "{}", lab.package);
+            assert_eq!(labs_used, declared, "{}", lab.name);
         }
     }
 
@@ -1415,7 +1183,7 @@ mod tests {
         );
         assert!(error.contains("3A"), "{error}");
         let all = select(&[], &course).unwrap();
-        let packages: Vec<&str> = all.iter().map(|s| s.lab.package).collect();
+        let packages: Vec<&str> = all.iter().map(|s| s.lab.name.as_str()).collect();
         assert_eq!(
             packages,
             [
@@ -1428,11 +1196,11 @@ mod tests {
             ]
         );
         let challenge = select(&names(&["challenge"]), &course).unwrap();
-        assert_eq!(challenge[0].lab.package, "shardkv");
+        assert_eq!(challenge[0].lab.name, "shardkv");
         let one = select(&names(&["raft", "raft"]), &course).unwrap();
         assert_eq!(one.len(), 1);
         let parts = select(&names(&["3a", "3C", "2"]), &course).unwrap();
-        assert_eq!(parts[0].lab.package, "kvsrv");
+        assert_eq!(parts[0].lab.name, "kvsrv");
         assert_eq!(
             parts[1].parts.as_deref(),
             Some(&["3A".to_string(), "3C".to_string()][..])
@@ -1460,7 +1228,7 @@ mod tests {
 
     #[test]
     fn commands_replay_the_same_run_for_a_submission() {
-        let target = &LABS[3].targets[0];
+        let target = targets_named("raft", "raft")[0];
         let unit = Unit {
             submission: 0,
             lab: "raft",
@@ -1502,15 +1270,15 @@ mod tests {
     #[test]
     fn kit_tests_exist() {
         let root = crate::workspace_root();
-        for lab in LABS {
-            for target in lab.targets {
+        for lab in &manifest().labs {
+            for target in &lab.targets {
                 let path = root
-                    .join(lab.package)
+                    .join(&lab.name)
                     .join("tests")
                     .join(format!("{}.rs", target.name));
                 let source = std::fs::read_to_string(&path)
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                for test in target.kit_tests {
+                for test in &target.kit_tests {
                     assert!(
                         source.contains(&format!("fn {test}()")),
                         "{test} is not a test of {}",
@@ -1536,47 +1304,44 @@ mod tests {
         names
     }
 
-    /// Every scored test's part has points in the committed course file (a part missing there
-    /// would stop `labs grade`), and a lab whose tests name parts names one in each.
+    /// Every scored test is in one of its lab's parts, and that part has points in the
+    /// committed course file (a part missing there would stop `labs grade`).
     #[test]
     fn every_graded_test_has_a_part_with_points() {
         let root = crate::workspace_root();
         let course = course();
-        for lab in LABS {
+        for lab in manifest().labs.iter().filter(|l| l.graded) {
             let names: Vec<(String, String)> = lab
                 .targets
                 .iter()
-                .filter(|t| t.scored == Scored::Yes)
                 .flat_map(|t| {
                     let path = root
-                        .join(lab.package)
+                        .join(&lab.name)
                         .join("tests")
                         .join(format!("{}.rs", t.name));
                     let source = std::fs::read_to_string(&path)
                         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                     test_names(&source)
                         .into_iter()
-                        .filter(|name| !t.kit_tests.contains(&name.as_str()))
-                        .map(|name| (part_of(t, &name), name))
+                        .filter(|name| !t.kit_tests.contains(name))
+                        .map(|name| (lab.part_of(&name), name))
                         .collect::<Vec<_>>()
                 })
                 .collect();
-            let (parted, unparted): (Vec<_>, Vec<_>) =
-                names.iter().partition(|(part, _)| part != "-");
-            assert!(
-                parted.is_empty() || unparted.is_empty(),
-                "{}: these graded tests name no part: {unparted:?}",
-                lab.package
-            );
-            if let Some(course_lab) = course.lab(lab.package) {
-                for (part, name) in parted {
+            for (part, name) in &names {
+                assert!(
+                    lab.parts.contains(part),
+                    "{}: the graded test {name} is in no part of the manifest's {:?}",
+                    lab.name,
+                    lab.parts
+                );
+            }
+            if let Some(course_lab) = course.lab(&lab.name) {
+                for (part, name) in &names {
                     assert!(
                         course_lab.points.contains_key(part),
                         "{name}: part {part} has no points in labs/course.toml"
                     );
-                }
-                if !unparted.is_empty() {
-                    assert_eq!(course_lab.points.len(), 1, "{}", lab.package);
                 }
             }
         }

@@ -18,6 +18,7 @@ mod copycheck;
 mod course;
 mod grade;
 mod handout;
+mod manifest;
 mod mutants;
 mod report;
 mod rerun;
@@ -63,6 +64,9 @@ enum Command {
     /// Plant each known bug (mutants/<lab>/*.patch) in a scratch copy, run the lab's suite,
     /// and print which tests caught it.
     Mutants(mutants::Args),
+    /// Check (or with --update, rewrite) what is generated from labs/manifest.toml: the
+    /// Makefile's lab targets and the README's table of labs.
+    Manifest(manifest::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Skeleton(args) => skeleton::run(&args),
         Command::CheckCopy(args) => copycheck::run(&args),
         Command::Mutants(args) => mutants::run(&args),
+        Command::Manifest(args) => manifest::run(&args),
     }
 }
 

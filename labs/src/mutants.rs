@@ -29,17 +29,9 @@ pub struct Args {
     markdown: Option<PathBuf>,
 }
 
-/// A lab's suites: (cargo package, test target, whether it takes seeds).
-fn suites(lab: &str) -> Option<&'static [(&'static str, &'static str, bool)]> {
-    match lab {
-        "raft" => Some(&[("raft", "raft", true)]),
-        "mapreduce" => Some(&[
-            ("mapreduce", "mr_sim", true),
-            ("mapreduce", "mr_real", false),
-        ]),
-        "kvraft" => Some(&[("kvraft", "kvraft", true)]),
-        _ => None,
-    }
+/// A lab's suites, from the manifest (`None` for a lab the kit does not have).
+fn suites(lab: &str) -> Option<&'static [crate::manifest::Target]> {
+    crate::grade::lab_named(lab).map(|l| l.targets.as_slice())
 }
 
 /// What one suite run said.
@@ -136,9 +128,7 @@ fn find_mutants(root: &Path, labs: &[String], only: Option<&str>) -> Result<Vec<
         .filter(|l| labs.is_empty() || labs.contains(l))
     {
         if suites(lab).is_none() {
-            return Err(format!(
-                "mutants/{lab}: labs mutants does not know that lab's suites"
-            ));
+            return Err(format!("mutants/{lab}: no lab {lab} in labs/manifest.toml"));
         }
         let mut patches: Vec<PathBuf> = std::fs::read_dir(dir.join(lab))
             .map_err(|e| format!("mutants/{lab}: {e}"))?
@@ -234,7 +224,8 @@ fn git_apply(dir: &Path, patch: &Path, reverse: bool, check: bool) -> Result<(),
 /// Runs one lab's suites in `scratch`; returns what they said, merged.
 fn run_suites(scratch: &Path, target: &Path, lab: &str, seeds: u64) -> Outcome {
     let mut merged = Outcome::default();
-    for &(package, test, seeded) in suites(lab).unwrap_or(&[]) {
+    for suite in suites(lab).unwrap_or(&[]) {
+        let seeded = !suite.real_processes;
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", target)
@@ -254,9 +245,9 @@ fn run_suites(scratch: &Path, target: &Path, lab: &str, seeds: u64) -> Outcome {
                 "--release",
                 "--no-fail-fast",
                 "-p",
-                package,
+                lab,
                 "--test",
-                test,
+                &suite.name,
             ])
             .output();
         let Ok(output) = output else {

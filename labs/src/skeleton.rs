@@ -353,6 +353,10 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
             let student = without_teacher_members(&manifest)?;
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
+        } else if name == "Makefile" {
+            let template = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
+            let student = student_makefile(&template, edition)?;
+            std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else {
             std::fs::copy(&from, &to).map_err(|e| format!("{name}: {e}"))?;
         }
@@ -413,6 +417,25 @@ fn git_knows(var: &str) -> bool {
         .args(["config", "--get", key])
         .output()
         .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+}
+
+/// The student's Makefile: the template (`labs/skeleton/Makefile`) with its lab targets and
+/// the suites of `make test` written in from the lab manifest, for `edition`.
+fn student_makefile(template: &str, edition: &str) -> Result<String, String> {
+    let manifest = crate::manifest::manifest();
+    for placeholder in ["@LAB TARGETS@", "@SUITES@"] {
+        if !template.contains(placeholder) {
+            return Err(format!(
+                "labs/skeleton/Makefile: no {placeholder} where the labs' targets go"
+            ));
+        }
+    }
+    Ok(template
+        .replace(
+            "@LAB TARGETS@",
+            crate::manifest::make_targets(manifest, Some(edition), false).trim_end(),
+        )
+        .replace("@SUITES@", &crate::manifest::graded_packages(manifest)))
 }
 
 /// True for files of [`TEACHER_ONLY`] paths.
