@@ -63,15 +63,9 @@ pub struct BuildInfo {
     pub secs: f64,
 }
 
-/// A run's verdict.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The harness recorded a passed run.
-    Passed,
-    /// Anything else.
-    Failed,
-}
+/// A run's verdict: passed only if the harness recorded a passed run (its own type, so that a
+/// report says it in the harness's words).
+pub use labtest::record::Verdict;
 
 /// One run: a submission's test with one seed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -9,18 +9,16 @@
 //! by dragging, filter by node and by kind of event. Only what is in view is drawn, so a run of
 //! 30,000 events stays responsive; the page records its own load time (`#load-ms`).
 
-/// Renders the page for the trace `json`, titled `title`.
+use labtest::record::TraceFile;
+
+/// Renders the page for the trace `json` (a [`TraceFile`]), titled `title`.
 pub fn render(json: &str, title: &str) -> Result<String, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("the trace is not JSON: {e}"))?;
-    if value["format"] != "labs-trace/1" {
-        return Err(format!(
-            "the trace's format is {}, expected \"labs-trace/1\"",
-            value["format"]
-        ));
-    }
+    let trace = TraceFile::from_json(json)?;
+    // The page gets the trace as the type writes it, whatever the file's spacing or extra
+    // keys: the script reads exactly the shape `TraceFile` declares.
+    let data = serde_json::to_string(&trace).map_err(|e| format!("the trace: {e}"))?;
     // The data goes in a script element: `</` must not close it early.
-    let embedded = json.replace("</", "<\\/");
+    let embedded = data.replace("</", "<\\/");
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
          <style>{STYLE}</style>\n</head>\n<body data-rendered=\"no\">\n\
@@ -318,6 +316,8 @@ mod tests {
             assert!(!page.contains(external), "{external}");
         }
         assert!(render("{}", "x").unwrap_err().contains("labs-trace/1"));
+        let unknown_kind = json.replace(r#""k":"note""#, r#""k":"vote""#);
+        assert!(render(&unknown_kind, "x").unwrap_err().contains("`vote`"));
         assert!(render("nope", "x").is_err());
     }
 }
