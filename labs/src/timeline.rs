@@ -10,6 +10,7 @@
 //! 30,000 events stays responsive; the page records its own load time (`#load-ms`).
 
 use labtest::record::TraceFile;
+use lincheck::html::escape;
 
 /// Renders the page for the trace `json` (a [`TraceFile`]), titled `title`.
 pub fn render(json: &str, title: &str) -> Result<String, String> {
@@ -35,13 +36,6 @@ pub fn render(json: &str, title: &str) -> Result<String, String> {
          <script>{SCRIPT}</script>\n</body>\n</html>\n",
         title = escape(title),
     ))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The page's style and script, kept as files of their own (`labs/assets/`) and built into
