@@ -64,8 +64,7 @@ pub struct BuildInfo {
     pub secs: f64,
 }
 
-/// A run's verdict: passed only if the harness recorded a passed run (its own type, so that a
-/// report says it in the harness's words).
+/// A run's verdict (the harness's own type): passed only if the harness recorded a passed run.
 pub use labtest::record::Verdict;
 
 /// One run: a submission's test with one seed.

@@ -170,15 +170,14 @@ fn read_tagged<T: DeserializeOwned>(json: &str, format: &str) -> Result<T, Strin
     }
     let tag: Tag = serde_json::from_str(json).map_err(|e| format!("not a JSON object ({e})"))?;
     match tag.format {
-        None => return Err(format!("no format tag (expected \"{format}\")")),
-        Some(found) if found != format => {
-            return Err(format!(
-                "the format is {found}, expected \"{format}\" (written by another version?)"
-            ));
+        Some(found) if found == format => {
+            serde_json::from_str(json).map_err(|e| format!("not a {format} document: {e}"))
         }
-        Some(_) => {}
+        Some(found) => Err(format!(
+            "the format is {found}, expected \"{format}\" (written by another version?)"
+        )),
+        None => Err(format!("no format tag (expected \"{format}\")")),
     }
-    serde_json::from_str(json).map_err(|e| format!("not a {format} document: {e}"))
 }
 
 /// A run's full trace, as the trace file holds it.
@@ -207,7 +206,7 @@ pub struct TraceFile {
 impl TraceFile {
     /// Reads a trace file, checking its format first.
     pub fn from_json(json: &str) -> Result<TraceFile, String> {
-        read_tagged(json, TRACE_FORMAT).map_err(|e| format!("not a trace: {e}"))
+        read_tagged(json, TRACE_FORMAT).map_err(|e| format!("the trace: {e}"))
     }
 }
 
