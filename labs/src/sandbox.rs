@@ -184,10 +184,13 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
             (None, None) => Ending::Exited(-1),
         },
     };
-    // No file: no run was recorded.
-    let records =
-        labtest::record::read_results(&std::fs::read_to_string(&results_path).unwrap_or_default())
-            .map_err(|e| format!("{RESULT_FILE_VAR}: {e}"));
+    let records = match std::fs::read_to_string(&results_path) {
+        Ok(text) => labtest::record::read_results(&text),
+        // No file: no run was recorded.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
+    }
+    .map_err(|e| format!("{RESULT_FILE_VAR}: {e}"));
     Ok(Finished {
         ending,
         wall,
@@ -398,6 +401,12 @@ mod tests {
             error.starts_with("LABTEST_RESULT_FILE: line 2: not a JSON object"),
             "{error}"
         );
+        let script = format!(
+            "echo '{line}' >> \"$LABTEST_RESULT_FILE\"; printf '\\377' >> \"$LABTEST_RESULT_FILE\""
+        );
+        let finished = job(&dir, &script, Duration::from_secs(30), 1024);
+        let error = finished.records.unwrap_err();
+        assert!(error.contains("UTF-8"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
