@@ -7,6 +7,10 @@
 //! on the insertions and std's table layout, which is the same on one machine but may differ
 //! between processor architectures: where an order must be the same everywhere (a replica's
 //! decision, say), iterate a `BTreeMap`.
+//!
+//! [`StableHasher`] is the workspace's one pinned hasher. A table that is only looked up, never
+//! iterated (the executor's call sites, the real transport's pending calls, lincheck's search),
+//! uses `rustc-hash`'s instead: faster, and its values may change with its version.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

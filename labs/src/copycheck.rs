@@ -122,11 +122,17 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
         eprintln!("check-copy: {rewritten}");
         let job_dir = scratch.join(format!("command-{index}"));
         let finished = run_shell(dir, &rewritten, &job_dir).map_err(|e| vec![e])?;
-        let got: Vec<(String, Option<u64>)> = finished
-            .records
-            .iter()
-            .map(|r| (r.test.clone(), r.seed))
-            .collect();
+        let records = match &finished.records {
+            Ok(records) => records,
+            Err(e) => {
+                problems.push(format!(
+                    "{document}: `{command}` (run as `{rewritten}`): {e}"
+                ));
+                continue;
+            }
+        };
+        let got: Vec<(String, Option<u64>)> =
+            records.iter().map(|r| (r.test.clone(), r.seed)).collect();
         if let Err(e) = compare(&expected, &got) {
             problems.push(format!(
                 "{document}: `{command}` (run as `{rewritten}`) did not run what it claims: \

@@ -24,6 +24,7 @@ use crate::manifest::manifest;
 use crate::report::{self, BuildInfo, Record, Report, SubmissionInfo, Verdict};
 use crate::sandbox;
 use crate::submission::{self, BuildArea, Submission};
+use labtest::record::RunRecord;
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -750,8 +751,14 @@ impl RunContext<'_> {
         })?;
         let _ = std::fs::remove_dir_all(&scratch);
         record.wall_secs = finished.wall.as_secs_f64();
-        let mine: Vec<&sandbox::HarnessRecord> = finished
-            .records
+        let records = match &finished.records {
+            Ok(records) => records,
+            Err(why) => {
+                record.reason = Some(format!("the harness's result file cannot be read: {why}"));
+                return Ok(record);
+            }
+        };
+        let mine: Vec<&RunRecord> = records
             .iter()
             .filter(|r| r.test == unit.test && r.seed == unit.seed)
             .collect();
@@ -759,8 +766,8 @@ impl RunContext<'_> {
             record.virtual_secs = first.virtual_secs;
             record.wall_secs = first.wall_secs;
         }
-        let failed_record = mine.iter().find(|r| r.verdict != "passed");
-        let passed_record = mine.iter().any(|r| r.verdict == "passed");
+        let failed_record = mine.iter().find(|r| r.verdict == Verdict::Failed);
+        let passed_record = mine.iter().any(|r| r.verdict == Verdict::Passed);
         if let Some(failed) = failed_record {
             record.reason = failed.reason.clone().or(Some("failed".into()));
         } else if passed_record && finished.succeeded() {

@@ -6,6 +6,7 @@
 //! Notes for the course staff (`<!-- BEGIN STAFF -->` regions) are left out, as in the
 //! skeleton.
 
+use lincheck::html::escape;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -92,12 +93,6 @@ pub fn render(markdown: &str, lab: &str) -> String {
          </body>\n</html>\n",
         escape(title)
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 const STYLE: &str = "

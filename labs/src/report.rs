@@ -4,6 +4,7 @@
 //! parts into the report a one-machine run gives.
 
 use crate::course::FlakyCredit;
+use lincheck::html::escape;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -63,15 +64,8 @@ pub struct BuildInfo {
     pub secs: f64,
 }
 
-/// A run's verdict.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The harness recorded a passed run.
-    Passed,
-    /// Anything else.
-    Failed,
-}
+/// A run's verdict (the harness's own type): passed only if the harness recorded a passed run.
+pub use labtest::record::Verdict;
 
 /// One run: a submission's test with one seed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -528,24 +522,6 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Escapes text for XML attributes and text.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: a `<testsuite>` per submission and test target, a `<testcase>` per run (test
 /// and seed), a `<failure>` with the reason and the replay commands.
 pub fn junit(report: &Report) -> String {
@@ -572,7 +548,7 @@ pub fn junit(report: &Report) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
-            xml(&format!("{submission}: {}", runs[0].row)),
+            escape(&format!("{submission}: {}", runs[0].row)),
             runs.len(),
             failures(runs),
             time(runs)
@@ -586,8 +562,8 @@ pub fn junit(report: &Report) -> String {
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-                xml(&classname),
-                xml(&name),
+                escape(&classname),
+                escape(&name),
                 r.wall_secs
             );
             match r.verdict {
@@ -601,8 +577,8 @@ pub fn junit(report: &Report) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\" type=\"failed\">{}</failure>\n    </testcase>",
-                        xml(reason),
-                        xml(&body)
+                        escape(reason),
+                        escape(&body)
                     );
                 }
             }

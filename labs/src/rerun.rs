@@ -134,7 +134,7 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         eprintln!("tracing {} ...", prepared.describe());
         let output = prepared
             .command(args.log.as_deref())
-            .env("LABTEST_TRACE_FILE", &trace_file)
+            .env(labtest::record::TRACE_FILE_VAR, &trace_file)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()

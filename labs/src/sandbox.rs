@@ -8,9 +8,9 @@
 //! - Its standard output and error go to files, of which only the last 64 KiB are read back:
 //!   they explain a failure, and are never taken as a verdict.
 //! - The verdict comes from the result file the harness writes (`LABTEST_RESULT_FILE`), which
-//!   the grader names per process (see `labtest::record`).
+//!   the grader names per process, read with the harness's own types ([`labtest::record`]).
 
-use serde::Deserialize;
+use labtest::record::{RESULT_FILE_VAR, RunRecord};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -20,25 +20,6 @@ const FILE_LIMIT_MIB: u64 = 512;
 
 /// Bytes of a process's output kept to explain a failure.
 const OUTPUT_TAIL: u64 = 64 * 1024;
-
-/// One line of a result file, as the harness writes it.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct HarnessRecord {
-    /// The test.
-    pub test: String,
-    /// The seed (none for a test of real processes).
-    pub seed: Option<u64>,
-    /// `passed` or `failed`.
-    pub verdict: String,
-    /// Virtual time of the run.
-    pub virtual_secs: Option<f64>,
-    /// Real time of the run.
-    pub wall_secs: f64,
-    /// Why it failed.
-    pub reason: Option<String>,
-    /// The whole failure report.
-    pub details: Option<String>,
-}
 
 /// A test process to run.
 pub struct Job<'a> {
@@ -78,8 +59,9 @@ pub struct Finished {
     pub wall: Duration,
     /// The last bytes of its standard output and error.
     pub output: String,
-    /// The harness's result lines (lines that do not parse are skipped).
-    pub records: Vec<HarnessRecord>,
+    /// The harness's result lines, or why the result file cannot be trusted (a line that is
+    /// not a result line of the harness's format).
+    pub records: Result<Vec<RunRecord>, String>,
 }
 
 impl Finished {
@@ -202,11 +184,13 @@ pub fn run(job: &Job<'_>) -> Result<Finished, String> {
             (None, None) => Ending::Exited(-1),
         },
     };
-    let records = std::fs::read_to_string(&results_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
+    let records = match std::fs::read_to_string(&results_path) {
+        Ok(text) => labtest::record::read_results(&text),
+        // No file: no run was recorded.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
+    }
+    .map_err(|e| format!("{RESULT_FILE_VAR}: {e}"));
     Ok(Finished {
         ending,
         wall,
@@ -232,9 +216,6 @@ fn limits_script(memory_mib: u64, grader: u32) -> String {
         FILE_LIMIT_MIB * 1024,
     )
 }
-
-/// The result-file variable of the harness.
-pub const RESULT_FILE_VAR: &str = "LABTEST_RESULT_FILE";
 
 /// Removes the harness's switches inherited from the caller (a graded run gets only those the
 /// grader sets), the failure-inducing one included.
@@ -279,6 +260,7 @@ pub fn scratch_dir(base: &Path, index: usize) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use labtest::record::Verdict;
 
     fn job(scratch: &Path, script: &str, limit: Duration, memory: u64) -> Finished {
         let sh = Path::new("/bin/sh");
@@ -391,16 +373,40 @@ mod tests {
     #[test]
     fn results_come_from_the_result_file_not_the_output() {
         let dir = scratch("records");
-        let script = "echo 'test basic ... ok'; \
-             echo '{\"test\":\"basic\",\"seed\":4,\"verdict\":\"failed\",\"virtual_secs\":1.5,\
-             \"wall_secs\":0.1,\"reason\":\"boom\",\"details\":null}' >> \"$LABTEST_RESULT_FILE\"; \
-             echo 'not json' >> \"$LABTEST_RESULT_FILE\"; exit 0";
-        let finished = job(&dir, script, Duration::from_secs(30), 1024);
+        let line = serde_json::to_string(&RunRecord::failed(
+            "basic",
+            Some(4),
+            Some(Duration::from_millis(1500)),
+            Duration::ZERO,
+            "boom",
+        ))
+        .unwrap();
+        let script =
+            format!("echo 'test basic ... ok'; echo '{line}' >> \"$LABTEST_RESULT_FILE\"; exit 0");
+        let finished = job(&dir, &script, Duration::from_secs(30), 1024);
         assert!(finished.succeeded());
-        assert_eq!(finished.records.len(), 1);
-        assert_eq!(finished.records[0].verdict, "failed");
-        assert_eq!(finished.records[0].seed, Some(4));
+        let records = finished.records.unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].verdict, Verdict::Failed);
+        assert_eq!(records[0].seed, Some(4));
         assert!(finished.output.contains("test basic ... ok"));
+        // A line the grader cannot read makes the whole file untrusted, and says which.
+        let script = format!(
+            "echo '{line}' >> \"$LABTEST_RESULT_FILE\"; \
+             echo 'not json' >> \"$LABTEST_RESULT_FILE\"; exit 0"
+        );
+        let finished = job(&dir, &script, Duration::from_secs(30), 1024);
+        let error = finished.records.unwrap_err();
+        assert!(
+            error.starts_with("LABTEST_RESULT_FILE: line 2: not a JSON object"),
+            "{error}"
+        );
+        let script = format!(
+            "echo '{line}' >> \"$LABTEST_RESULT_FILE\"; printf '\\377' >> \"$LABTEST_RESULT_FILE\""
+        );
+        let finished = job(&dir, &script, Duration::from_secs(30), 1024);
+        let error = finished.records.unwrap_err();
+        assert!(error.contains("UTF-8"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -410,7 +416,7 @@ mod tests {
             ending,
             wall: Duration::ZERO,
             output: output.to_string(),
-            records: vec![],
+            records: Ok(vec![]),
         };
         let limit = Duration::from_secs(5);
         let oom = finished(

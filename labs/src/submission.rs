@@ -190,7 +190,10 @@ pub fn files_of(dir: &Path) -> Vec<String> {
 
 /// The names of the harness's private channels: a student file that names one is taken for
 /// an attempt to write the grader's results and the submission is failed.
-pub const HARNESS_CHANNELS: &[&str] = &["LABTEST_RESULT_FILE", "LABTEST_TRACE_FILE"];
+pub const HARNESS_CHANNELS: &[&str] = &[
+    labtest::record::RESULT_FILE_VAR,
+    labtest::record::TRACE_FILE_VAR,
+];
 
 /// What one submission provides for the build: per student file, its text (or the skeleton's
 /// for a missing one), and notes for the report.

@@ -5,6 +5,7 @@
 //! marker, and a screenshot is taken; a synthetic run of 30,000 events renders too, and both
 //! print the page's load time.
 
+use labtest::record::{DropReason, FailurePoint, TraceEvent, TraceFile, TraceWhat};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -103,15 +104,9 @@ fn load_ms(dom: &str) -> String {
 #[test]
 fn the_broken_raft_timeline_renders_in_a_browser() {
     let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken-raft-trace.json");
-    let data: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let data = TraceFile::from_json(&std::fs::read_to_string(&trace).unwrap()).unwrap();
     // What the fixture is: a failed run of a Raft whose servers never vote.
-    assert!(
-        data["failure"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("FAILED with seed")
-    );
+    assert!(data.failure.unwrap().message.contains("FAILED with seed"));
     let dir = scratch("raft");
     let page = page_of(&trace, &dir);
     let Some(dom) = chromium(&["--dump-dom"], &page, &dir.join("profile")) else {
@@ -137,7 +132,7 @@ fn the_broken_raft_timeline_renders_in_a_browser() {
     assert!(dom.contains("tester: "), "no tester notes");
     note(&format!(
         "timeline of the broken Raft ({} events): loaded in {} ms",
-        data["events"].as_array().unwrap().len(),
+        data.events.len(),
         load_ms(&dom)
     ));
     let shot = dir.join("timeline.png");
@@ -156,6 +151,7 @@ fn the_broken_raft_timeline_renders_in_a_browser() {
 /// A run of 30,000 events: five servers exchanging RPCs (some dropped), timers, persists,
 /// role annotations, a crash and a failure.
 fn big_trace() -> String {
+    let event = |at_ns: u64, node: u32, what: TraceWhat| TraceEvent { at_ns, node, what };
     let mut events = Vec::new();
     let mut t: u64 = 0;
     let mut rpc = 0;
@@ -163,36 +159,58 @@ fn big_trace() -> String {
         t += 1_000_000;
         let from = 1 + (rpc % 5) as u32;
         let to = 1 + ((rpc + 1) % 5) as u32;
-        events.push(serde_json::json!({"t": t, "n": from, "k": "send", "rpc": rpc, "m": "Raft.AppendEntries", "to": to, "b": 100}));
+        let send = TraceWhat::Send {
+            rpc,
+            method: "Raft.AppendEntries".into(),
+            to: Some(to),
+            bytes: 100,
+        };
+        events.push(event(t, from, send));
         if rpc % 10 == 3 {
-            events.push(serde_json::json!({"t": t + 300_000, "n": from, "k": "drop", "rpc": rpc, "why": "request lost"}));
+            let why = DropReason::RequestLost;
+            events.push(event(t + 300_000, from, TraceWhat::Drop { rpc, why }));
         } else {
-            events.push(serde_json::json!({"t": t + 200_000, "n": to, "k": "deliver", "rpc": rpc}));
-            events.push(
-                serde_json::json!({"t": t + 400_000, "n": from, "k": "reply", "rpc": rpc, "b": 20}),
-            );
+            events.push(event(t + 200_000, to, TraceWhat::Deliver { rpc }));
+            let reply = TraceWhat::Reply { rpc, bytes: 20 };
+            events.push(event(t + 400_000, from, reply));
         }
-        events.push(serde_json::json!({"t": t + 500_000, "n": from, "k": "timer"}));
+        events.push(event(t + 500_000, from, TraceWhat::Timer));
         if rpc % 50 == 0 {
-            events.push(serde_json::json!({"t": t + 600_000, "n": from, "k": "annotation", "a": "raft", "text": format!("term {} leader", rpc / 50)}));
-            events.push(
-                serde_json::json!({"t": t + 600_000, "n": to, "k": "persist", "b": 300, "snap": 0}),
-            );
+            let role = TraceWhat::Annotation {
+                kind: "raft".into(),
+                text: format!("term {} leader", rpc / 50),
+            };
+            events.push(event(t + 600_000, from, role));
+            let persist = TraceWhat::Persist {
+                state_bytes: 300,
+                snapshot_bytes: 0,
+            };
+            events.push(event(t + 600_000, to, persist));
         }
         rpc += 1;
     }
-    events.push(serde_json::json!({"t": t + 1, "n": 3, "k": "crash"}));
-    events.push(
-        serde_json::json!({"t": t + 2, "n": 0, "k": "note", "text": "tester: crash server 2"}),
-    );
-    let trace = serde_json::json!({
-        "format": "labs-trace/1", "test": "synthetic", "seed": 1,
-        "nodes": ["test", "s0", "s1", "s2", "s3", "s4"],
-        "virtual_secs": (t + 10) as f64 / 1e9, "events_total": events.len(),
-        "failure": {"at_ns": t + 5, "message": "FAILED with seed 1: synthetic"},
-        "missing": null, "events": events,
-    });
-    trace.to_string()
+    events.push(event(t + 1, 3, TraceWhat::Crash));
+    let note = TraceWhat::Note {
+        text: "tester: crash server 2".into(),
+    };
+    events.push(event(t + 2, 0, note));
+    let trace = TraceFile {
+        format: labtest::record::TRACE_FORMAT.to_string(),
+        test: "synthetic".into(),
+        seed: 1,
+        nodes: ["test", "s0", "s1", "s2", "s3", "s4"]
+            .map(String::from)
+            .to_vec(),
+        virtual_secs: (t + 10) as f64 / 1e9,
+        events_total: events.len() as u64,
+        failure: Some(FailurePoint {
+            at_ns: t + 5,
+            message: "FAILED with seed 1: synthetic".into(),
+        }),
+        missing: None,
+        events,
+    };
+    serde_json::to_string(&trace).unwrap()
 }
 
 #[test]

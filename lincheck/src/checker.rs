@@ -11,7 +11,11 @@ use parking_lot::Mutex;
 
 use super::history::{History, Operation};
 use super::log_analysis::{self, LogState, LogSummary};
-use super::model::{FxBuild, Model, mix64};
+use super::model::Model;
+// States are hashed with rustc-hash's Fx hasher, for speed alone: no outcome depends on a hash
+// value (a state's id is the order it was first met in, lookups compare whole keys, and no
+// table is iterated), so verdicts and step counts are the same under any hasher.
+use rustc_hash::FxBuildHasher;
 
 /// How to run a check.
 #[derive(Clone, Debug)]
@@ -1078,7 +1082,7 @@ fn search<M: Model>(
     visited.reset(lin.inline_words());
     let heap = |s: &M::State| model.state_heap_bytes(s);
     let init = model.init();
-    let h0 = FxBuild.hash_one(&init);
+    let h0 = FxBuildHasher.hash_one(&init);
     let mut cur = interner.intern(init, h0, heap);
     visited.insert(mix64(cur as u64 + 1), cur, lin.key());
 
@@ -1153,7 +1157,7 @@ fn search<M: Model>(
                 let sid = if read_only[op] && next_state == interner.states[cur as usize] {
                     cur
                 } else {
-                    let hs = FxBuild.hash_one(&next_state);
+                    let hs = FxBuildHasher.hash_one(&next_state);
                     interner.intern(next_state, hs, heap)
                 };
                 // A read-only operation (a read, a failed CAS) that is legal here can always
@@ -1279,4 +1283,15 @@ fn search<M: Model>(
         cache_entries: visited.len,
         cache_bytes: bytes,
     }
+}
+
+/// A 64-bit avalanche mix (the finalizer of MurmurHash3).
+#[inline]
+fn mix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
 }

@@ -109,17 +109,31 @@ pub fn render<M: Model>(
     });
     // `</` inside a JSON string may be written `<\/`, which keeps `</script>` out of the page.
     let data = data.to_string().replace("</", "<\\/");
-    let title_html = escape_html(title);
+    let title_html = escape(title);
     TEMPLATE
         .replace("{{TITLE}}", &title_html)
         .replace("{{DATA}}", &data)
 }
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Escapes `text` for HTML or XML, in text and in quoted attributes alike. Control characters
+/// that XML 1.0 forbids (all but tab, newline and carriage return) become `?`. The one escape
+/// function of the workspace's pages and reports.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                out.push('?');
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 const TEMPLATE: &str = r##"<!DOCTYPE html>
@@ -348,3 +362,14 @@ Hover an operation for details; click a partition title to highlight its operati
 </body>
 </html>
 "##;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_serves_html_and_xml() {
+        assert_eq!(
+            super::escape("<a href=\"x\">'&'</a>\u{1}\tok\n"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;?\tok\n"
+        );
+    }
+}

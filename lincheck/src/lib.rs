@@ -57,5 +57,5 @@ pub use checker::{
 };
 pub use history::{Event, EventKind, History, HistoryError, Operation};
 pub use log_analysis::LogSummary;
-pub use model::{FxBuild, FxHasher, LogAccess, Model, NondeterministicModel, PowerSet, StateSet};
+pub use model::{LogAccess, Model, NondeterministicModel, PowerSet, StateSet};
 pub use recorder::{Recorder, Ticket};

@@ -21,10 +21,12 @@
 //! epochs) are marked impossible: the history is then not linearizable, and the search finds
 //! where it gets stuck for the report.
 
-use std::collections::HashMap;
+// Lookups alone: what is collected from these maps is sorted before use, so their order
+// never shows.
+use rustc_hash::FxHashMap;
 
 use super::history::Operation;
-use super::model::{FxBuild, LogAccess, Model};
+use super::model::{LogAccess, Model};
 
 /// What the log analysis found in one partition (reported by `lincheck -v`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -302,7 +304,7 @@ pub(crate) fn analyze<M: Model>(
     };
     reads.sort_by_key(|&i| (std::cmp::Reverse(read_value(i).len()), i));
     // Per epoch (its put, or `None` for the initial value): its longest read.
-    let mut longest: HashMap<Option<usize>, Longest<'_>, FxBuild> = HashMap::default();
+    let mut longest: FxHashMap<Option<usize>, Longest<'_>> = FxHashMap::default();
     // Per read: (epoch put, appends seen), or why it is impossible.
     let mut shape: Vec<Option<ReadShape>> = vec![None; ops.len()];
     for &r in &reads {
@@ -355,7 +357,7 @@ pub(crate) fn analyze<M: Model>(
     // some read sees, in operation order.
     let mut epoch_puts: Vec<usize> = longest.keys().flatten().copied().collect();
     epoch_puts.sort_unstable();
-    let mut epoch_of_put: HashMap<usize, u32, FxBuild> = HashMap::default();
+    let mut epoch_of_put: FxHashMap<usize, u32> = FxHashMap::default();
     for (k, &p) in epoch_puts.iter().enumerate() {
         epoch_of_put.insert(p, k as u32 + 1);
     }
@@ -752,8 +754,8 @@ fn written_len(access: &LogAccess<'_>) -> usize {
 fn index_written_values<'v>(
     accesses: &'v [LogAccess<'_>],
     describe: &dyn Fn(usize) -> String,
-) -> Result<(HashMap<&'v [u8], usize, FxBuild>, Vec<usize>), String> {
-    let mut writer_of: HashMap<&[u8], usize, FxBuild> = HashMap::default();
+) -> Result<(FxHashMap<&'v [u8], usize>, Vec<usize>), String> {
+    let mut writer_of: FxHashMap<&[u8], usize> = FxHashMap::default();
     for (i, access) in accesses.iter().enumerate() {
         let (LogAccess::Put { value, .. } | LogAccess::Append { value, .. }) = access else {
             continue;

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
 
+use rustc_hash::FxBuildHasher;
+
 use super::history::Operation;
 
 /// A sequential specification: an initial state and a step function.
@@ -198,7 +200,7 @@ impl<S: Eq + Hash> StateSet<S> {
     fn from_vec(mut v: Vec<S>) -> Self {
         if v.len() == 1 {
             let s = v.pop().expect("one state");
-            let hash = FxBuild.hash_one(&s);
+            let hash = FxBuildHasher.hash_one(&s);
             return StateSet {
                 repr: Repr::One(s),
                 hash,
@@ -214,7 +216,7 @@ impl<S: Eq + Hash> StateSet<S> {
         }
         let hash = v
             .iter()
-            .fold(0u64, |h, s| h.wrapping_add(FxBuild.hash_one(s)));
+            .fold(0u64, |h, s| h.wrapping_add(FxBuildHasher.hash_one(s)));
         if v.len() == 1 {
             let s = v.pop().expect("one state");
             return StateSet {
@@ -317,78 +319,4 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
             Repr::Many(v) => v.capacity() * std::mem::size_of::<M::State>(),
         }
     }
-}
-
-/// A fast non-cryptographic hasher (multiply-rotate, with a final avalanche), used for
-/// the checker's cache and the models' cached state hashes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(FX_K);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 56));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        mix64(self.hash)
-    }
-}
-
-/// A [`BuildHasher`] for [`FxHasher`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FxBuild;
-
-impl BuildHasher for FxBuild {
-    type Hasher = FxHasher;
-    fn build_hasher(&self) -> FxHasher {
-        FxHasher::default()
-    }
-}
-
-/// A 64-bit avalanche mix (the finalizer of MurmurHash3).
-#[inline]
-pub(crate) fn mix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    h
 }

@@ -7,10 +7,11 @@ use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use super::history::Operation;
-use super::model::{FxBuild, LogAccess, Model, NondeterministicModel};
+use super::model::{LogAccess, Model, NondeterministicModel};
 
 /// An immutable map from string keys to values, with a hash kept up to date on every change,
 /// so that big states (a whole key/value store) hash in O(1). Cloning is O(1) too.
@@ -50,7 +51,7 @@ impl<V: Clone + Hash> MapState<V> {
             Err(i) => (i, i, Arc::from(key)),
         };
         let new = value.map(|val| {
-            let eh = FxBuild.hash_one((&*k, &val));
+            let eh = FxBuildHasher.hash_one((&*k, &val));
             hash = hash.wrapping_add(eh);
             (k, val, eh)
         });

@@ -5,25 +5,33 @@
 
 use super::{Instant, Node};
 use crate::collections::StableHasher;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::Hasher;
 
-/// Why the network did not deliver a request or a reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why the network did not deliver a request or a reply. (Its serde names are the words of
+/// the course tool's trace file, `labtest::record`.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DropReason {
     /// The unreliable network lost the request.
+    #[serde(rename = "request lost")]
     RequestLost,
     /// The unreliable network lost the reply.
+    #[serde(rename = "reply lost")]
     ReplyLost,
     /// The end was disabled or not connected when the call was made.
+    #[serde(rename = "end disabled")]
     EndDisabled,
     /// The end's server does not exist (deleted, or never added).
+    #[serde(rename = "no server")]
     NoServer,
     /// The server was deleted or replaced, or the end disabled, while the handler ran; or the
     /// server's node crashed. Its reply is never delivered.
+    #[serde(rename = "server gone")]
     ServerGone,
     /// The network was shut down.
+    #[serde(rename = "network shut down")]
     Shutdown,
 }
 
