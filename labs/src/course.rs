@@ -122,11 +122,11 @@ impl Course {
             .collect();
         let at = path.display();
         let file: CourseFile = toml::from_str(text).map_err(|e| format!("{at}: {e}"))?;
-        if !crate::skeleton::EDITIONS.contains(&file.edition.as_str()) {
+        if !crate::manifest::EDITIONS.contains(&file.edition.as_str()) {
             return Err(format!(
                 "{at}: edition = {:?}: the editions are {}",
                 file.edition,
-                crate::skeleton::EDITIONS.join(", ")
+                crate::manifest::EDITIONS.join(", ")
             ));
         }
         if file.seeds == 0 {

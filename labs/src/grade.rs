@@ -21,7 +21,9 @@
 
 use crate::course::Course;
 use crate::manifest::manifest;
-use crate::report::{self, BuildInfo, Record, Report, SubmissionInfo, Verdict};
+use crate::report::{
+    self, BuildInfo, Record, Report, SubmissionInfo, Verdict, parse_partition, partition_range,
+};
 use crate::sandbox;
 use crate::submission::{self, BuildArea, Submission};
 use labtest::record::RunRecord;
@@ -197,29 +199,6 @@ pub(crate) fn select(names: &[String], course: &Course) -> Result<Vec<Selected>,
     Ok(selected)
 }
 
-/// Parses `K/N` (1 ≤ K ≤ N).
-pub(crate) fn parse_partition(text: &str) -> Result<(usize, usize), String> {
-    let bad = || {
-        format!(
-            "--partition {text:?}: write K/N with 1 <= K <= N, such as 2/3 (the second of \
-             three parts)"
-        )
-    };
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let k: usize = k.trim().parse().map_err(|_| bad())?;
-    let n: usize = n.trim().parse().map_err(|_| bad())?;
-    if k == 0 || n == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
-}
-
-/// The runs of part `k` of `n` among `total`: the k-th of n contiguous slices whose sizes
-/// differ by at most one.
-pub(crate) fn partition_range(total: usize, k: usize, n: usize) -> std::ops::Range<usize> {
-    (total * (k - 1) / n)..(total * k / n)
-}
-
 /// One run to do.
 #[derive(Clone, Debug)]
 struct Unit {
@@ -343,7 +322,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
             .filter(|t| match mode {
                 Mode::Checkout => true,
                 Mode::Submissions(_) => {
-                    crate::skeleton::edition_of(&t.name).is_none_or(|e| e == course.edition)
+                    crate::manifest::edition_of(&t.name).is_none_or(|e| e == course.edition)
                 }
             })
             .collect()

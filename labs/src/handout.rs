@@ -16,7 +16,7 @@ pub struct Args {
     /// The lab (`raft`): renders docs/<lab>.md.
     lab: String,
     /// Show only this edition's sections (default: every edition's).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::skeleton::EDITIONS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::manifest::EDITIONS))]
     edition: Option<String>,
     /// Where to write the page (default: standard output).
     #[arg(long, value_name = "OUT")]

@@ -12,6 +12,23 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
+/// The editions a lab may come in.
+pub const EDITIONS: &[&str] = &["2024", "2025"];
+
+/// The edition a file belongs to, from its path (a component `v2025`, or a name ending in `_2025`:
+/// `kvsrv/src/v2025/lock.rs`, `kvsrv/tests/mem_2024.rs`); `None`: every edition.
+pub fn edition_of(path: &str) -> Option<&'static str> {
+    path.split('/').find_map(|component| {
+        let stem = component.split('.').next().unwrap_or(component);
+        EDITIONS.iter().copied().find(|edition| {
+            stem.strip_prefix('v') == Some(*edition)
+                || stem
+                    .strip_suffix(edition)
+                    .is_some_and(|rest| rest.ends_with('_'))
+        })
+    })
+}
+
 /// The manifest's text, built into the tool.
 const MANIFEST: &str = include_str!("../manifest.toml");
 
@@ -119,11 +136,11 @@ impl Manifest {
                 return Err(format!("lab {} has no suite", lab.name));
             }
             for edition in &lab.editions {
-                if !crate::skeleton::EDITIONS.contains(&edition.as_str()) {
+                if !EDITIONS.contains(&edition.as_str()) {
                     return Err(format!(
                         "lab {}: edition {edition} is not one the kit knows ({})",
                         lab.name,
-                        crate::skeleton::EDITIONS.join(", ")
+                        EDITIONS.join(", ")
                     ));
                 }
             }
@@ -136,7 +153,7 @@ impl Manifest {
                 }
             }
             for target in &lab.targets {
-                if let Some(edition) = crate::skeleton::edition_of(&target.name)
+                if let Some(edition) = edition_of(&target.name)
                     && !lab.editions.iter().any(|e| e == edition)
                 {
                     return Err(format!(
@@ -185,11 +202,7 @@ impl Lab {
     pub(crate) fn targets_of(&self, edition: Option<&str>) -> Vec<&Target> {
         self.targets
             .iter()
-            .filter(|t| {
-                edition.is_none_or(|e| {
-                    crate::skeleton::edition_of(&t.name).is_none_or(|this| this == e)
-                })
-            })
+            .filter(|t| edition.is_none_or(|e| edition_of(&t.name).is_none_or(|this| this == e)))
             .collect()
     }
 

@@ -679,6 +679,29 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// Parses `K/N` (1 ≤ K ≤ N).
+pub(crate) fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || {
+        format!(
+            "--partition {text:?}: write K/N with 1 <= K <= N, such as 2/3 (the second of \
+             three parts)"
+        )
+    };
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let k: usize = k.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// The runs of part `k` of `n` among `total`: the k-th of n contiguous slices whose sizes
+/// differ by at most one.
+pub(crate) fn partition_range(total: usize, k: usize, n: usize) -> std::ops::Range<usize> {
+    (total * (k - 1) / n)..(total * k / n)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -791,7 +814,7 @@ pub(crate) mod tests {
                         index: k + 1,
                         count,
                     });
-                    let range = crate::grade::partition_range(whole.units_total, k + 1, count);
+                    let range = partition_range(whole.units_total, k + 1, count);
                     part.records.retain(|r| range.contains(&r.unit));
                     part
                 })

@@ -35,8 +35,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The editions a lab may come in.
-pub const EDITIONS: &[&str] = &["2024", "2025"];
+pub use crate::manifest::{EDITIONS, edition_of};
 
 /// Options of `labs skeleton`.
 #[derive(clap::Args)]
@@ -89,19 +88,6 @@ enum Region {
     Plain,
     Solution,
     Skeleton,
-}
-
-/// The edition a file belongs to, from its path (see the module docs); `None`: every edition.
-pub fn edition_of(path: &str) -> Option<&'static str> {
-    path.split('/').find_map(|component| {
-        let stem = component.split('.').next().unwrap_or(component);
-        EDITIONS.iter().copied().find(|edition| {
-            stem.strip_prefix('v') == Some(*edition)
-                || stem
-                    .strip_suffix(edition)
-                    .is_some_and(|rest| rest.ends_with('_'))
-        })
-    })
 }
 
 /// The student's version of one source file, for the skeleton of `edition`.

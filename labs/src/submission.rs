@@ -124,7 +124,7 @@ pub fn student_files(
 ) -> Result<Vec<String>, String> {
     let in_lab = |name: &&String| name.starts_with(&format!("{lab}/"));
     let right_edition =
-        |name: &&String| crate::skeleton::edition_of(name).is_none_or(|e| e == edition);
+        |name: &&String| crate::manifest::edition_of(name).is_none_or(|e| e == edition);
     let mut files: Vec<String> = match patterns {
         Some(patterns) => {
             let patterns: Vec<glob::Pattern> = patterns
