@@ -61,7 +61,7 @@ mod persister;
 mod rpc;
 pub mod sim;
 
-pub use net::{ClientEnd, Delivery, DeliveryKind, Line, Name, Network, Server};
+pub use net::{ClientEnd, Delivery, DeliveryKind, Line, LineCall, Name, Network, Server};
 pub use persister::{Persister, Store};
 pub use rpc::{HandlerTask, Method, MethodId, ReplyReceiver, Rpc, RpcError, Service, Side};
 

@@ -319,12 +319,11 @@ pub trait Line {
     /// Carries one call: the method and its encoded arguments; returns the encoded reply, or
     /// the error, in the simulated network's terms ([`RpcError::NoReply`] when the server
     /// cannot be reached or does not answer).
-    fn call(
-        &self,
-        method: MethodId,
-        args: Vec<u8>,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>> + '_>>;
+    fn call(&self, method: MethodId, args: Vec<u8>) -> LineCall<'_>;
 }
+
+/// What [`Line::call`] returns: the encoded reply, or the error, when it comes.
+pub type LineCall<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>> + 'a>>;
 
 /// An end of the simulated network.
 #[derive(Clone)]

@@ -15,13 +15,11 @@ use crate::wire::{Methods, Request, Response, WireError};
 use crossbeam_channel::{Receiver, Sender};
 use labrpc::codec::{self, CodecError};
 use labrpc::sim::{self, Node};
-use labrpc::{ClientEnd, Line, MethodId, Name, RpcError, Service, Side};
+use labrpc::{ClientEnd, Line, LineCall, MethodId, Name, RpcError, Service, Side};
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::io::{self, Write};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -178,11 +176,7 @@ impl Line for Remote {
         &self.name
     }
 
-    fn call(
-        &self,
-        method: MethodId,
-        args: Vec<u8>,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>> + '_>> {
+    fn call(&self, method: MethodId, args: Vec<u8>) -> LineCall<'_> {
         Box::pin(self.send(method, args))
     }
 }
@@ -384,11 +378,7 @@ impl Line for Local {
         &self.name
     }
 
-    fn call(
-        &self,
-        method: MethodId,
-        args: Vec<u8>,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, RpcError>> + '_>> {
+    fn call(&self, method: MethodId, args: Vec<u8>) -> LineCall<'_> {
         Box::pin(self.send(method, args))
     }
 }

@@ -152,8 +152,8 @@ impl<T> Methods<T> {
         }
     }
 
-    /// The method `wanted` names, if the server has it with the caller's types; else the
-    /// error the caller gets.
+    /// The method `service.method`, if the server has it with the caller's argument and reply
+    /// types; else the error the caller gets.
     pub(crate) fn lookup(
         &self,
         service: &str,
