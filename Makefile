@@ -13,11 +13,12 @@ SEEDS := $(LAB_SEEDS)
 endif
 SEEDS ?= 1
 
-.PHONY: help grade grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants lincheck kvraft-real bench-real
+.PHONY: help grade grade-2025 grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants lincheck kvraft-real bench-real
 
 help:
 	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
 	@echo "make grade SEEDS=N  ... with N seeds per test"
+	@echo "make grade-2025     the same, as a course of the 2025 edition (labs/course-2025.toml)"
 	@echo "make grade-smoke    the grader on 3 generated submissions, one lab, parts merged (CI)"
 	@echo "make grade-20       the grader on 20 generated submissions, every lab (SEEDS=10)"
 	@echo "make trace-fixture  write the broken-Raft trace the timeline's browser test loads"
@@ -33,6 +34,10 @@ help:
 
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
+
+# The reference graded as a course of the 2025 edition (labs/course-2025.toml).
+grade-2025:
+	$(CARGO) run --release --quiet -p labs -- grade --course labs/course-2025.toml --seeds $(SEEDS)
 
 # The course tool on generated submissions (docs/grading.md, "Check the grader itself").
 GRADE_DIR ?= target/grade-check
@@ -93,7 +98,7 @@ kvraft-real:
 	$(CARGO) test -p kvnet
 
 # BEGIN LAB TARGETS (generated from labs/manifest.toml: cargo run -p labs -- manifest --update)
-.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-4a kvraft-4b shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
+.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
 
 # What `make help` says of each lab.
 help-labs:
@@ -101,7 +106,7 @@ help-labs:
 	@echo "make mapreduce      Lab 1: MapReduce (make mr-sim, make mr-real); SEEDS=N"
 	@echo "make kvsrv          Lab 2: key/value server (make kvsrv-2024, make kvsrv-2025); SEEDS=N"
 	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x); SEEDS=N"
-	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-4a, make kvraft-4b); SEEDS=N"
+	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-2024, make kvraft-2024-4a, make kvraft-2024-4b, make kvraft-2025, make kvraft-2025-4a, make kvraft-2025-4b, make kvraft-2025-4c); SEEDS=N"
 	@echo "make shardctrler    Lab 5A: shard controller; SEEDS=N"
 	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-5a, make shardkv-5b, make shardkv-challenge); SEEDS=N"
 
@@ -150,13 +155,28 @@ raft-3x:
 
 # Lab 4: fault-tolerant key/value
 kvraft:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test kvraft_2024 --test rsm_2025 --test kvraft_2025
 
-kvraft-4a:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- 4a
+kvraft-2024:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft_2024
 
-kvraft-4b:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft -- 4b
+kvraft-2024-4a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft_2024 -- 4a
+
+kvraft-2024-4b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft_2024 -- 4b
+
+kvraft-2025:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025
+
+kvraft-2025-4a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025 -- 4a
+
+kvraft-2025-4b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025 -- 4b
+
+kvraft-2025-4c:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025 -- 4c
 
 # Lab 5A: shard controller
 shardctrler:

@@ -470,10 +470,8 @@ fn make_claim(target: &str) -> Result<Claim, String> {
     }
     let manifest = crate::manifest::manifest();
     let found = manifest
-        .labs
-        .iter()
-        .filter(|l| l.graded)
-        .flat_map(|l| l.make_targets(None))
+        .all_make_targets()
+        .filter(|t| t.lab.graded)
         .find(|t| t.name == target)
         .ok_or_else(|| format!("make {target}: no such target of a lab in this kit"))?;
     let lab = found.lab.name.clone();

@@ -154,9 +154,18 @@ impl Course {
                     known_labs.join(", ")
                 ));
             };
+            if !kit_lab.comes_in(&file.edition) {
+                return Err(format!(
+                    "{at}: lab {:?} does not come in edition {} (its editions: {})",
+                    lab.name,
+                    file.edition,
+                    kit_lab.editions.join(", ")
+                ));
+            }
             if seen.contains(&lab.name) {
                 return Err(format!("{at}: lab {:?} is listed twice", lab.name));
             }
+            let kit_parts = kit_lab.parts_of(Some(&file.edition));
             seen.push(lab.name.clone());
             if lab.points.is_empty() {
                 return Err(format!("{at}: lab {:?} has no parts in points", lab.name));
@@ -169,11 +178,12 @@ impl Course {
                         lab.name
                     ));
                 }
-                if !kit_lab.parts.contains(part) {
+                if !kit_parts.contains(part) {
                     return Err(format!(
-                        "{at}: lab {:?}: part {part:?}: the lab's parts are {}",
+                        "{at}: lab {:?}: part {part:?}: the lab's parts in edition {} are {}",
                         lab.name,
-                        kit_lab.parts.join(", ")
+                        file.edition,
+                        kit_parts.join(", ")
                     ));
                 }
                 if !points.is_finite() || *points < 0.0 {
@@ -183,8 +193,7 @@ impl Course {
                     ));
                 }
             }
-            let without: Vec<&String> = kit_lab
-                .parts
+            let without: Vec<&String> = kit_parts
                 .iter()
                 .filter(|p| !lab.points.contains_key(*p))
                 .collect();
@@ -270,7 +279,10 @@ mod tests {
         assert!(error(&base.replace("\"raft\"", "\"rafty\"")).contains("\"rafty\""));
         assert!(error(&base.replace("\"3A\"", "\"3a\"")).contains("in capitals"));
         assert!(error(&base.replace("\"3A\" = 10", "\"3A\" = -1")).contains("points must be"));
-        assert!(error(&base.replace("\"3X\"", "\"3Y\"")).contains("the lab's parts are"));
+        assert!(
+            error(&base.replace("\"3X\"", "\"3Y\""))
+                .contains("the lab's parts in edition 2024 are")
+        );
         assert!(error(&base.replace(", \"3X\" = 0", "")).contains("have no points"));
         assert!(error(&format!("{base}colour = 1\n")).contains("colour"));
         assert!(error(&format!("seedz = 2\n{base}")).contains("seedz"));

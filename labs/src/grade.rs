@@ -1290,47 +1290,82 @@ mod tests {
         names
     }
 
-    /// Every scored test is in one of its lab's parts, and that part has points in the
-    /// committed course file (a part missing there would stop `labs grade`).
+    /// The graded tests of `lab`'s suites of `edition`, each with its part (kit tests left
+    /// out).
+    fn graded_tests(lab: &Lab, edition: &str) -> Vec<(String, String)> {
+        let root = crate::workspace_root();
+        lab.targets_of(Some(edition))
+            .into_iter()
+            .flat_map(|t| {
+                let path = root
+                    .join(&lab.name)
+                    .join("tests")
+                    .join(format!("{}.rs", t.name));
+                let source = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                test_names(&source)
+                    .into_iter()
+                    .filter(|name| !t.kit_tests.contains(name))
+                    .map(|name| (lab.part_of(&name), name))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Every scored test is in one of its lab's parts of the edition, and that part has points
+    /// in each committed course file (a part missing there would stop `labs grade`).
     #[test]
     fn every_graded_test_has_a_part_with_points() {
         let root = crate::workspace_root();
-        let course = course();
-        for lab in manifest().labs.iter().filter(|l| l.graded) {
-            let names: Vec<(String, String)> = lab
-                .targets
-                .iter()
-                .flat_map(|t| {
-                    let path = root
-                        .join(&lab.name)
-                        .join("tests")
-                        .join(format!("{}.rs", t.name));
-                    let source = std::fs::read_to_string(&path)
-                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                    test_names(&source)
-                        .into_iter()
-                        .filter(|name| !t.kit_tests.contains(name))
-                        .map(|name| (lab.part_of(&name), name))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            for (part, name) in &names {
-                assert!(
-                    lab.parts.contains(part),
-                    "{}: the graded test {name} is in no part of the manifest's {:?}",
-                    lab.name,
-                    lab.parts
-                );
-            }
-            if let Some(course_lab) = course.lab(&lab.name) {
-                for (part, name) in &names {
+        for file in [crate::course::DEFAULT_COURSE_FILE, "labs/course-2025.toml"] {
+            let course = Course::load(&root.join(file)).unwrap();
+            for lab in manifest().labs.iter().filter(|l| l.graded) {
+                if !lab.comes_in(&course.edition) {
+                    continue;
+                }
+                let parts = lab.parts_of(Some(&course.edition));
+                for (part, name) in graded_tests(lab, &course.edition) {
                     assert!(
-                        course_lab.points.contains_key(part),
-                        "{name}: part {part} has no points in labs/course.toml"
+                        parts.contains(&part),
+                        "{}: the graded test {name} is in no part of edition {}: {parts:?}",
+                        lab.name,
+                        course.edition
                     );
+                    if let Some(course_lab) = course.lab(&lab.name) {
+                        assert!(
+                            course_lab.points.contains_key(&part),
+                            "{name}: part {part} has no points in {file}"
+                        );
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn lab_4_of_2025_has_the_originals_parts() {
+        let kvraft = lab_named("kvraft").unwrap();
+        let count = |edition, part: &str| {
+            let tests = graded_tests(kvraft, edition);
+            tests.iter().filter(|(p, _)| p == part).count()
+        };
+        assert_eq!(
+            [
+                count("2025", "4A"),
+                count("2025", "4B"),
+                count("2025", "4C")
+            ],
+            [7, 13, 10]
+        );
+        assert_eq!([count("2024", "4A"), count("2024", "4B")], [14, 9]);
+        let course_2025 = Course::load(&crate::workspace_root().join("labs/course-2025.toml"));
+        let error = Course::parse(
+            "edition = \"2025\"\nseeds = 1\n[[lab]]\nname = \"shardkv\"\npoints = { \"5A\" = 1 }\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(error.contains("does not come in edition 2025"), "{error}");
+        assert_eq!(course_2025.unwrap().edition, "2025");
     }
 
     #[test]

@@ -38,6 +38,19 @@ const MANIFEST: &str = include_str!("../manifest.toml");
 pub(crate) struct Manifest {
     #[serde(rename = "lab")]
     pub(crate) labs: Vec<Lab>,
+    /// Crates that are not labs but come in some editions only.
+    #[serde(rename = "crate", default)]
+    pub(crate) crates: Vec<EditionCrate>,
+}
+
+/// A crate that is not a lab and comes in some editions only (it uses one edition's API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EditionCrate {
+    /// The crate (its directory).
+    pub(crate) name: String,
+    /// The editions whose copies have it.
+    pub(crate) editions: Vec<String>,
 }
 
 /// One lab: a crate, its graded suites and how its tests fall into parts.
@@ -54,12 +67,16 @@ pub(crate) struct Lab {
     /// The labs whose crates it depends on: their student files are part of its hand-in.
     #[serde(default)]
     pub(crate) builds_on: Vec<String>,
-    /// The editions it comes in (empty: one).
+    /// The editions it comes in (empty: every edition, in one shape). A course of another
+    /// edition does not have it.
     #[serde(default)]
     pub(crate) editions: Vec<String>,
-    /// Its parts, in order.
+    /// Its parts, in order: every edition's.
     #[serde(default)]
     pub(crate) parts: Vec<String>,
+    /// The parts of the editions whose parts are not all of [`parts`](Lab::parts).
+    #[serde(default)]
+    pub(crate) edition_parts: std::collections::BTreeMap<String, Vec<String>>,
     /// Parts by test-name prefix, tried before the name's suffix.
     #[serde(default)]
     pub(crate) part_rules: Vec<PartRule>,
@@ -144,6 +161,21 @@ impl Manifest {
                     ));
                 }
             }
+            for (edition, parts) in &lab.edition_parts {
+                if !lab.editions.contains(edition) {
+                    return Err(format!(
+                        "lab {}: edition_parts names edition {edition}, which the lab does not \
+                         list",
+                        lab.name
+                    ));
+                }
+                if let Some(part) = parts.iter().find(|p| !lab.parts.contains(p)) {
+                    return Err(format!(
+                        "lab {}: edition {edition} has part {part}, which is not in its parts",
+                        lab.name
+                    ));
+                }
+            }
             for rule in &lab.part_rules {
                 if !lab.parts.contains(&rule.part) {
                     return Err(format!(
@@ -169,7 +201,44 @@ impl Manifest {
                 }
             }
         }
+        for extra in &manifest.crates {
+            if let Some(edition) = extra
+                .editions
+                .iter()
+                .find(|e| !EDITIONS.contains(&e.as_str()))
+            {
+                return Err(format!(
+                    "crate {}: edition {edition} is not one the kit knows",
+                    extra.name
+                ));
+            }
+        }
         Ok(manifest)
+    }
+
+    /// The crates (directories) that a copy of `edition` leaves out: the labs and other crates
+    /// that do not come in it.
+    pub(crate) fn left_out(&self, edition: &str) -> Vec<&str> {
+        let labs = self.labs.iter().filter(|l| !l.comes_in(edition));
+        let crates = self
+            .crates
+            .iter()
+            .filter(|c| !c.editions.iter().any(|e| e == edition));
+        labs.map(|l| l.name.as_str())
+            .chain(crates.map(|c| c.name.as_str()))
+            .collect()
+    }
+
+    /// Every make target of the labs, in the kit and in a copy of each edition (a copy's
+    /// `kvraft-4a` is its edition's part 4A).
+    pub(crate) fn all_make_targets(&self) -> impl Iterator<Item = MakeTarget<'_>> {
+        let editions = std::iter::once(None).chain(EDITIONS.iter().map(|e| Some(*e)));
+        editions.flat_map(move |edition| {
+            self.labs
+                .iter()
+                .filter(move |l| edition.is_none_or(|e| l.comes_in(e)))
+                .flat_map(move |l| l.make_targets(edition))
+        })
     }
 
     /// The lab named `name`.
@@ -179,6 +248,18 @@ impl Manifest {
 }
 
 impl Lab {
+    /// Whether a course of `edition` has this lab.
+    pub(crate) fn comes_in(&self, edition: &str) -> bool {
+        self.editions.is_empty() || self.editions.iter().any(|e| e == edition)
+    }
+
+    /// Its parts in `edition` (every part when `None`).
+    pub(crate) fn parts_of(&self, edition: Option<&str>) -> &[String] {
+        edition
+            .and_then(|e| self.edition_parts.get(e))
+            .unwrap_or(&self.parts)
+    }
+
     /// The part a test of this lab belongs to: the first part rule whose prefix starts the
     /// name, else the name's suffix if it is one of the lab's parts (`_3a` → `3A`), else the
     /// lab's only part, else `-`.
@@ -217,8 +298,10 @@ impl Lab {
     }
 
     /// Its make targets (for `edition`, or every edition when `None`), in order: the whole
-    /// lab (`raft`), each suite with a name of its own (`mr-sim`), each edition
-    /// (`kvsrv-2024`), each part of a lab of several (`raft-3a`).
+    /// lab (`raft`), each suite with a name of its own (`mr-sim`), each edition of a lab of
+    /// several (`kvsrv-2024`) and each part of such an edition (`kvraft-2025-4a`), and each
+    /// part of a lab of several parts where it has one shape (`raft-3a`; in a student's copy,
+    /// `kvraft-4a` is its edition's).
     pub(crate) fn make_targets(&self, edition: Option<&str>) -> Vec<MakeTarget<'_>> {
         let all = self.targets_of(edition);
         let mut targets = vec![MakeTarget {
@@ -237,35 +320,59 @@ impl Lab {
                 });
             }
         }
-        for year in &self.editions {
-            if edition.is_none_or(|e| e == year) {
+        let several = self.editions.len() > 1;
+        if several {
+            for year in self
+                .editions
+                .iter()
+                .filter(|y| edition.is_none_or(|e| e == *y))
+            {
+                let suites = self.targets_of(Some(year));
                 targets.push(MakeTarget {
                     name: format!("{}-{year}", self.name),
                     lab: self,
-                    suites: self.targets_of(Some(year)),
+                    suites: suites.clone(),
                     part: None,
                 });
+                targets.extend(self.part_targets(&format!("{}-{year}", self.name), year, &suites));
             }
         }
-        if self.parts.len() > 1 {
-            for part in &self.parts {
+        if edition.is_some() || !several {
+            targets.extend(self.part_targets(&self.name, edition.unwrap_or_default(), &all));
+        }
+        targets
+    }
+
+    /// `<prefix>-<part>` for each part of `edition` (`""`: the lab's parts), if it has several.
+    fn part_targets<'a>(
+        &'a self,
+        prefix: &str,
+        edition: &str,
+        suites: &[&'a Target],
+    ) -> Vec<MakeTarget<'a>> {
+        let parts = self.parts_of(Some(edition).filter(|e| !e.is_empty()));
+        if parts.len() < 2 {
+            return Vec::new();
+        }
+        parts
+            .iter()
+            .map(|part| {
                 let filter = self
                     .part_rules
                     .iter()
                     .find(|r| r.part == *part)
                     .map_or_else(|| part.to_lowercase(), |r| r.prefix.clone());
-                targets.push(MakeTarget {
-                    name: format!("{}-{}", self.name, part.to_lowercase()),
+                MakeTarget {
+                    name: format!("{prefix}-{}", part.to_lowercase()),
                     lab: self,
-                    suites: all.clone(),
+                    suites: suites.to_vec(),
                     part: Some(PartFilter {
                         part: part.clone(),
                         filter,
                     }),
-                });
-            }
-        }
-        targets
+                }
+            })
+            .collect()
     }
 }
 
@@ -323,7 +430,8 @@ pub(crate) fn make_targets(manifest: &Manifest, edition: Option<&str>, with_kit:
     let mut names: Vec<String> = vec!["help-labs".into()];
     let mut help = String::new();
     let mut rules = String::new();
-    for lab in manifest.labs.iter().filter(|l| with_kit || l.graded) {
+    let labs = manifest.labs.iter().filter(|l| with_kit || l.graded);
+    for lab in labs.filter(|l| edition.is_none_or(|e| l.comes_in(e))) {
         let targets = lab.make_targets(edition);
         let _ = write!(rules, "\n# {}\n", lab.title);
         for (i, target) in targets.iter().enumerate() {
@@ -354,12 +462,12 @@ pub(crate) fn make_targets(manifest: &Manifest, edition: Option<&str>, with_kit:
     )
 }
 
-/// The `-p` flags of every graded lab (what a student's `make test` runs).
-pub(crate) fn graded_packages(manifest: &Manifest) -> String {
+/// The `-p` flags of every graded lab of `edition` (what a student's `make test` runs).
+pub(crate) fn graded_packages(manifest: &Manifest, edition: &str) -> String {
     manifest
         .labs
         .iter()
-        .filter(|l| l.graded)
+        .filter(|l| l.graded && l.comes_in(edition))
         .map(|l| format!("-p {}", l.name))
         .collect::<Vec<_>>()
         .join(" ")
@@ -374,15 +482,24 @@ pub(crate) fn readme_table(manifest: &Manifest) -> String {
             .into_iter()
             .map(|t| format!("`make {}`", t.name))
             .collect();
-        let title = if lab.editions.is_empty() {
-            lab.title.clone()
+        let title = match lab.editions.as_slice() {
+            [] => lab.title.clone(),
+            [only] => format!("{} (edition {only})", lab.title),
+            all => format!("{} (editions {})", lab.title, all.join(", ")),
+        };
+        let parts = if lab.edition_parts.is_empty() {
+            lab.parts.join(", ")
         } else {
-            format!("{} (editions {})", lab.title, lab.editions.join(", "))
+            let by_edition: Vec<String> = lab
+                .editions
+                .iter()
+                .map(|e| format!("{}: {}", e, lab.parts_of(Some(e)).join(", ")))
+                .collect();
+            by_edition.join("; ")
         };
         let _ = writeln!(
             table,
-            "| {title} | {} | {} | [docs/{}.md](docs/{}.md) |",
-            lab.parts.join(", "),
+            "| {title} | {parts} | {} | [docs/{}.md](docs/{}.md) |",
             commands.join(", "),
             lab.name,
             lab.name
@@ -563,6 +680,28 @@ mod tests {
             targets.contains("\nshardkv-challenge:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- challenge\n"),
             "{targets}"
         );
+    }
+
+    #[test]
+    fn an_edition_with_parts_of_its_own_names_them_in_the_kit_and_in_its_copy() {
+        let manifest = manifest();
+        let kit = make_targets(manifest, None, false);
+        assert!(kit.contains("\nkvraft-2025-4c:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025 -- 4c\n"), "{kit}");
+        assert!(kit.contains("\nkvraft-2024-4a:\n"), "{kit}");
+        assert!(!kit.contains("\nkvraft-4a:\n"), "{kit}");
+        assert!(!kit.contains("\nkvraft-2024-4c:\n"), "{kit}");
+        assert!(!kit.contains("\nshardkv-2024:\n"), "{kit}");
+        let copy = make_targets(manifest, Some("2025"), false);
+        assert!(copy.contains("\nkvraft-4c:\n"), "{copy}");
+        assert!(copy.contains("\nkvraft-2025-4a:\n"), "{copy}");
+        assert!(!copy.contains("2024"), "{copy}");
+        assert!(!copy.contains("shard"), "{copy}");
+        assert_eq!(
+            manifest.left_out("2025"),
+            ["shardctrler", "shardkv", "kvnet"]
+        );
+        assert!(manifest.left_out("2024").is_empty());
+        assert!(!graded_packages(manifest, "2025").contains("shardkv"));
     }
 
     #[test]

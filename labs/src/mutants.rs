@@ -96,12 +96,24 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{}...", &text[..end])
 }
 
-/// A mutant: its lab, name, what bug it plants, and its patch file.
+/// A mutant: its lab, name, what bug it plants, its patch file, and the edition of the files
+/// it changes (their suites are the ones that run; `None`: every suite of the lab).
 struct Mutant {
     lab: String,
     name: String,
     description: String,
     patch: PathBuf,
+    edition: Option<&'static str>,
+}
+
+/// The edition of every file `patch` changes, if they are all of one.
+fn patch_edition(patch: &str) -> Option<&'static str> {
+    let mut editions = patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .map(crate::manifest::edition_of);
+    let first = editions.next()??;
+    editions.all(|e| e == Some(first)).then_some(first)
 }
 
 /// The mutants of `labs` (all labs if empty), sorted by lab and name.
@@ -155,6 +167,7 @@ fn find_mutants(root: &Path, labs: &[String], only: Option<&str>) -> Result<Vec<
                 lab: lab.clone(),
                 name,
                 description,
+                edition: patch_edition(&text),
                 patch,
             });
         }
@@ -221,10 +234,20 @@ fn git_apply(dir: &Path, patch: &Path, reverse: bool, check: bool) -> Result<(),
     }
 }
 
-/// Runs one lab's suites in `scratch`; returns what they said, merged.
-fn run_suites(scratch: &Path, target: &Path, lab: &str, seeds: u64) -> Outcome {
+/// Runs one lab's suites of `edition` (all when `None`) in `scratch`; returns what they said,
+/// merged.
+fn run_suites(
+    scratch: &Path,
+    target: &Path,
+    lab: &str,
+    edition: Option<&str>,
+    seeds: u64,
+) -> Outcome {
     let mut merged = Outcome::default();
-    for suite in suites(lab).unwrap_or(&[]) {
+    let of_edition = |suite: &&crate::manifest::Target| {
+        edition.is_none_or(|e| crate::manifest::edition_of(&suite.name).is_none_or(|s| s == e))
+    };
+    for suite in suites(lab).unwrap_or(&[]).iter().filter(of_edition) {
         let seeded = !suite.real_processes;
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(scratch)
@@ -336,7 +359,7 @@ fn mutate(args: &Args) -> Result<bool, String> {
     labs.dedup();
     for lab in labs {
         eprintln!("labs mutants: the {lab} suite without mutants (it must pass)...");
-        let baseline = run_suites(&scratch, &target, lab, 1);
+        let baseline = run_suites(&scratch, &target, lab, None, 1);
         if baseline.caught() {
             return Err(format!(
                 "the {lab} suite fails without any mutant ({}): fix that first",
@@ -348,7 +371,7 @@ fn mutate(args: &Args) -> Result<bool, String> {
     for mutant in mutants {
         eprintln!("labs mutants: {}/{}...", mutant.lab, mutant.name);
         apply(&scratch, &mutant.patch, false)?;
-        let outcome = run_suites(&scratch, &target, &mutant.lab, args.seeds);
+        let outcome = run_suites(&scratch, &target, &mutant.lab, mutant.edition, args.seeds);
         apply(&scratch, &mutant.patch, true)?;
         eprintln!(
             "  {}",
@@ -373,6 +396,15 @@ fn mutate(args: &Args) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_of_one_editions_files_runs_that_editions_suites() {
+        let one = "+++ b/kvraft/src/v2025/rsm.rs\n+++ b/kvraft/src/v2025/server.rs\n";
+        assert_eq!(patch_edition(one), Some("2025"));
+        let both = "+++ b/kvraft/src/v2025/rsm.rs\n+++ b/kvraft/src/v2024/rsm.rs\n";
+        assert_eq!(patch_edition(both), None);
+        assert_eq!(patch_edition("+++ b/raft/src/lib.rs\n"), None);
+    }
 
     #[test]
     fn parses_failures_seeds_and_the_first_message() {

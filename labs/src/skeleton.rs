@@ -311,9 +311,16 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
     {
         return Err(format!("{} exists and is not empty", out.display()));
     }
+    let left_out = crate::manifest::manifest().left_out(edition);
+    let other_edition = |name: &str| {
+        edition_of(name).is_some_and(|e| e != edition)
+            || left_out
+                .iter()
+                .any(|dir| name.split('/').next() == Some(*dir) || name == format!("docs/{dir}.md"))
+    };
     let mut stripped = 0;
     for name in crate::tracked_files(&root)? {
-        if is_teacher_only(&name) || edition_of(&name).is_some_and(|e| e != edition) {
+        if is_teacher_only(&name) || other_edition(&name) {
             continue;
         }
         let template = STUDENT_FILES
@@ -337,7 +344,7 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Cargo.toml" {
             let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
-            let student = without_teacher_members(&manifest)?;
+            let student = without_members(&manifest, &left_out)?;
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Makefile" {
             let template = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
@@ -416,12 +423,57 @@ fn student_makefile(template: &str, edition: &str) -> Result<String, String> {
             ));
         }
     }
+    let template = edition_lines(template, edition, "# ")
+        .map_err(|e| format!("labs/skeleton/Makefile:{e}"))?;
     Ok(template
         .replace(
             "@LAB TARGETS@",
             crate::manifest::make_targets(manifest, Some(edition), false).trim_end(),
         )
-        .replace("@SUITES@", &crate::manifest::graded_packages(manifest)))
+        .replace(
+            "@SUITES@",
+            &crate::manifest::graded_packages(manifest, edition),
+        ))
+}
+
+/// `text` for `edition`: the lines between `<comment>BEGIN EDITION 2024` and `<comment>END
+/// EDITION 2024` (each a whole line) kept only for that edition, without the markers.
+fn edition_lines(text: &str, edition: &str, comment: &str) -> Result<String, MarkerError> {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<(&str, usize)> = None;
+    for (number, line) in (1..).zip(text.split_inclusive('\n')) {
+        let marker = line.trim().strip_prefix(comment);
+        if let Some(named) = marker.and_then(|m| m.strip_prefix("BEGIN EDITION ")) {
+            if !EDITIONS.contains(&named) || open.is_some() {
+                return Err(MarkerError {
+                    line: number,
+                    message: format!("BEGIN EDITION {named}: unknown, or inside another"),
+                });
+            }
+            open = Some((named, number));
+            continue;
+        }
+        if let Some(named) = marker.and_then(|m| m.strip_prefix("END EDITION ")) {
+            if open.map(|(o, _)| o) != Some(named) {
+                return Err(MarkerError {
+                    line: number,
+                    message: format!("END EDITION {named} closes nothing open"),
+                });
+            }
+            open = None;
+            continue;
+        }
+        if open.is_none_or(|(named, _)| named == edition) {
+            out.push_str(line);
+        }
+    }
+    match open {
+        Some((named, at)) => Err(MarkerError {
+            line: at,
+            message: format!("BEGIN EDITION {named} is never closed"),
+        }),
+        None => Ok(out),
+    }
 }
 
 /// True for files of [`TEACHER_ONLY`] paths.
@@ -434,14 +486,18 @@ fn is_teacher_only(name: &str) -> bool {
         })
 }
 
-/// The workspace manifest without the members that [`TEACHER_ONLY`] leaves out.
-fn without_teacher_members(manifest: &str) -> Result<String, String> {
+/// The workspace manifest without the members that [`TEACHER_ONLY`] leaves out, nor those of
+/// other editions (`left_out`).
+fn without_members(manifest: &str, left_out: &[&str]) -> Result<String, String> {
     let mut out = String::with_capacity(manifest.len());
     let mut removed = 0;
     for line in manifest.split_inclusive('\n') {
         let member = line.trim().trim_end_matches(',').trim_matches('"');
         if line.trim().starts_with('"') && is_teacher_only(&format!("{member}/")) {
             removed += 1;
+            continue;
+        }
+        if line.trim().starts_with('"') && left_out.contains(&member) {
             continue;
         }
         out.push_str(line);
@@ -512,16 +568,20 @@ struct Hidden;
         let manifest =
             "[workspace]\nmembers = [\n    \"labrpc\",\n    \"labs\",\n    \"raft\",\n]\n";
         assert_eq!(
-            without_teacher_members(manifest).unwrap(),
+            without_members(manifest, &[]).unwrap(),
             "[workspace]\nmembers = [\n    \"labrpc\",\n    \"raft\",\n]\n"
         );
-        assert!(without_teacher_members("[workspace]\nmembers = [\"a\"]\n").is_err());
+        assert_eq!(
+            without_members(manifest, &["raft"]).unwrap(),
+            "[workspace]\nmembers = [\n    \"labrpc\",\n]\n"
+        );
+        assert!(without_members("[workspace]\nmembers = [\"a\"]\n", &[]).is_err());
         let root = crate::workspace_root();
         for (_, template) in STUDENT_FILES {
             assert!(root.join(template).is_file(), "{template} is missing");
         }
         let real = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-        assert!(!without_teacher_members(&real).unwrap().contains("\"labs\""));
+        assert!(!without_members(&real, &[]).unwrap().contains("\"labs\""));
     }
 
     #[test]

@@ -131,6 +131,13 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
         output
     }
 
+    /// Runs `op` (one clerk call) without recording it: it counts in the summary line's `ops`
+    /// only.
+    pub async fn count<T>(&self, op: impl Future<Output = T>) -> T {
+        self.cx.add_ops(1);
+        op.await
+    }
+
     /// Number of operations recorded.
     pub fn len(&self) -> usize {
         self.recorder.len()

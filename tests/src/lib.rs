@@ -29,6 +29,7 @@ pub mod logger;
 pub mod record;
 mod runner;
 mod summary;
+pub mod versioned;
 
 pub use runner::{
     DEFAULT_SEED, Failed, Options, Passed, TestCx, assert_seeds_leave_nothing, must_fail, run,

@@ -118,7 +118,9 @@ fn replay_command_reruns_the_same_test_and_seed_in_every_suite() {
     replay_reruns("mapreduce", "mr_sim", "wc_sim");
     replay_reruns("raft", "raft", "initial_election_3a");
     replay_reruns("kvsrv", "kvsrv_2024", "basic_2");
-    replay_reruns("kvraft", "kvraft", "basic_4a");
+    replay_reruns("kvraft", "kvraft_2024", "basic_4a");
+    replay_reruns("kvraft", "rsm_2025", "leader_partition_4a");
+    replay_reruns("kvraft", "kvraft_2025", "one_partition_4b");
     replay_reruns("shardctrler", "shardctrler", "basic_leave_join");
     replay_reruns("shardkv", "shardkv", "static_shards_5a");
 }

@@ -18,7 +18,9 @@ use labtest::TestCx;
 use labtest::cluster::{Client, Group, GroupSpec, Started};
 use labtest::kv::{LATENCY, OpLog};
 use labtest::linearizability::PowerSet;
-use labtest::linearizability::models::{VersionedKvInput, VersionedKvModel, VersionedKvOutput};
+use labtest::linearizability::models::VersionedKvModel;
+use labtest::versioned::{GetResult, KvErr, PutCounts, VersionedKv, VersionedLog};
+use labtest::versioned::{check_put_count, one_client_put};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -82,13 +84,11 @@ impl TestLock for Lock {
     }
 }
 
-type Log = OpLog<VersionedKvInput, VersionedKvOutput>;
-
 /// A versioned key/value server on a simulated network, and the record of every clerk
 /// operation. Cloning gives another handle to the same tester (one per client task).
 pub struct Tester<C = Clerk> {
     group: Group<()>,
-    log: Log,
+    log: VersionedLog,
     cx: TestCx,
     reliable: bool,
     /// Whether clerks record their operations for the linearizability checker.
@@ -178,9 +178,8 @@ impl<C: KvClerk> Tester<C> {
         TestClerk {
             clerk: C::connect(client.ends()[0].clone()),
             client,
-            id,
-            log: self.recording.then(|| self.log.clone()),
-            cx: self.cx.clone(),
+            record: self.recording.then_some(id),
+            log: self.log.clone(),
         }
     }
 
@@ -206,9 +205,9 @@ impl<C: KvClerk> Tester<C> {
 pub struct TestClerk<C = Clerk> {
     clerk: C,
     client: Client,
-    id: u64,
-    log: Option<Log>,
-    cx: TestCx,
+    /// The client id its operations are recorded as, if they are.
+    record: Option<u64>,
+    log: VersionedLog,
 }
 
 impl<C: KvClerk> TestClerk<C> {
@@ -219,74 +218,49 @@ impl<C: KvClerk> TestClerk<C> {
 
     /// `Clerk::get`, recorded. A get can only fail with `ErrNoKey`.
     pub async fn get(&self, key: &str) -> Result<(String, Version), Error> {
-        let input = || VersionedKvInput::Get { key: key.into() };
-        let op = async {
-            match self.clerk.get(key).await {
-                Ok((value, version)) => VersionedKvOutput::Value { value, version },
-                Err(Error::NoKey) => VersionedKvOutput::ErrNoKey,
-                Err(e) => panic!("get({key:?}) returned {e}: a get can only fail with ErrNoKey"),
-            }
-        };
-        match self.record(input, op).await {
-            VersionedKvOutput::Value { value, version } => Ok((value, version)),
-            _ => Err(Error::NoKey),
-        }
+        let op = async { self.clerk.get(key).await.map_err(kv_err) };
+        let got = self.log.versioned_get(self.record, key, op).await;
+        got.map_err(lab_err)
     }
 
     /// `Clerk::put`, recorded.
     pub async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), Error> {
-        let input = || VersionedKvInput::Put {
-            key: key.into(),
-            value: value.into(),
-            version,
-        };
-        let op = async {
-            match self.clerk.put(key, value, version).await {
-                Ok(()) => VersionedKvOutput::Ok,
-                Err(Error::NoKey) => VersionedKvOutput::ErrNoKey,
-                Err(Error::Version) => VersionedKvOutput::ErrVersion,
-                Err(Error::Maybe) => VersionedKvOutput::ErrMaybe,
-            }
-        };
-        match self.record(input, op).await {
-            VersionedKvOutput::Ok => Ok(()),
-            VersionedKvOutput::ErrNoKey => Err(Error::NoKey),
-            VersionedKvOutput::ErrVersion => Err(Error::Version),
-            _ => Err(Error::Maybe),
-        }
+        let op = async { self.clerk.put(key, value, version).await.map_err(kv_err) };
+        let put = self.log.versioned_put(self.record, key, value, version, op);
+        put.await.map_err(lab_err)
+    }
+}
+
+impl<C: KvClerk> VersionedKv for TestClerk<C> {
+    async fn get(&self, key: &str) -> GetResult {
+        TestClerk::get(self, key).await.map_err(kv_err)
     }
 
-    /// Runs one clerk operation, recording it if this clerk records, else only counting it.
-    async fn record(
-        &self,
-        input: impl FnOnce() -> VersionedKvInput,
-        op: impl Future<Output = VersionedKvOutput>,
-    ) -> VersionedKvOutput {
-        match &self.log {
-            Some(log) => log.record(self.id, input(), op).await,
-            None => {
-                self.cx.add_ops(1);
-                op.await
-            }
-        }
+    async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvErr> {
+        TestClerk::put(self, key, value, version)
+            .await
+            .map_err(kv_err)
+    }
+}
+
+fn kv_err(e: Error) -> KvErr {
+    match e {
+        Error::NoKey => KvErr::NoKey,
+        Error::Version => KvErr::Version,
+        Error::Maybe => KvErr::Maybe,
+    }
+}
+
+fn lab_err(e: KvErr) -> Error {
+    match e {
+        KvErr::NoKey => Error::NoKey,
+        KvErr::Version => Error::Version,
+        KvErr::Maybe => Error::Maybe,
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // The key/value scenarios
-
-/// The value client `client` puts when it believes the key has version `version` (the
-/// original's JSON `EntryV`).
-fn entry(client: usize, version: Version) -> String {
-    format!("client {client} version {version}")
-}
-
-/// The client and version of an [`entry`], if `value` is one.
-fn parse_entry(value: &str) -> Option<(usize, Version)> {
-    let rest = value.strip_prefix("client ")?;
-    let (client, version) = rest.split_once(" version ")?;
-    Some((client.parse().ok()?, version.parse().ok()?))
-}
 
 /// The original's `TestReliablePut`: put creates a key with version 1; a put with a stale
 /// version fails with `ErrVersion`; a put with a version other than 0 on a missing key, and a
@@ -324,16 +298,6 @@ pub async fn reliable_put<C: KvClerk>(tester: &Tester<C>) {
     tester.check_linearizable();
 }
 
-/// What one client's puts returned: how many said `Ok` and how many `ErrMaybe` (the
-/// original's `ClntRes`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PutCounts {
-    /// Puts that returned `Ok`.
-    pub ok: u64,
-    /// Puts that returned `ErrMaybe`.
-    pub maybe: u64,
-}
-
 /// The original's `TestPutConcurrentReliable`: ten clients race for one second to put to one
 /// key, each with the version it last read. On a reliable network the key's final version
 /// must be the number of puts that returned `Ok`; on an unreliable one at most the number
@@ -349,30 +313,14 @@ pub async fn put_concurrent<C: KvClerk>(tester: &Tester<C>) {
     done.set(true);
     let mut total = PutCounts::default();
     for task in running {
-        let counts = task.await.expect("a client task stopped");
-        total.ok += counts.ok;
-        total.maybe += counts.maybe;
+        total.add(task.await.expect("a client task stopped"));
     }
     let clerk = tester.make_clerk();
     let version = match clerk.get("k").await {
         Ok((_, version)) => version,
         Err(e) => panic!("get(\"k\") after the clients' puts returned {e}"),
     };
-    if tester.is_reliable() {
-        assert!(
-            version == total.ok,
-            "wrong number of puts: \"k\" has version {version} but {} puts returned Ok",
-            total.ok
-        );
-    } else {
-        assert!(
-            version <= total.ok + total.maybe,
-            "wrong number of puts: \"k\" has version {version} but only {} puts returned Ok \
-             and {} ErrMaybe",
-            total.ok,
-            total.maybe
-        );
-    }
+    check_put_count("k", version, total, tester.is_reliable());
     tester.check_linearizable();
 }
 
@@ -383,57 +331,9 @@ async fn put_until_done<C: KvClerk>(
     done: Rc<Cell<bool>>,
 ) -> PutCounts {
     let clerk = tester.make_clerk();
-    let mut counts = PutCounts::default();
-    let mut version = 0;
-    while !done.get() {
-        let (next, ok) = one_put(&clerk, client, "k", version).await;
-        version = next;
-        if ok {
-            counts.ok += 1;
-        } else {
-            counts.maybe += 1;
-        }
-    }
+    let counts = one_client_put(&clerk, client, &["k".to_string()], false, &done).await;
     tester.delete_clerk(clerk);
     counts
-}
-
-/// Puts until one put returns `Ok` or `ErrMaybe`, reading the key after each try (the
-/// original's `OnePut`). Returns the version last read and whether the put returned `Ok`.
-async fn one_put<C: KvClerk>(
-    clerk: &TestClerk<C>,
-    client: usize,
-    key: &str,
-    mut version: Version,
-) -> (Version, bool) {
-    loop {
-        let put = clerk.put(key, &entry(client, version), version).await;
-        if put == Err(Error::NoKey) {
-            panic!(
-                "client {client}: put({key:?}, v{version}) returned ErrNoKey, but the key exists \
-                 or the version is 0"
-            );
-        }
-        let (value, now) = match clerk.get(key).await {
-            Ok(found) => found,
-            Err(e) => panic!("client {client}: get({key:?}) after a put returned {e}"),
-        };
-        if put.is_ok() && now == version + 1 {
-            match parse_entry(&value) {
-                Some((writer, written)) if writer == client || written == version => {}
-                _ => panic!(
-                    "client {client}: after its put at version {version} returned Ok, get({key:?}) \
-                     returned version {now} but the value {value:?}"
-                ),
-            }
-        }
-        version = now;
-        match put {
-            Ok(()) => return (version, true),
-            Err(Error::Maybe) => return (version, false),
-            Err(_) => {}
-        }
-    }
 }
 
 /// The original's `TestUnreliableNet`: one client on an unreliable network, 100 times: put

@@ -98,7 +98,7 @@ impl StateMachine for KvStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = command;
-        // unimplemented!("kvraft: KvStore::apply is not written yet (kvraft/src/server.rs)")
+        // unimplemented!("KvStore::apply is not written yet (kvraft/src/v2024/server.rs)")
         // END SKELETON
     }
 
@@ -107,7 +107,7 @@ impl StateMachine for KvStore {
         labrpc::codec::encode(&(&self.values, &self.last_applied)).expect("a store encodes")
         // END SOLUTION
         // BEGIN SKELETON
-        // unimplemented!("kvraft: KvStore::snapshot is not written yet (kvraft/src/server.rs)")
+        // unimplemented!("KvStore::snapshot is not written yet (kvraft/src/v2024/server.rs)")
         // END SKELETON
     }
 
@@ -118,7 +118,7 @@ impl StateMachine for KvStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = snapshot;
-        // unimplemented!("kvraft: KvStore::restore is not written yet (kvraft/src/server.rs)")
+        // unimplemented!("KvStore::restore is not written yet (kvraft/src/v2024/server.rs)")
         // END SKELETON
     }
 }
@@ -187,7 +187,7 @@ impl KvServer {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("kvraft: KvServer::get is not written yet (kvraft/src/server.rs)")
+        // unimplemented!("KvServer::get is not written yet (kvraft/src/v2024/server.rs)")
         // END SKELETON
     }
 
@@ -208,7 +208,7 @@ impl KvServer {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = (args, append);
-        // unimplemented!("kvraft: KvServer::put_append is not written yet (kvraft/src/server.rs)")
+        // unimplemented!("KvServer::put_append is not written yet (kvraft/src/v2024/server.rs)")
         // END SKELETON
     }
 }

@@ -251,7 +251,7 @@ impl<S: StateMachine> Rsm<S> {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = command;
-        // unimplemented!("kvraft: Rsm::submit is not written yet (kvraft/src/rsm.rs)")
+        // unimplemented!("Rsm::submit is not written yet (kvraft/src/v2024/rsm.rs)")
         // END SKELETON
     }
 

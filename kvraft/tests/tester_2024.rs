@@ -5,10 +5,10 @@
 //! the planted servers need a working lab underneath.)
 
 // BEGIN SOLUTION
-mod harness;
+mod harness_2024;
 
-use harness::{Generic, MAX_RAFT_STATE, MakeServer, ServerHandle, generic_test};
-use harness::{generic_test_speed, snapshot_size_test};
+use harness_2024::{Generic, MAX_RAFT_STATE, MakeServer, ServerHandle, generic_test};
+use harness_2024::{generic_test_speed, snapshot_size_test};
 use kvraft::rpc::{Append, Get, PutAppendArgs};
 use kvraft::{KvError, Rsm, StateMachine};
 use kvraft::{Op, RequestId};

@@ -50,7 +50,7 @@ impl Clerk {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = (args, &self.servers);
-        // unimplemented!("kvraft: Clerk::get is not written yet (kvraft/src/client.rs)")
+        // unimplemented!("Clerk::get is not written yet (kvraft/src/v2024/client.rs)")
         // END SKELETON
     }
 
@@ -62,7 +62,7 @@ impl Clerk {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("kvraft: Clerk::put is not written yet (kvraft/src/client.rs)")
+        // unimplemented!("Clerk::put is not written yet (kvraft/src/v2024/client.rs)")
         // END SKELETON
     }
 
@@ -74,7 +74,7 @@ impl Clerk {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("kvraft: Clerk::append is not written yet (kvraft/src/client.rs)")
+        // unimplemented!("Clerk::append is not written yet (kvraft/src/v2024/client.rs)")
         // END SKELETON
     }
 

@@ -3,13 +3,14 @@
 //! Every history of client operations is checked for linearizability, and an undecided check
 //! fails (the original passes it).
 //!
-//! Run one part with `cargo test -p kvraft 4a` (or `make kvraft-4a`); replay a failure with the
-//! command it prints. `LAB_SEEDS=n` runs n seeds, `RUST_LOG=kvraft=debug` shows your log lines.
+//! Run one part with `cargo test -p kvraft --test kvraft_2024 -- 4a` (or `make kvraft-4a`);
+//! replay a failure with the command it prints. `LAB_SEEDS=n` runs n seeds,
+//! `RUST_LOG=kvraft=debug` shows your log lines.
 
-mod harness;
+mod harness_2024;
 
-use harness::{Config, ELECTION_TIMEOUT, Generic, MAX_RAFT_STATE, generic_test};
-use harness::{generic_test_speed, kv_server, snapshot_size_test, spawn_clients_and_wait};
+use harness_2024::{Config, ELECTION_TIMEOUT, Generic, MAX_RAFT_STATE, generic_test};
+use harness_2024::{generic_test_speed, kv_server, snapshot_size_test, spawn_clients_and_wait};
 use labrpc::sim;
 use labtest::Options;
 use labtest::kv::{append_value, check_concurrent_appends};
