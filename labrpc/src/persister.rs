@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 #[derive(Clone, Default)]
 struct Saved {
-    raft_state: Arc<[u8]>,
-    snapshot: Arc<[u8]>,
+    raft_state: Arc<Vec<u8>>,
+    snapshot: Arc<Vec<u8>>,
 }
 
 /// Where a persister's saves also go, in a real process (files: the `realproc` crate). The
@@ -24,7 +24,7 @@ struct Saved {
 /// order; the store decides when it is durable.
 pub trait Store: Send + Sync {
     /// Takes one save: the raft state, and the snapshot if this save has one. Returns at once.
-    fn save(&self, raft_state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>);
+    fn save(&self, raft_state: Arc<Vec<u8>>, snapshot: Option<Arc<Vec<u8>>>);
 
     /// Why the store cannot keep saves any more, if it cannot (a full disk, say).
     fn failure(&self) -> Option<String>;
@@ -56,8 +56,8 @@ impl Persister {
     pub fn with_store(raft_state: Vec<u8>, snapshot: Vec<u8>, store: Arc<dyn Store>) -> Persister {
         Persister {
             saved: Arc::new(Mutex::new(Saved {
-                raft_state: raft_state.into(),
-                snapshot: snapshot.into(),
+                raft_state: Arc::new(raft_state),
+                snapshot: Arc::new(snapshot),
             })),
             store: Some(store),
         }
@@ -75,8 +75,9 @@ impl Persister {
     /// the other.
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
         let mut saved = self.saved.lock();
-        saved.raft_state = raft_state.into();
-        saved.snapshot = snapshot.into();
+        // Moved in, not copied: a Raft state without snapshots grows with every entry.
+        saved.raft_state = Arc::new(raft_state);
+        saved.snapshot = Arc::new(snapshot);
         record(&saved);
         if let Some(store) = &self.store {
             store.save(saved.raft_state.clone(), Some(saved.snapshot.clone()));
@@ -86,7 +87,7 @@ impl Persister {
     /// Saves raft state, keeping the current snapshot.
     pub fn save_raft_state(&self, raft_state: Vec<u8>) {
         let mut saved = self.saved.lock();
-        saved.raft_state = raft_state.into();
+        saved.raft_state = Arc::new(raft_state);
         record(&saved);
         if let Some(store) = &self.store {
             store.save(saved.raft_state.clone(), None);
@@ -180,7 +181,7 @@ mod tests {
     struct Recorder(Mutex<Vec<Got>>);
 
     impl Store for Recorder {
-        fn save(&self, raft_state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
+        fn save(&self, raft_state: Arc<Vec<u8>>, snapshot: Option<Arc<Vec<u8>>>) {
             self.0
                 .lock()
                 .push((raft_state.to_vec(), snapshot.map(|s| s.to_vec())));

@@ -346,9 +346,9 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[derive(Default)]
 struct Work {
     /// The latest raft state not yet handed to a writer.
-    state: Option<Arc<[u8]>>,
+    state: Option<Arc<Vec<u8>>>,
     /// A snapshot saved since then, to write before the state.
-    snapshot: Option<Arc<[u8]>>,
+    snapshot: Option<Arc<Vec<u8>>>,
     /// The gate numbers of the saves that `state` covers.
     numbers: Vec<u64>,
     /// Batches taken by the first stage and not yet on disk.
@@ -464,7 +464,7 @@ impl FileStore {
     }
 
     /// Hands a save to the writer threads (`snapshot`: a new snapshot goes with it).
-    fn enqueue(&self, state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
+    fn enqueue(&self, state: Arc<Vec<u8>>, snapshot: Option<Arc<Vec<u8>>>) {
         let mut work = self.shared.work.lock();
         if work.failure.is_some() {
             return; // nothing more is written; the gate stays closed for what is pending
@@ -480,7 +480,7 @@ impl FileStore {
 }
 
 impl Store for FileStore {
-    fn save(&self, raft_state: Arc<[u8]>, snapshot: Option<Arc<[u8]>>) {
+    fn save(&self, raft_state: Arc<Vec<u8>>, snapshot: Option<Arc<Vec<u8>>>) {
         self.enqueue(raft_state, snapshot);
     }
 
