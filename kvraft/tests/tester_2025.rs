@@ -98,6 +98,9 @@ enum RsmBug {
     RestoresEmptySnapshot,
     /// Ignores the persisted snapshot at start.
     ForgetsSnapshotOnStart,
+    /// Waits for its reply and nothing else: never notices that its Raft lost leadership
+    /// or was killed.
+    WaitsOnlyForItsReply,
 }
 
 /// What goes through the planted rsm's log.
@@ -178,10 +181,17 @@ impl PlantedRsm {
         let (tx, mut rx) = oneshot::channel();
         self.waiters.borrow_mut().insert(index, (seq, tx));
         let started = sim::now();
+        if self.bug == RsmBug::WaitsOnlyForItsReply {
+            return rx.await.ok();
+        }
         loop {
             match sim::timeout(Duration::from_millis(20), &mut rx).await {
                 Ok(reply) => return reply.ok(),
-                Err(sim::Elapsed) if self.raft.get_state() != (term, true) => return None,
+                Err(sim::Elapsed)
+                    if self.raft.killed() || self.raft.get_state() != (term, true) =>
+                {
+                    return None;
+                }
                 Err(sim::Elapsed)
                     if self.bug == RsmBug::TimesOut
                         && started.elapsed() >= Duration::from_secs(1) =>
@@ -247,6 +257,9 @@ fn rsm_restores_empty(start: Incarnation, max: Option<usize>) -> Started<RsmServ
 fn rsm_forgets_snapshot(start: Incarnation, max: Option<usize>) -> Started<RsmServer> {
     PlantedRsm::start(RsmBug::ForgetsSnapshotOnStart, start, max)
 }
+fn rsm_waits_only_for_reply(start: Incarnation, max: Option<usize>) -> Started<RsmServer> {
+    PlantedRsm::start(RsmBug::WaitsOnlyForItsReply, start, max)
+}
 
 #[test]
 fn the_planted_rsm_without_a_bug_passes() {
@@ -295,6 +308,15 @@ fn a_submit_that_times_out_fails_leader_partition_4a() {
         harness_2025::leader_partition(&ts).await
     });
     caught(1, &["no timeout of its own"], scenario);
+}
+
+#[test]
+fn waiting_only_for_the_reply_fails_shutdown_4a() {
+    let scenario = on_rsm(rsm_waits_only_for_reply, None, |ts| async move {
+        assert!(ts.one_null().await.is_some());
+        harness_2025::shutdown(&ts).await
+    });
+    caught(1, &["didn't stop after the shutdown"], scenario);
 }
 
 #[test]
