@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::cell::Cell;
 use std::fmt;
 
 /// Standard bincode: little-endian, variable-length integers, and a cap on what a decode may
@@ -35,9 +36,37 @@ impl fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
+thread_local! {
+    /// Where [`encode`] writes before copying out exactly the bytes written: a `Vec` grown
+    /// from empty for every message cost more in reallocations than the encoding itself.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The scratch buffer keeps at most this much capacity between encodes.
+const SCRATCH_KEPT: usize = 1 << 20;
+
+/// bincode's writer into the scratch buffer.
+struct Scratch<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for Scratch<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
 /// Encodes `value`.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    bincode::serde::encode_to_vec(value, CONFIG).map_err(|e| CodecError {
+    // Taken, not borrowed: a `Serialize` that encodes something itself gets a fresh buffer.
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let result = bincode::serde::encode_into_writer(value, Scratch(&mut scratch), CONFIG);
+    let bytes = scratch.as_slice().to_vec();
+    if scratch.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(scratch);
+    }
+    result.map(|_| bytes).map_err(|e| CodecError {
         type_name: std::any::type_name::<T>(),
         decoding: false,
         detail: e.to_string(),
