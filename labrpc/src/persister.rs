@@ -15,8 +15,38 @@ use std::sync::Arc;
 
 #[derive(Clone, Default)]
 struct Saved {
-    raft_state: Arc<Vec<u8>>,
+    raft_state: Pieces,
     snapshot: Arc<Vec<u8>>,
+}
+
+/// Raft state kept as pieces whose concatenation is the state (usually one piece).
+#[derive(Clone, Default)]
+struct Pieces {
+    pieces: Vec<Arc<Vec<u8>>>,
+    len: usize,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Arc<Vec<u8>>>) -> Pieces {
+        let len = pieces.iter().map(|p| p.len()).sum();
+        Pieces { pieces, len }
+    }
+
+    /// The state in one block: the piece itself if there is one, else a concatenation.
+    fn joined(&self) -> Arc<Vec<u8>> {
+        match self.pieces.as_slice() {
+            [one] => one.clone(),
+            _ => Arc::new(self.concat()),
+        }
+    }
+
+    fn concat(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.len);
+        for piece in &self.pieces {
+            bytes.extend_from_slice(piece);
+        }
+        bytes
+    }
 }
 
 /// Where a persister's saves also go, in a real process (files: the `realproc` crate). The
@@ -56,7 +86,7 @@ impl Persister {
     pub fn with_store(raft_state: Vec<u8>, snapshot: Vec<u8>, store: Arc<dyn Store>) -> Persister {
         Persister {
             saved: Arc::new(Mutex::new(Saved {
-                raft_state: Arc::new(raft_state),
+                raft_state: Pieces::new(vec![Arc::new(raft_state)]),
                 snapshot: Arc::new(snapshot),
             })),
             store: Some(store),
@@ -74,29 +104,36 @@ impl Persister {
     /// Saves raft state and snapshot together, atomically: a crash never leaves one without
     /// the other.
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
-        let mut saved = self.saved.lock();
         // Moved in, not copied: a Raft state without snapshots grows with every entry.
-        saved.raft_state = Arc::new(raft_state);
-        saved.snapshot = Arc::new(snapshot);
-        record(&saved);
-        if let Some(store) = &self.store {
-            store.save(saved.raft_state.clone(), Some(saved.snapshot.clone()));
-        }
+        self.save_pieces(vec![Arc::new(raft_state)], Some(snapshot));
     }
 
     /// Saves raft state, keeping the current snapshot.
     pub fn save_raft_state(&self, raft_state: Vec<u8>) {
+        self.save_pieces(vec![Arc::new(raft_state)], None);
+    }
+
+    /// Saves raft state given as pieces (the state is their concatenation) and, if
+    /// `snapshot` is `Some`, a new snapshot with it, atomically. The pieces stay shared with
+    /// the caller: a long log that only grows at its end can be saved without copying the
+    /// part that did not change (the Raft reference does so).
+    pub fn save_pieces(&self, raft_state: Vec<Arc<Vec<u8>>>, snapshot: Option<Vec<u8>>) {
         let mut saved = self.saved.lock();
-        saved.raft_state = Arc::new(raft_state);
+        saved.raft_state = Pieces::new(raft_state);
+        let new_snapshot = snapshot.is_some();
+        if let Some(snapshot) = snapshot {
+            saved.snapshot = Arc::new(snapshot);
+        }
         record(&saved);
         if let Some(store) = &self.store {
-            store.save(saved.raft_state.clone(), None);
+            let snapshot = new_snapshot.then(|| saved.snapshot.clone());
+            store.save(saved.raft_state.joined(), snapshot);
         }
     }
 
     /// The last saved raft state (empty if none).
     pub fn read_raft_state(&self) -> Vec<u8> {
-        self.saved.lock().raft_state.to_vec()
+        self.saved.lock().raft_state.concat()
     }
 
     /// The last saved snapshot (empty if none).
@@ -106,7 +143,7 @@ impl Persister {
 
     /// Size in bytes of the saved raft state.
     pub fn raft_state_size(&self) -> usize {
-        self.saved.lock().raft_state.len()
+        self.saved.lock().raft_state.len
     }
 
     /// Size in bytes of the saved snapshot.
@@ -136,7 +173,7 @@ impl fmt::Debug for Persister {
         write!(
             f,
             "Persister {{ raft_state: {} bytes, snapshot: {} bytes",
-            saved.raft_state.len(),
+            saved.raft_state.len,
             saved.snapshot.len()
         )?;
         if let Some(store) = &self.store {
@@ -149,7 +186,7 @@ impl fmt::Debug for Persister {
 /// Notes the save in the trace, when running in a simulation.
 fn record(saved: &Saved) {
     crate::sim::record_if_running(crate::sim::trace::What::Persist {
-        state: saved.raft_state.len() as u32,
+        state: saved.raft_state.len as u32,
         snapshot: saved.snapshot.len() as u32,
     });
 }
@@ -157,6 +194,21 @@ fn record(saved: &Saved) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_are_saved_as_their_concatenation() {
+        let p = Persister::new();
+        p.save(vec![1], vec![9, 9]);
+        let shared = Arc::new(vec![2, 3]);
+        p.save_pieces(vec![Arc::new(vec![1]), shared.clone()], None);
+        assert_eq!(p.read_raft_state(), vec![1, 2, 3]);
+        assert_eq!((p.raft_state_size(), p.read_snapshot()), (3, vec![9, 9]));
+        p.save_pieces(vec![shared, Arc::new(vec![])], Some(vec![7]));
+        assert_eq!(
+            (p.read_raft_state(), p.read_snapshot()),
+            (vec![2, 3], vec![7])
+        );
+    }
 
     #[test]
     fn copies_are_independent() {

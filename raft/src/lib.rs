@@ -283,12 +283,10 @@ impl<C: Command> Inner<C> {
         let result = f(&mut core);
         let ready = core.take_ready();
         if ready.persist {
-            let state = core.encode_state();
-            if ready.snapshot_changed {
-                self.persister.save(state, core.snapshot_data().to_vec());
-            } else {
-                self.persister.save_raft_state(state);
-            }
+            let snapshot = ready
+                .snapshot_changed
+                .then(|| core.snapshot_data().to_vec());
+            self.persister.save_pieces(core.encode_state(), snapshot);
         }
         let alive = !self.dead.load(Ordering::Relaxed);
         if alive {

@@ -19,12 +19,15 @@
 // BEGIN SOLUTION
 use crate::rpc::LogEntry;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Entries after the last snapshot, and the index and term the snapshot ends with.
 ///
 /// The log also keeps its entries in encoded form, so that persisting it after a change
-/// copies bytes instead of encoding every entry again (a long log is persisted after every
-/// append, which would make a busy peer's work grow with the square of the log's length).
+/// neither encodes every entry again nor copies every byte: a long log is persisted after
+/// every append, which would make a busy peer's work grow with the square of the log's
+/// length. The bytes are kept in shared chunks that the persister keeps too
+/// ([`Persister::save_pieces`](labrpc::Persister::save_pieces)).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Log<C> {
     /// Index of the last entry the snapshot covers (0: no snapshot).
@@ -36,10 +39,87 @@ pub struct Log<C> {
     /// The entries, encoded one after the other (as a `Vec` of them encodes, minus its
     /// length prefix).
     #[serde(skip)]
-    encoded: Vec<u8>,
+    encoded: Chunks,
     /// `ends[k]`: where entry `k`'s bytes end in `encoded`.
     #[serde(skip)]
     ends: Vec<usize>,
+}
+
+/// Bytes that grow at the end, kept as full chunks that are never written again (so that
+/// saves can share them) and a tail that is.
+#[derive(Clone, Debug, Default)]
+struct Chunks {
+    full: Vec<Arc<Vec<u8>>>,
+    /// The bytes in `full`.
+    full_len: usize,
+    tail: Vec<u8>,
+}
+
+impl Chunks {
+    /// A full chunk's size.
+    const CHUNK: usize = 4096;
+
+    fn len(&self) -> usize {
+        self.full_len + self.tail.len()
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() >= Self::CHUNK {
+            self.full_len += self.tail.len();
+            self.full.push(Arc::new(std::mem::take(&mut self.tail)));
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Chunks::default();
+    }
+
+    /// Keeps the first `len` bytes.
+    fn truncate(&mut self, len: usize) {
+        if len < self.full_len {
+            let mut all = self.to_vec();
+            all.truncate(len);
+            self.clear();
+            self.tail = all;
+        } else {
+            self.tail.truncate(len - self.full_len);
+        }
+    }
+
+    /// Drops the first `len` bytes.
+    fn drop_front(&mut self, mut len: usize) {
+        let mut whole = 0;
+        for chunk in &self.full {
+            if chunk.len() > len {
+                break;
+            }
+            len -= chunk.len();
+            whole += 1;
+        }
+        for chunk in self.full.drain(..whole) {
+            self.full_len -= chunk.len();
+        }
+        match self.full.first_mut() {
+            Some(first) if len > 0 => {
+                *first = Arc::new(first[len..].to_vec());
+                self.full_len -= len;
+            }
+            Some(_) => {}
+            None => {
+                self.tail.drain(..len);
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.len());
+        for chunk in &self.full {
+            bytes.extend_from_slice(chunk);
+        }
+        bytes.extend_from_slice(&self.tail);
+        bytes
+    }
 }
 
 impl<C: Clone + Serialize> Log<C> {
@@ -49,7 +129,7 @@ impl<C: Clone + Serialize> Log<C> {
             start_index: 0,
             start_term: 0,
             entries: Vec::new(),
-            encoded: Vec::new(),
+            encoded: Chunks::default(),
             ends: Vec::new(),
         }
     }
@@ -65,13 +145,14 @@ impl<C: Clone + Serialize> Log<C> {
 
     fn encode_entry(&mut self, k: usize) {
         let bytes = labrpc::codec::encode(&self.entries[k]).expect("log entries encode");
-        self.encoded.extend_from_slice(&bytes);
+        self.encoded.extend(&bytes);
         self.ends.push(self.encoded.len());
     }
 
     /// Encodes `(term, voted_for, self)` exactly as `codec::encode` would, but from the
-    /// encoded copy of the entries.
-    pub fn encode_with(&self, term: u64, voted_for: Option<usize>) -> Vec<u8> {
+    /// encoded copy of the entries: as pieces whose concatenation is the encoding, sharing
+    /// the chunks that are full.
+    pub fn encode_with(&self, term: u64, voted_for: Option<usize>) -> Vec<Arc<Vec<u8>>> {
         let header = (
             term,
             voted_for,
@@ -80,10 +161,11 @@ impl<C: Clone + Serialize> Log<C> {
             self.entries.len() as u64,
         );
         let header = labrpc::codec::encode(&header).expect("log header encodes");
-        let mut bytes = Vec::with_capacity(header.len() + self.encoded.len());
-        bytes.extend_from_slice(&header);
-        bytes.extend_from_slice(&self.encoded);
-        bytes
+        let mut pieces = Vec::with_capacity(self.encoded.full.len() + 2);
+        pieces.push(Arc::new(header));
+        pieces.extend(self.encoded.full.iter().cloned());
+        pieces.push(Arc::new(self.encoded.tail.clone()));
+        pieces
     }
 
     /// The last index the snapshot covers (0 if none).
@@ -191,7 +273,7 @@ impl<C: Clone + Serialize> Log<C> {
         let drop = self.offset(index) + 1;
         self.entries.drain(..drop);
         let cut = self.ends[drop - 1];
-        self.encoded.drain(..cut);
+        self.encoded.drop_front(cut);
         self.ends.drain(..drop);
         for end in &mut self.ends {
             *end -= cut;
@@ -258,26 +340,37 @@ mod tests {
         assert_eq!((l.last_index(), l.last_term()), (9, 7));
     }
 
-    #[test]
-    fn encoded_copy_matches_a_plain_encoding() {
+    /// The encoding `encode_with` gives in pieces, in one block.
+    fn joined(l: &Log<u64>, term: u64, voted_for: Option<usize>) -> Vec<u8> {
+        let pieces = l.encode_with(term, voted_for);
+        pieces
+            .iter()
+            .flat_map(|piece| piece.iter().copied())
+            .collect()
+    }
+
+    /// Checks that the encoded copy is what encoding the whole log gives.
+    fn check(l: &Log<u64>) {
         #[derive(Serialize)]
         struct Plain<'a> {
             term: u64,
             voted_for: Option<usize>,
             log: &'a Log<u64>,
         }
-        let mut l = log(&[1, 1, 2, 3, 3, 3, 4]);
-        let check = |l: &Log<u64>| {
-            let plain = Plain {
-                term: 9,
-                voted_for: Some(2),
-                log: l,
-            };
-            assert_eq!(
-                l.encode_with(9, Some(2)),
-                labrpc::codec::encode(&plain).unwrap()
-            );
+        let plain = Plain {
+            term: 9,
+            voted_for: Some(2),
+            log: l,
         };
+        assert_eq!(
+            joined(l, 9, Some(2)),
+            labrpc::codec::encode(&plain).unwrap()
+        );
+    }
+
+    #[test]
+    fn encoded_copy_matches_a_plain_encoding() {
+        let mut l = log(&[1, 1, 2, 3, 3, 3, 4]);
         check(&l);
         l.truncate_from(6);
         check(&l);
@@ -291,8 +384,47 @@ mod tests {
         let mut decoded: Log<u64> =
             labrpc::codec::decode(&labrpc::codec::encode(&l).unwrap()).unwrap();
         decoded.rebuild_encoded();
-        assert_eq!(decoded.encode_with(1, None), l.encode_with(1, None));
+        assert_eq!(joined(&decoded, 1, None), joined(&l, 1, None));
         l.reset_to_snapshot(20, 6);
+        check(&l);
+    }
+
+    #[test]
+    fn a_long_log_is_saved_in_shared_chunks() {
+        // Commands of 9 bytes each: about 450 entries per chunk.
+        let mut l: Log<u64> = Log::new();
+        for i in 0..3000u64 {
+            l.push(LogEntry {
+                term: 1 + i / 1000,
+                command: u64::MAX - i,
+            });
+        }
+        let pieces = l.encode_with(9, Some(2));
+        assert!(pieces.len() > 5, "{} pieces", pieces.len());
+        let again = l.encode_with(9, Some(2));
+        assert!(Arc::ptr_eq(&pieces[1], &again[1]), "a full chunk is shared");
+        check(&l);
+        l.truncate_from(2500); // inside the tail or the last chunks
+        check(&l);
+        l.truncate_from(700); // inside the first chunks
+        check(&l);
+        for i in 0..2000u64 {
+            l.push(LogEntry {
+                term: 5,
+                command: i,
+            });
+        }
+        check(&l);
+        l.compact_to(100); // inside the first chunk
+        check(&l);
+        l.compact_to(1500); // across whole chunks
+        check(&l);
+        l.compact_to(l.last_index()); // everything
+        check(&l);
+        l.push(LogEntry {
+            term: 6,
+            command: 1,
+        });
         check(&l);
     }
 }

@@ -28,6 +28,7 @@ use crate::rpc::*;
 use crate::{ApplyMsg, Start};
 use labrpc::sim::{DetRng, Instant};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A leader sends heartbeats this often when idle (the lab allows at most ten per second).
@@ -191,8 +192,9 @@ impl<C: Clone + std::fmt::Debug + Serialize + serde::de::DeserializeOwned> RaftC
         core
     }
 
-    /// The persistent state, encoded for the persister.
-    pub fn encode_state(&self) -> Vec<u8> {
+    /// The persistent state, encoded for the persister: pieces whose concatenation is the
+    /// encoding (see [`labrpc::Persister::save_pieces`]).
+    pub fn encode_state(&self) -> Vec<Arc<Vec<u8>>> {
         // The same bytes as `codec::encode(&Persistent { term, voted_for, log })`, faster.
         self.log.encode_with(self.term, self.voted_for)
     }
