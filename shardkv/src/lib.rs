@@ -25,6 +25,9 @@
 pub mod client;
 pub mod rpc;
 pub mod server;
+// BEGIN EDITION 2025
+pub mod v2025;
+// END EDITION 2025
 
 pub use client::{Clerk, MakeEnd, key2shard};
 pub use rpc::{RequestId, ShardKvError};
