@@ -115,8 +115,8 @@ impl Persister {
 
     /// Saves raft state given as pieces (the state is their concatenation) and, if
     /// `snapshot` is `Some`, a new snapshot with it, atomically. The pieces stay shared with
-    /// the caller: a long log that only grows at its end can be saved without copying the
-    /// part that did not change (the Raft reference does so).
+    /// the caller: a long log that only grows at its end, kept in chunks, can be saved
+    /// without copying the chunks that did not change.
     pub fn save_pieces(&self, raft_state: Vec<Arc<Vec<u8>>>, snapshot: Option<Vec<u8>>) {
         let mut saved = self.saved.lock();
         saved.raft_state = Pieces::new(raft_state);
