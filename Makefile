@@ -16,9 +16,9 @@ SEEDS ?= 1
 .PHONY: help grade grade-2025 grade-smoke grade-20 trace-fixture test lint fmt bench skeleton-check mutants lincheck kvraft-real bench-real
 
 help:
-	@echo "make grade          grade the code of this checkout and print a table (builds in target/grade)"
+	@echo "make grade          grade the code of this checkout as a course of each edition, a table each (builds in target/grade)"
 	@echo "make grade SEEDS=N  ... with N seeds per test"
-	@echo "make grade-2025     the same, as a course of the 2025 edition (labs/course-2025.toml)"
+	@echo "make grade-2025     only as a course of the 2025 edition (labs/course-2025.toml)"
 	@echo "make grade-smoke    the grader on 3 generated submissions, one lab, parts merged (CI)"
 	@echo "make grade-20       the grader on 20 generated submissions, every lab (SEEDS=10)"
 	@echo "make trace-fixture  write the broken-Raft trace the timeline's browser test loads"
@@ -32,10 +32,13 @@ help:
 	@echo "make kvraft-real    Lab 4 as real processes: kvserver, kvcluster, redis-cli, faults"
 	@$(MAKE) --no-print-directory help-labs
 
+# The checkout graded as a course of each edition: labs/course.toml (2024), then
+# labs/course-2025.toml (a course picks one edition, and grades only its suites).
 grade:
 	$(CARGO) run --release --quiet -p labs -- grade --seeds $(SEEDS)
+	$(CARGO) run --release --quiet -p labs -- grade --course labs/course-2025.toml --seeds $(SEEDS)
 
-# The reference graded as a course of the 2025 edition (labs/course-2025.toml).
+# The reference graded as a course of the 2025 edition only.
 grade-2025:
 	$(CARGO) run --release --quiet -p labs -- grade --course labs/course-2025.toml --seeds $(SEEDS)
 

@@ -316,15 +316,12 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
             PathBuf::from(shared).display()
         );
     }
+    // The course's edition picks the suites, for the checkout as for submissions: the
+    // other edition's are another course (`make grade` grades the checkout as both).
     let targets_of = |lab: &'static Lab| -> Vec<&'static Target> {
         lab.present_targets(&root)
             .into_iter()
-            .filter(|t| match mode {
-                Mode::Checkout => true,
-                Mode::Submissions(_) => {
-                    crate::manifest::edition_of(&t.name).is_none_or(|e| e == course.edition)
-                }
-            })
+            .filter(|t| crate::manifest::edition_of(&t.name).is_none_or(|e| e == course.edition))
             .collect()
     };
     let profile = if args.debug { "debug" } else { "release" };
