@@ -16,7 +16,7 @@ use labrpc::Service;
 use labrpc::sim;
 use labrpc::sync::oneshot;
 use labtest::cluster::{Incarnation, Started};
-use labtest::{Failed, Options, TestCx};
+use labtest::{Options, TestCx};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -242,33 +242,6 @@ fn replicates_on_heartbeat(start: Incarnation, max: Option<usize>) -> Started<Se
     Planted::start(Bug::ReplicatesOnHeartbeat, start, max)
 }
 
-/// Runs `body` on seeds 1, 2, ... up to `seeds`; returns the first failure.
-fn first_failure<F, Fut>(seeds: u64, body: F) -> Option<Failed>
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    (1..=seeds).find_map(|seed| labtest::try_run(&Options::default(), seed, body.clone()).err())
-}
-
-/// Checks that the scenario fails on one of the first `seeds` seeds, with a message that has
-/// one of `causes` in it.
-fn caught<F, Fut>(seeds: u64, causes: &[&str], body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let Some(failed) = first_failure(seeds, body) else {
-        panic!("the planted bug survived {seeds} seeds");
-    };
-    assert!(
-        causes.iter().any(|cause| failed.message.contains(cause)),
-        "seed {} failed, but the message names none of {causes:?}:\n{}",
-        failed.seed,
-        failed.message
-    );
-}
-
 fn generic(
     spec: Generic,
 ) -> impl Fn(TestCx) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync + Clone + 'static
@@ -295,7 +268,7 @@ fn the_planted_server_without_a_bug_passes() {
 #[test]
 fn no_duplicate_detection_fails_unreliable_4a() {
     let spec = with_server(no_duplicate_detection, UNRELIABLE);
-    caught(3, &["more than once", "get wrong value"], generic(spec));
+    labtest::assert_caught(3, &["more than once", "get wrong value"], generic(spec));
 }
 
 #[test]
@@ -305,12 +278,12 @@ fn a_snapshot_without_the_duplicate_table_fails_unreliable_recover_4b() {
         max_raft_state: Some(MAX_RAFT_STATE),
         ..with_server(snapshot_without_duplicates, UNRELIABLE)
     };
-    caught(5, &["more than once", "get wrong value"], generic(spec));
+    labtest::assert_caught(5, &["more than once", "get wrong value"], generic(spec));
 }
 
 #[test]
 fn never_snapshotting_fails_snapshot_size_4b() {
-    caught(1, &["logs were not trimmed"], |cx| async move {
+    labtest::assert_caught(1, &["logs were not trimmed"], |cx| async move {
         snapshot_size_test(&cx, never_snapshots).await
     });
 }
@@ -327,7 +300,7 @@ fn stale_reads_fail_the_random_keys_partition_test() {
         random_keys: true,
         ..with_server(stale_reads, Generic::basic())
     };
-    caught(5, &["not linearizable"], generic(spec));
+    labtest::assert_caught(5, &["not linearizable"], generic(spec));
 }
 
 #[test]
@@ -336,12 +309,12 @@ fn a_handler_that_ignores_leadership_loss_is_named_at_the_time_limit() {
         partitions: true,
         ..with_server(ignores_leadership_loss, Generic::basic())
     };
-    caught(3, &["handler of KvServer."], generic(spec));
+    labtest::assert_caught(3, &["handler of KvServer."], generic(spec));
 }
 
 #[test]
 fn a_leader_that_waits_for_the_heartbeat_fails_speed_4a() {
-    caught(1, &["Operations completed too slowly"], |cx| async move {
+    labtest::assert_caught(1, &["Operations completed too slowly"], |cx| async move {
         generic_test_speed(&cx, None, replicates_on_heartbeat).await
     });
 }

@@ -18,7 +18,7 @@ use labrpc::sync::{mpsc, oneshot};
 use labrpc::{ClientEnd, Service, sim};
 use labtest::cluster::{Incarnation, Started};
 use labtest::versioned::{GetResult, KvErr};
-use labtest::{Failed, Options, TestCx};
+use labtest::{Options, TestCx};
 use raft::{ApplyMsg, Raft, Start};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
@@ -29,33 +29,6 @@ use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // How a planted bug is caught
-
-/// Runs `body` on seeds 1, 2, ... up to `seeds`; returns the first failure.
-fn first_failure<F, Fut>(seeds: u64, body: F) -> Option<Failed>
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    (1..=seeds).find_map(|seed| labtest::try_run(&Options::default(), seed, body.clone()).err())
-}
-
-/// Checks that the scenario fails on one of the first `seeds` seeds, with a message that has
-/// one of `causes` in it.
-fn caught<F, Fut>(seeds: u64, causes: &[&str], body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let Some(failed) = first_failure(seeds, body) else {
-        panic!("the planted bug survived {seeds} seeds");
-    };
-    assert!(
-        causes.iter().any(|cause| failed.message.contains(cause)),
-        "seed {} failed, but the message names none of {causes:?}:\n{}",
-        failed.seed,
-        failed.message
-    );
-}
 
 /// An rsm scenario of the harness on servers made by `server`.
 fn on_rsm<Fut>(
@@ -299,7 +272,7 @@ fn answering_whatever_is_at_the_index_fails_leader_partition_4a() {
     let scenario = on_rsm(rsm_no_id_check, None, |ts| async move {
         harness_2025::leader_partition(&ts).await
     });
-    caught(3, &["in a minority completed"], scenario);
+    labtest::assert_caught(3, &["in a minority completed"], scenario);
 }
 
 #[test]
@@ -307,7 +280,7 @@ fn a_submit_that_times_out_fails_leader_partition_4a() {
     let scenario = on_rsm(rsm_times_out, None, |ts| async move {
         harness_2025::leader_partition(&ts).await
     });
-    caught(1, &["no timeout of its own"], scenario);
+    labtest::assert_caught(1, &["no timeout of its own"], scenario);
 }
 
 #[test]
@@ -316,7 +289,7 @@ fn waiting_only_for_the_reply_fails_shutdown_4a() {
         assert!(ts.one_null().await.is_some());
         harness_2025::shutdown(&ts).await
     });
-    caught(1, &["didn't stop after the shutdown"], scenario);
+    labtest::assert_caught(1, &["didn't stop after the shutdown"], scenario);
 }
 
 #[test]
@@ -324,7 +297,7 @@ fn executing_only_own_requests_fails_basic_4a() {
     let scenario = on_rsm(rsm_executes_own_only, None, |ts| async move {
         harness_2025::basic(&ts).await
     });
-    caught(1, &["checkCounter: only"], scenario);
+    labtest::assert_caught(1, &["checkCounter: only"], scenario);
 }
 
 #[test]
@@ -332,7 +305,7 @@ fn never_snapshotting_fails_the_rsm_snapshot_4c() {
     let scenario = on_rsm(rsm_never_snapshots, Some(MAX_RAFT_STATE), |ts| async move {
         harness_2025::snapshot(&ts).await
     });
-    caught(
+    labtest::assert_caught(
         1,
         &["logs were not trimmed", "does the rsm snapshot"],
         scenario,
@@ -344,7 +317,7 @@ fn restoring_an_empty_snapshot_fails_basic_4a() {
     let scenario = on_rsm(rsm_restores_empty, None, |ts| async move {
         harness_2025::basic(&ts).await
     });
-    caught(1, &["restore was called with an empty snapshot"], scenario);
+    labtest::assert_caught(1, &["restore was called with an empty snapshot"], scenario);
 }
 
 #[test]
@@ -354,7 +327,7 @@ fn forgetting_the_snapshot_on_restart_fails_the_rsm_snapshot_4c() {
         Some(MAX_RAFT_STATE),
         |ts| async move { harness_2025::snapshot(&ts).await },
     );
-    caught(
+    labtest::assert_caught(
         1,
         &["restore the state machine from the persisted snapshot"],
         scenario,
@@ -666,7 +639,7 @@ fn the_planted_server_and_clerk_without_a_bug_pass() {
 #[test]
 fn a_snapshot_without_versions_fails_snapshot_recover_4c() {
     let spec = snapshot_recover(snapshot_without_versions);
-    caught(
+    labtest::assert_caught(
         3,
         &["not linearizable", "ErrNoKey", "wrong number of puts"],
         generic(spec),
@@ -676,7 +649,7 @@ fn a_snapshot_without_versions_fails_snapshot_recover_4c() {
 #[test]
 fn a_restore_that_keeps_the_old_state_fails_snapshot_recover_4c() {
     let spec = snapshot_recover(restore_keeps_old_state);
-    caught(
+    labtest::assert_caught(
         3,
         &["not linearizable", "ErrNoKey", "wrong number of puts"],
         generic(spec),
@@ -693,7 +666,7 @@ fn stale_reads_fail_one_partition_4b() {
         server: stale_reads,
         ..KvSpec::new(5)
     };
-    caught(3, &["get in the minority"], move |cx| async move {
+    labtest::assert_caught(3, &["get in the minority"], move |cx| async move {
         harness_2025::one_partition(&KvTester::new(&cx, spec)).await
     });
 }
@@ -704,7 +677,7 @@ fn a_leader_that_waits_for_the_heartbeat_fails_speed_4b() {
         server: replicates_on_heartbeat,
         ..KvSpec::new(3)
     };
-    caught(
+    labtest::assert_caught(
         1,
         &["operations completed too slowly"],
         move |cx| async move { generic_test_speed(&cx, spec).await },
@@ -714,7 +687,7 @@ fn a_leader_that_waits_for_the_heartbeat_fails_speed_4b() {
 #[test]
 fn a_clerk_that_says_version_for_maybe_fails_unreliable_4b() {
     let spec = unreliable(harness_2025::kv_server, clerk_version_not_maybe);
-    caught(
+    labtest::assert_caught(
         3,
         &["not linearizable", "wrong number of puts"],
         generic(spec),
@@ -724,7 +697,7 @@ fn a_clerk_that_says_version_for_maybe_fails_unreliable_4b() {
 #[test]
 fn a_clerk_that_says_ok_for_maybe_fails_unreliable_4b() {
     let spec = unreliable(harness_2025::kv_server, clerk_ok_on_retry);
-    caught(
+    labtest::assert_caught(
         3,
         &["not linearizable", "wrong number of puts"],
         generic(spec),

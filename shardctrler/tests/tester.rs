@@ -12,13 +12,12 @@ use kvraft::{Rsm, StateMachine};
 use labrpc::collections::StableHasher;
 use labrpc::rand::RngExt;
 use labrpc::{Service, sim};
+use labtest::Options;
 use labtest::cluster::{Incarnation, Started};
-use labtest::{Failed, Options, TestCx};
 use serde::{Deserialize, Serialize};
 use shardctrler::rpc::{Join, JoinArgs, Leave, LeaveArgs, Move, MoveArgs, Query, QueryArgs};
 use shardctrler::{Config, CtrlerError, Gid, NSHARDS};
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::hash::BuildHasher;
 
 /// The bugs planted, one per controller kind.
@@ -212,33 +211,6 @@ fn rebalances_from_scratch(start: Incarnation) -> Started<ServerHandle> {
     planted(Bug::RebalancesFromScratch, start)
 }
 
-/// Runs `body` on seeds 1, 2, ... up to `seeds`; returns the first failure.
-fn first_failure<F, Fut>(seeds: u64, body: F) -> Option<Failed>
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    (1..=seeds).find_map(|seed| labtest::try_run(&Options::default(), seed, body.clone()).err())
-}
-
-/// Checks that the scenario fails on one of the first `seeds` seeds, with a message that has
-/// `cause` in it.
-fn caught<F, Fut>(seeds: u64, cause: &str, body: F)
-where
-    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let Some(failed) = first_failure(seeds, body) else {
-        panic!("the planted bug survived {seeds} seeds");
-    };
-    assert!(
-        failed.message.contains(cause),
-        "seed {} failed, but the message does not name {cause:?}:\n{}",
-        failed.seed,
-        failed.message
-    );
-}
-
 #[test]
 fn the_planted_controller_without_a_bug_passes() {
     for seed in 1..=3 {
@@ -256,7 +228,7 @@ fn the_planted_controller_without_a_bug_passes() {
 
 #[test]
 fn hash_map_order_fails_multi_agree_config() {
-    caught(3, "replicas disagree", |cx| async move {
+    labtest::assert_caught(3, &["replicas disagree"], |cx| async move {
         let cfg = Tester::with_servers(&cx, NSERVERS, hash_map_order);
         harness::multi(&cfg, Multi::AgreeConfig).await;
     });
@@ -264,7 +236,7 @@ fn hash_map_order_fails_multi_agree_config() {
 
 #[test]
 fn rebalancing_from_scratch_fails_minimal_again() {
-    caught(1, "moved from gid", |cx| async move {
+    labtest::assert_caught(1, &["moved from gid"], |cx| async move {
         harness::minimal_again(&Tester::with_servers(
             &cx,
             NSERVERS,

@@ -32,6 +32,6 @@ mod summary;
 pub mod versioned;
 
 pub use runner::{
-    DEFAULT_SEED, Failed, Options, Passed, TestCx, assert_seeds_leave_nothing, must_fail, run,
-    run_real, try_check_determinism, try_run,
+    DEFAULT_SEED, Failed, Options, Passed, TestCx, assert_caught, assert_seeds_leave_nothing,
+    first_failure, must_fail, run, run_real, try_check_determinism, try_run,
 };

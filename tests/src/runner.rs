@@ -488,6 +488,44 @@ where
         .map_err(|f| failed(seed, &f, &replay))
 }
 
+/// Runs `body` on seeds 1, 2, ... up to `seeds`; returns the first failure (for testers' own
+/// tests, which plant a bug and expect a graded scenario to catch it).
+#[track_caller]
+pub fn first_failure<F, Fut>(seeds: u64, body: F) -> Option<Failed>
+where
+    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    for seed in 1..=seeds {
+        if let Err(failed) = try_run(&Options::default(), seed, body.clone()) {
+            return Some(failed);
+        }
+    }
+    None
+}
+
+/// Checks that `body` fails on one of seeds 1 to `seeds`, with a message that has one of
+/// `causes` in it: a planted bug is caught, and the message names its cause.
+///
+/// # Panics
+/// If every seed passes, or the failure names none of `causes`.
+#[track_caller]
+pub fn assert_caught<F, Fut>(seeds: u64, causes: &[&str], body: F)
+where
+    F: Fn(TestCx) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let Some(failed) = first_failure(seeds, body) else {
+        panic!("the planted bug survived {seeds} seeds");
+    };
+    assert!(
+        causes.iter().any(|cause| failed.message.contains(cause)),
+        "seed {} failed, but the message names none of {causes:?}:\n{}",
+        failed.seed,
+        failed.message
+    );
+}
+
 /// Runs one seed twice with full traces and compares them (for the harness's own tests).
 #[track_caller]
 pub fn try_check_determinism<F, Fut>(
