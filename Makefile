@@ -187,14 +187,14 @@ shardctrler:
 
 # Lab 5: sharded key/value
 shardkv:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024
 
 shardkv-5a:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- 5a
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5a
 
 shardkv-5b:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- 5b
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5b
 
 shardkv-challenge:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- challenge
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- challenge
 # END LAB TARGETS

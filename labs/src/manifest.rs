@@ -677,7 +677,7 @@ mod tests {
             "{targets}"
         );
         assert!(
-            targets.contains("\nshardkv-challenge:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv -- challenge\n"),
+            targets.contains("\nshardkv-challenge:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- challenge\n"),
             "{targets}"
         );
     }

@@ -1,35 +1,33 @@
 //! Lab 5: the sharded key/value service.
 //!
-//! The keys are split into [`NSHARDS`] shards ([`key2shard`]); each shard is served by one
-//! *replica group*, a set of [`ShardKv`] servers that replicate their shards with Raft, through
-//! Lab 4's replicated state machine ([`kvraft::Rsm`]). Which group serves which shard is the
-//! shard controller's decision (Lab 5A, the `shardctrler` crate): its configurations change
-//! as groups join and leave, and the groups hand shards to each other as they do.
+//! The keys are split into shards, each served by one *replica group*: a set of servers that
+//! replicate their shards with Raft, through Lab 4's replicated state machine. Which group
+//! serves which shard is a configuration's decision; configurations change as groups join and
+//! leave, and the groups hand shards to each other as they do, while clients keep reading and
+//! writing. It comes in two editions, and a course picks one (see `docs/shardkv.md`):
 //!
-//! A group
-//! - asks the controller for the next configuration about every 100 ms, and takes
-//!   configurations one at a time, in order, through its own log (so that all its replicas
-//!   switch at the same point of the sequence of operations);
-//! - serves a key only while it owns the key's shard in its current configuration, and
-//!   answers [`ShardKvError::WrongGroup`] otherwise;
-//! - sends the shards it no longer owns to their new groups, with the duplicate-detection
-//!   state that goes with them (a clerk's retried request must not be applied twice, even by
-//!   another group), through the receiver's log;
-//! - (challenge 1) deletes the shards it handed over;
-//! - (challenge 2) keeps serving the shards a configuration change does not touch while the
-//!   others move, and serves a shard it receives as soon as it arrives.
-//!
-//! The [`Clerk`] is given: it finds the key's group in its cached configuration, tries that
-//! group's servers, and asks the controller again on `WrongGroup`. See `docs/shardkv.md`.
+// BEGIN EDITION 2024
+//! - **2024** (module `v2024`, re-exported at the crate's root): groups that ask the shard
+//!   controller of Lab 5A (the `shardctrler` crate) for configurations and move the shards
+//!   themselves. Part 5A: static shards and rejection; 5B: shard movement; and the two
+//!   challenges (deleting the shards handed over; serving the shards a change does not touch,
+//!   and those that arrive, during the change). Tests: `cargo test -p shardkv --test
+//!   shardkv_2024`, or `make shardkv` (one part: `make shardkv-5a`).
+// END EDITION 2024
+// BEGIN EDITION 2025
+//! - **2025** (module `v2025`): shard groups moved by a short-lived controller that keeps its
+//!   configurations in Lab 2's server; parts 5A, 5B, 5C (in progress).
+// END EDITION 2025
 
-pub mod client;
-pub mod rpc;
-pub mod server;
+// BEGIN EDITION 2024
+pub mod v2024;
+
+pub use v2024::{Clerk, MakeEnd, key2shard};
+pub use v2024::{Config, Gid, NSHARDS};
+pub use v2024::{RequestId, ShardKvError};
+pub use v2024::{ShardCommand, ShardKv, ShardStore};
+pub use v2024::{client, rpc, server};
+// END EDITION 2024
 // BEGIN EDITION 2025
 pub mod v2025;
 // END EDITION 2025
-
-pub use client::{Clerk, MakeEnd, key2shard};
-pub use rpc::{RequestId, ShardKvError};
-pub use server::{ShardCommand, ShardKv, ShardStore};
-pub use shardctrler::{Config, Gid, NSHARDS};

@@ -298,7 +298,9 @@ impl StateMachine for ShardStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = command;
-        // unimplemented!("shardkv: ShardStore::apply is not written yet (shardkv/src/server.rs)")
+        // unimplemented!(
+        //     "shardkv: ShardStore::apply is not written yet (shardkv/src/v2024/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -307,7 +309,9 @@ impl StateMachine for ShardStore {
         labrpc::codec::encode(&(&self.config, &self.shards)).expect("a group's state encodes")
         // END SOLUTION
         // BEGIN SKELETON
-        // unimplemented!("shardkv: ShardStore::snapshot is not written yet (shardkv/src/server.rs)")
+        // unimplemented!(
+        //     "shardkv: ShardStore::snapshot is not written yet (shardkv/src/v2024/server.rs)"
+        // )
         // END SKELETON
     }
 
@@ -318,7 +322,9 @@ impl StateMachine for ShardStore {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = snapshot;
-        // unimplemented!("shardkv: ShardStore::restore is not written yet (shardkv/src/server.rs)")
+        // unimplemented!(
+        //     "shardkv: ShardStore::restore is not written yet (shardkv/src/v2024/server.rs)"
+        // )
         // END SKELETON
     }
 }
@@ -436,7 +442,7 @@ impl ShardKv {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = args;
-        // unimplemented!("shardkv: ShardKv::get is not written yet (shardkv/src/server.rs)")
+        // unimplemented!("shardkv: ShardKv::get is not written yet (shardkv/src/v2024/server.rs)")
         // END SKELETON
     }
 
@@ -453,7 +459,9 @@ impl ShardKv {
         // END SOLUTION
         // BEGIN SKELETON
         // let _ = (args, append);
-        // unimplemented!("shardkv: ShardKv::put_append is not written yet (shardkv/src/server.rs)")
+        // unimplemented!(
+        //     "shardkv: ShardKv::put_append is not written yet (shardkv/src/v2024/server.rs)"
+        // )
         // END SKELETON
     }
 }

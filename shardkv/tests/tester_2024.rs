@@ -6,10 +6,10 @@
 //! the planted servers need a working lab underneath.)
 
 // BEGIN SOLUTION
-mod harness;
+mod harness_2024;
 
-use harness::scenarios;
-use harness::{MakeServer, ServerHandle, ShardServerStart};
+use harness_2024::scenarios;
+use harness_2024::{MakeServer, ServerHandle, ShardServerStart};
 use kvraft::{Rsm, StateMachine};
 use labrpc::{ClientEnd, RpcError, Service, sim};
 use labtest::cluster::Started;
@@ -477,7 +477,7 @@ fn finished_seeds_leave_nothing_behind() {
     // The suite's busiest test, concurrent3_5b: every group, controller and clerk must be
     // freed when a run ends, or a many-seed run grows with every seed.
     labtest::assert_seeds_leave_nothing(&Options::default(), 1..=3, |cx| async move {
-        scenarios::concurrent3(&cx, harness::shard_server).await
+        scenarios::concurrent3(&cx, harness_2024::shard_server).await
     });
 }
 // END SOLUTION

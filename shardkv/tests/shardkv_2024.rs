@@ -4,14 +4,14 @@
 //! change), with the same scenarios, sleeps and limits, in virtual time. The challenges are a
 //! part of their own (the course's grader shows them apart).
 //!
-//! Run one part with `cargo test -p shardkv 5a` (or `make shardkv-5a`, `make shardkv-5b`,
-//! `make shardkv-challenge`); replay a failure with the command it prints. `LAB_SEEDS=n` runs
-//! n seeds, `RUST_LOG=shardkv=debug` shows your log lines.
+//! Run one part with `cargo test -p shardkv --test shardkv_2024 -- 5a` (or `make shardkv-5a`,
+//! `make shardkv-5b`, `make shardkv-challenge`); replay a failure with the command it prints.
+//! `LAB_SEEDS=n` runs n seeds, `RUST_LOG=shardkv=debug` shows your log lines.
 
-mod harness;
+mod harness_2024;
 
-use harness::scenarios;
-use harness::{MakeServer, shard_server};
+use harness_2024::scenarios;
+use harness_2024::{MakeServer, shard_server};
 use labtest::{Options, TestCx};
 use std::future::Future;
 use std::pin::Pin;
