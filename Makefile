@@ -101,7 +101,7 @@ kvraft-real:
 	$(CARGO) test -p kvnet
 
 # BEGIN LAB TARGETS (generated from labs/manifest.toml: cargo run -p labs -- manifest --update)
-.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-5a shardkv-5b shardkv-challenge
+.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-2024 shardkv-2024-5a shardkv-2024-5b shardkv-2024-challenge shardkv-2025 shardkv-2025-5a shardkv-2025-5b shardkv-2025-5c
 
 # What `make help` says of each lab.
 help-labs:
@@ -111,7 +111,7 @@ help-labs:
 	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x); SEEDS=N"
 	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-2024, make kvraft-2024-4a, make kvraft-2024-4b, make kvraft-2025, make kvraft-2025-4a, make kvraft-2025-4b, make kvraft-2025-4c); SEEDS=N"
 	@echo "make shardctrler    Lab 5A: shard controller; SEEDS=N"
-	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-5a, make shardkv-5b, make shardkv-challenge); SEEDS=N"
+	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-2024, make shardkv-2024-5a, make shardkv-2024-5b, make shardkv-2024-challenge, make shardkv-2025, make shardkv-2025-5a, make shardkv-2025-5b, make shardkv-2025-5c); SEEDS=N"
 
 # labrpc: the simulated network
 labrpc:
@@ -187,14 +187,29 @@ shardctrler:
 
 # Lab 5: sharded key/value
 shardkv:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p shardkv --test shardkv_2024 --test shardkv_2025
+
+shardkv-2024:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024
 
-shardkv-5a:
+shardkv-2024-5a:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5a
 
-shardkv-5b:
+shardkv-2024-5b:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5b
 
-shardkv-challenge:
+shardkv-2024-challenge:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- challenge
+
+shardkv-2025:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2025
+
+shardkv-2025-5a:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2025 -- 5a
+
+shardkv-2025-5b:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2025 -- 5b
+
+shardkv-2025-5c:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2025 -- 5c
 # END LAB TARGETS

@@ -1079,9 +1079,14 @@ fn handin_files(
         return Err(format!("{lab} is not in the course"));
     }
     let builds_on = lab_named(lab).map_or(&[][..], |l| l.builds_on.as_slice());
+    // Only those that come in the course's edition (2025's Lab 5 has no shardctrler lab).
+    let builds_on = builds_on
+        .iter()
+        .map(String::as_str)
+        .filter(|base| lab_named(base).is_some_and(|l| l.comes_in(&course.edition)));
     let mut candidates = None;
     let mut files = Vec::new();
-    for name in builds_on.iter().map(String::as_str).chain([lab]) {
+    for name in builds_on.chain([lab]) {
         let patterns = course.lab(name).and_then(|l| l.student_files.as_deref());
         let candidates: &[String] = match patterns {
             Some(_) => candidates.get_or_insert_with(|| submission::files_of(&submission.dir)),
@@ -1355,14 +1360,42 @@ mod tests {
             [7, 13, 10]
         );
         assert_eq!([count("2024", "4A"), count("2024", "4B")], [14, 9]);
-        let course_2025 = Course::load(&crate::workspace_root().join("labs/course-2025.toml"));
-        let error = Course::parse(
-            "edition = \"2025\"\nseeds = 1\n[[lab]]\nname = \"shardkv\"\npoints = { \"5A\" = 1 }\n",
-            Path::new("c.toml"),
-        )
-        .unwrap_err();
+        assert_eq!(
+            Course::load(&crate::workspace_root().join("labs/course-2025.toml"))
+                .unwrap()
+                .edition,
+            "2025"
+        );
+    }
+
+    #[test]
+    fn lab_5_of_2025_has_the_originals_parts_and_no_controller_lab() {
+        let shardkv = lab_named("shardkv").unwrap();
+        let count = |edition, part: &str| {
+            let tests = graded_tests(shardkv, edition);
+            tests.iter().filter(|(p, _)| p == part).count()
+        };
+        assert_eq!(
+            [
+                count("2025", "5A"),
+                count("2025", "5B"),
+                count("2025", "5C")
+            ],
+            [14, 2, 7]
+        );
+        assert_eq!(count("2024", "5C"), 0);
+        let course = |text: &str| Course::parse(text, Path::new("c.toml")).unwrap_err();
+        let error = course(
+            "edition = \"2025\"\nseeds = 1\n[[lab]]\nname = \"shardctrler\"\npoints = { \"5A\" = 1 }\n",
+        );
         assert!(error.contains("does not come in edition 2025"), "{error}");
-        assert_eq!(course_2025.unwrap().edition, "2025");
+        let error = course(
+            "edition = \"2024\"\nseeds = 1\n[[lab]]\nname = \"shardkv\"\npoints = { \"5A\" = 1, \"5B\" = 1, \"CHALLENGE\" = 0, \"5C\" = 1 }\n",
+        );
+        assert!(
+            error.contains("the lab's parts in edition 2024 are"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -652,6 +652,7 @@ mod tests {
         let shardkv = manifest.lab("shardkv").unwrap();
         assert_eq!(shardkv.part_of("challenge1_delete"), "CHALLENGE");
         assert_eq!(shardkv.part_of("join_leave_5b"), "5B");
+        assert_eq!(shardkv.part_of("concurrent_reliable_5c"), "5C");
         let one_part = manifest.lab("shardctrler").unwrap();
         assert_eq!(one_part.part_of("basic_leave_join"), "5A");
         assert_eq!(manifest.lab("mapreduce").unwrap().part_of("wc_sim"), "1");
@@ -690,18 +691,18 @@ mod tests {
         assert!(kit.contains("\nkvraft-2024-4a:\n"), "{kit}");
         assert!(!kit.contains("\nkvraft-4a:\n"), "{kit}");
         assert!(!kit.contains("\nkvraft-2024-4c:\n"), "{kit}");
-        assert!(!kit.contains("\nshardkv-2024:\n"), "{kit}");
+        assert!(kit.contains("\nshardkv-2025-5c:\n"), "{kit}");
+        assert!(!kit.contains("\nshardkv-2024-5c:\n"), "{kit}");
         let copy = make_targets(manifest, Some("2025"), false);
         assert!(copy.contains("\nkvraft-4c:\n"), "{copy}");
         assert!(copy.contains("\nkvraft-2025-4a:\n"), "{copy}");
+        assert!(copy.contains("\nshardkv-5c:\n"), "{copy}");
         assert!(!copy.contains("2024"), "{copy}");
-        assert!(!copy.contains("shard"), "{copy}");
-        assert_eq!(
-            manifest.left_out("2025"),
-            ["shardctrler", "shardkv", "kvnet"]
-        );
+        assert!(!copy.contains("challenge"), "{copy}");
+        assert!(!copy.contains("shardctrler"), "{copy}");
+        assert_eq!(manifest.left_out("2025"), ["shardctrler", "kvnet"]);
         assert!(manifest.left_out("2024").is_empty());
-        assert!(!graded_packages(manifest, "2025").contains("shardkv"));
+        assert!(graded_packages(manifest, "2025").contains("shardkv"));
     }
 
     #[test]

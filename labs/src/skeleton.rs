@@ -190,6 +190,25 @@ pub fn strip(source: &str, edition: &str) -> Result<String, MarkerError> {
     Ok(out)
 }
 
+/// A crate's `Cargo.toml` as students get it, for `edition`: the lines between
+/// `# BEGIN EDITION 2024` and `# END EDITION 2024` are kept (without the markers) only in that
+/// edition's copy (a dependency on a crate that only that edition has).
+pub fn strip_cargo_toml(source: &str, edition: &str) -> Result<String, MarkerError> {
+    // As `//` comments, the markers are `strip`'s; no other line of a TOML file starts so.
+    let marked: String = source
+        .split_inclusive('\n')
+        .map(|line| match line.trim().strip_prefix("# ") {
+            Some(marker)
+                if marker.starts_with("BEGIN EDITION ") || marker.starts_with("END EDITION ") =>
+            {
+                format!("// {marker}\n")
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    strip(&marked, edition)
+}
+
 /// A Markdown document (a handout) as students get it, for `edition`, or for every edition
 /// when `None`: the lines between `<!-- BEGIN EDITION 2025 -->` and `<!-- END EDITION 2025 -->`
 /// are kept only for that edition, the lines between `<!-- BEGIN STAFF -->` and
@@ -341,6 +360,11 @@ fn generate(out: &Path, edition: &str) -> Result<usize, String> {
             let markdown = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
             let student =
                 student_markdown(&markdown, Some(edition)).map_err(|e| format!("{name}:{e}"))?;
+            std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
+        } else if name.ends_with("/Cargo.toml") {
+            let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
+            let student =
+                strip_cargo_toml(&manifest, edition).map_err(|e| format!("{name}:{e}"))?;
             std::fs::write(&to, student).map_err(|e| format!("{}: {e}", to.display()))?;
         } else if name == "Cargo.toml" {
             let manifest = std::fs::read_to_string(&from).map_err(|e| format!("{name}: {e}"))?;
@@ -515,6 +539,21 @@ fn without_members(manifest: &str, left_out: &[&str]) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crate_manifest_keeps_only_its_editions_dependencies() {
+        let manifest = "[dependencies]\nraft = { path = \"../raft\" }\n# BEGIN EDITION 2024\n\
+                        shardctrler = { path = \"../shardctrler\" }\n# END EDITION 2024\n";
+        let in_2024 = strip_cargo_toml(manifest, "2024").unwrap();
+        assert_eq!(
+            in_2024,
+            "[dependencies]\nraft = { path = \"../raft\" }\nshardctrler = { path = \"../shardctrler\" }\n"
+        );
+        let in_2025 = strip_cargo_toml(manifest, "2025").unwrap();
+        assert_eq!(in_2025, "[dependencies]\nraft = { path = \"../raft\" }\n");
+        let unclosed = strip_cargo_toml("# BEGIN EDITION 2024\nx = 1\n", "2025").unwrap_err();
+        assert_eq!(unclosed.line, 1);
+    }
 
     #[test]
     fn removes_solutions_and_uncomments_skeletons() {

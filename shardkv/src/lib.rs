@@ -12,11 +12,14 @@
 //!   themselves. Part 5A: static shards and rejection; 5B: shard movement; and the two
 //!   challenges (deleting the shards handed over; serving the shards a change does not touch,
 //!   and those that arrive, during the change). Tests: `cargo test -p shardkv --test
-//!   shardkv_2024`, or `make shardkv` (one part: `make shardkv-5a`).
+//!   shardkv_2024`, or `make shardkv-2024` (one part: `make shardkv-2024-5a`).
 // END EDITION 2024
 // BEGIN EDITION 2025
-//! - **2025** (module `v2025`): shard groups moved by a short-lived controller that keeps its
-//!   configurations in Lab 2's server; parts 5A, 5B, 5C (in progress).
+//! - **2025** (module `v2025`): shard groups on Lab 4's 2025 rsm, and a short-lived controller
+//!   that keeps its configurations in Lab 2's server and moves every shard itself. Part 5A:
+//!   moving shards; 5B: a new controller finishes a failed one's change; 5C: controllers at
+//!   once. Tests: `cargo test -p shardkv --test shardkv_2025`, or `make shardkv-2025` (one
+//!   part: `make shardkv-2025-5a`).
 // END EDITION 2025
 
 // BEGIN EDITION 2024

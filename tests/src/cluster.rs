@@ -151,6 +151,8 @@ struct Member<S> {
     saved: Persister,
     /// Names of the ends from this server to every server, of its current incarnation.
     end_names: Vec<Name>,
+    /// Those of its earlier incarnations (deleted when the group exits).
+    past_end_names: Vec<Name>,
     ends: Vec<ClientEnd>,
     /// Whether this server's ends to each server (and theirs to it) may be enabled.
     reachable: Vec<bool>,
@@ -198,6 +200,7 @@ impl<S: Clone + 'static> Group<S> {
                 running: None,
                 saved: Persister::new(),
                 end_names: Vec::new(),
+                past_end_names: Vec::new(),
                 ends: Vec::new(),
                 reachable: vec![true; n],
                 connected: false,
@@ -357,6 +360,8 @@ impl<S: Clone + 'static> Group<S> {
             let mut members = self.0.members.borrow_mut();
             let m = &mut members[i];
             let mut made = self.0.ends_made.borrow_mut();
+            let past = std::mem::take(&mut m.end_names);
+            m.past_end_names.extend(past);
             m.end_names = (0..self.n())
                 .map(|j| {
                     *made += 1;
@@ -501,6 +506,24 @@ impl<S: Clone + 'static> Group<S> {
         }
     }
 
+    /// Shuts every server down for good and deletes their ends from the network (the
+    /// original's `ExitGroup`), so that a fresh group of the same name can be made later.
+    pub fn exit(&self) {
+        for i in 0..self.n() {
+            self.shutdown(i);
+            let names = {
+                let mut members = self.0.members.borrow_mut();
+                let m = &mut members[i];
+                let mut names = std::mem::take(&mut m.past_end_names);
+                names.append(&mut m.end_names);
+                names
+            };
+            for name in names {
+                self.0.net.delete_end(name);
+            }
+        }
+    }
+
     /// Enables or disables the ends from `i` to `j` and from `j` to `i`.
     fn set_link(&self, members: &[Member<S>], i: usize, j: usize, on: bool) {
         for (from, to) in [(i, j), (j, i)] {
@@ -537,7 +560,7 @@ impl<S: Clone + 'static> Group<S> {
 ///     let maker = EndMaker::new(&net, "client-1");
 ///     let end = maker.make_end("server-101-2");
 ///     assert_eq!(end.call::<Ping>(&40).await, Ok(42));
-///     maker.disable_all();
+///     maker.disconnect_all();
 ///     assert!(end.call::<Ping>(&40).await.is_err());
 /// })
 /// .unwrap();
@@ -552,6 +575,8 @@ struct EndMakerInner {
     made: RefCell<Vec<Name>>,
     /// Ends made in all.
     count: Cell<u64>,
+    /// Whether its ends are connected (see [`EndMaker::disconnect_all`]).
+    connected: Cell<bool>,
 }
 
 impl fmt::Debug for EndMaker {
@@ -571,11 +596,13 @@ impl EndMaker {
             owner: owner.into(),
             made: RefCell::new(Vec::new()),
             count: Cell::new(0),
+            connected: Cell::new(true),
         }))
     }
 
-    /// A fresh end to the server named `server`, connected and enabled. Calls on it fail with
-    /// `NoReply` while no server of that name is on the network.
+    /// A fresh end to the server named `server`, connected, and enabled unless the maker is
+    /// disconnected. Calls on it fail with `NoReply` while no server of that name is on the
+    /// network.
     pub fn make_end(&self, server: &str) -> ClientEnd {
         self.0.count.set(self.0.count.get() + 1);
         let name = Name::from(format!("{}#{}->{server}", self.0.owner, self.0.count.get()));
@@ -583,7 +610,7 @@ impl EndMaker {
         self.0
             .net
             .connect(name.clone(), Name::from(server.to_string()));
-        self.0.net.enable(name.clone(), true);
+        self.0.net.enable(name.clone(), self.0.connected.get());
         self.0.made.borrow_mut().push(name);
         end
     }
@@ -593,11 +620,21 @@ impl EndMaker {
         self.0.count.get()
     }
 
-    /// Disables every end made so far: their calls fail from now on. Ends made later are
-    /// enabled as usual.
-    pub fn disable_all(&self) {
+    /// Cuts its owner off (the original's `Clnt.DisconnectAll`): every end made so far, and
+    /// every end made from now on, fails its calls until [`EndMaker::connect_all`].
+    pub fn disconnect_all(&self) {
+        self.set_connected(false);
+    }
+
+    /// Connects every end it made, and the ends it makes from now on (`Clnt.ConnectAll`).
+    pub fn connect_all(&self) {
+        self.set_connected(true);
+    }
+
+    fn set_connected(&self, connected: bool) {
+        self.0.connected.set(connected);
         for name in self.0.made.borrow().iter() {
-            self.0.net.enable(name.clone(), false);
+            self.0.net.enable(name.clone(), connected);
         }
     }
 

@@ -7,6 +7,7 @@ use crate::linearizability::models::{KvInput, KvOutput};
 use crate::linearizability::{CheckResult, History, Model, Options, PartitionOutcome};
 use crate::linearizability::{DEFAULT_STEP_BUDGET, Recorder, Verdict};
 use crate::linearizability::{Ticket, check, html};
+use labrpc::rand::Rng;
 use labrpc::sim;
 use std::fmt::Debug;
 use std::future::Future;
@@ -20,6 +21,16 @@ use std::time::Duration;
 /// order of the Go originals (§7 of the checklist), and a leader that waits for the next
 /// heartbeat to replicate is measurably slow.
 pub const LATENCY: Range<Duration> = Duration::from_millis(1)..Duration::from_millis(5);
+
+/// `n` random letters from the test's seeded generator (the original's `randValue`).
+pub fn random_value(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    sim::rng().fill_bytes(&mut bytes);
+    for b in &mut bytes {
+        *b = b'a' + *b % 26;
+    }
+    String::from_utf8(bytes).expect("letters are UTF-8")
+}
 
 /// The value client `client` appends in its `n`th operation (`"x 3 17 y"`): unique, so the
 /// final value shows which appends took effect, how often and in what order.

@@ -3,8 +3,9 @@
 //! scenarios (`OnePut`, `PutAtLeastOnce`, `CheckGet`, the put count check), written once for
 //! every lab whose clerk has Lab 2's versioned `get` and `put`.
 //!
-//! A suite adapts its lab's clerk to [`VersionedKv`] (mapping the lab's own error type to
-//! [`KvErr`]) and records through [`OpLog::versioned_get`] and [`OpLog::versioned_put`].
+//! A suite adapts its lab's clerk to [`KvClerk`] (mapping the lab's own error type to
+//! [`KvErr`]), and holds it as a [`TestClerk`], whose operations go through the test's log
+//! ([`OpLog::versioned_get`], [`OpLog::versioned_put`]).
 
 use crate::kv::OpLog;
 use crate::linearizability::models::{VersionedKvInput, VersionedKvOutput};
@@ -14,6 +15,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 
 /// A key's version (0: the key does not exist).
 pub type Version = u64;
@@ -54,6 +56,45 @@ pub trait VersionedKv {
         value: &str,
         version: Version,
     ) -> impl Future<Output = Result<(), KvErr>>;
+}
+
+/// A future held without knowing its type.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A lab's clerk as the tester holds it: the student's, or one of the tester's planted ones.
+pub trait KvClerk {
+    /// The clerk's `get(key)`.
+    fn get(&self, key: &str) -> BoxFuture<GetResult>;
+    /// The clerk's `put(key, value, version)`.
+    fn put(&self, key: &str, value: &str, version: Version) -> BoxFuture<Result<(), KvErr>>;
+}
+
+/// A clerk made by a tester: the clerk, its ends to the servers (whatever the lab's harness
+/// keeps of them), and how its operations are recorded.
+pub struct TestClerk<Ends> {
+    /// The clerk.
+    pub clerk: Box<dyn KvClerk>,
+    /// Its ends, for the harness to connect, cut or delete.
+    pub ends: Ends,
+    /// The client id its operations are recorded as, if they are.
+    pub record: Option<u64>,
+    /// The test's log.
+    pub log: VersionedLog,
+}
+
+impl<Ends> VersionedKv for TestClerk<Ends> {
+    async fn get(&self, key: &str) -> GetResult {
+        self.log
+            .versioned_get(self.record, key, self.clerk.get(key))
+            .await
+    }
+
+    async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvErr> {
+        let op = self.clerk.put(key, value, version);
+        self.log
+            .versioned_put(self.record, key, value, version, op)
+            .await
+    }
 }
 
 /// The record of a versioned key/value test.
@@ -133,13 +174,6 @@ pub fn entry(client: usize, version: Version) -> String {
     format!("client {client} version {version}")
 }
 
-/// The client and version of an [`entry`], if `value` is one.
-pub fn parse_entry(value: &str) -> Option<(usize, Version)> {
-    let rest = value.strip_prefix("client ")?;
-    let (client, version) = rest.split_once(" version ")?;
-    Some((client.parse().ok()?, version.parse().ok()?))
-}
-
 /// What clients' puts returned: how many said `Ok` and how many `ErrMaybe` (the original's
 /// `ClntRes`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -178,14 +212,14 @@ pub async fn one_put(
             Ok(found) => found,
             Err(e) => panic!("client {client}: get({key:?}) after a put returned {e}"),
         };
-        if put.is_ok() && now == version + 1 {
-            match parse_entry(&value) {
-                Some((writer, written)) if writer == client || written == version => {}
-                _ => panic!(
-                    "client {client}: after its put at version {version} returned Ok, get({key:?}) \
-                     returned version {now} but the value {value:?}"
-                ),
-            }
+        // Its put made version + 1: the key holds its value until another put succeeds. (The
+        // original checks only that the writer or the version matches.)
+        if put.is_ok() && now == version + 1 && value != entry(client, version) {
+            panic!(
+                "client {client}: after its put of {:?} at version {version} returned Ok, \
+                 get({key:?}) returned version {now} but the value {value:?}",
+                entry(client, version)
+            );
         }
         version = now;
         match put {

@@ -193,17 +193,21 @@ fn end_makers_reach_servers_by_name_at_run_time() {
             b.start(2);
             b.connect(2);
             assert_eq!(end.call::<Who>(&()).await.unwrap().0, 2);
-            // Disabling cuts only this maker's ends made so far.
+            // Disconnecting cuts only this maker's ends, those made later included, until it
+            // is connected again.
             let other = EndMaker::new(&net, "client-1");
             let other_end = other.make_end("server-101-0");
-            maker.disable_all();
+            maker.disconnect_all();
             assert!(end.call::<Who>(&()).await.is_err());
             assert!(other_end.call::<Who>(&()).await.is_ok());
             let fresh = maker.make_end("server-101-1");
             assert!(
-                fresh.call::<Who>(&()).await.is_ok(),
-                "made after the disable"
+                fresh.call::<Who>(&()).await.is_err(),
+                "made while disconnected"
             );
+            maker.connect_all();
+            assert!(end.call::<Who>(&()).await.is_ok());
+            assert!(fresh.call::<Who>(&()).await.is_ok());
             maker.delete_all();
             assert!(fresh.call::<Who>(&()).await.is_err());
             // Names keep counting after a delete: no name is reused.

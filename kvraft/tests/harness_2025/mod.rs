@@ -19,20 +19,17 @@ use labtest::cluster::{Client, Group, GroupSpec, Incarnation, Started};
 use labtest::kv::LATENCY;
 use labtest::linearizability::PowerSet;
 use labtest::linearizability::models::VersionedKvModel;
+pub use labtest::versioned::{BoxFuture, KvClerk};
 use labtest::versioned::{GetResult, KvErr, PutCounts, VersionedKv, VersionedLog};
 use labtest::versioned::{check_get, check_put_count, one_client_put, put_at_least_once};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 /// The tester's election timeout: how long a new leader may take.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// A future the tester holds without knowing its type.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// What the tester keeps of a running server: a way to ask its Raft peer for (term, is
 /// leader).
@@ -398,25 +395,20 @@ pub fn kv_server(start: Incarnation, max_raft_state: Option<usize>) -> Started<R
         .on_kill(move || killed.kill())
 }
 
-/// A clerk as the tester calls it: the student's [`Clerk`], or a planted one.
-pub trait KvClerk {
-    /// `Clerk::get`.
-    fn get(&self, key: &str) -> BoxFuture<GetResult>;
-    /// `Clerk::put`.
-    fn put(&self, key: &str, value: &str, version: Version) -> BoxFuture<Result<(), KvErr>>;
-}
-
 /// How the tester makes a clerk from its ends to every server, in the servers' order.
 pub type MakeClerk = fn(Vec<ClientEnd>) -> Box<dyn KvClerk>;
 
 /// The student's clerk.
 pub fn clerk(servers: Vec<ClientEnd>) -> Box<dyn KvClerk> {
-    Box::new(Rc::new(Clerk::new(servers)))
+    Box::new(StudentClerk(Rc::new(Clerk::new(servers))))
 }
 
-impl KvClerk for Rc<Clerk> {
+/// The student's [`Clerk`], shared with the futures of its operations.
+struct StudentClerk(Rc<Clerk>);
+
+impl KvClerk for StudentClerk {
     fn get(&self, key: &str) -> BoxFuture<GetResult> {
-        let (clerk, key) = (self.clone(), key.to_string());
+        let (clerk, key) = (self.0.clone(), key.to_string());
         Box::pin(async move {
             Clerk::get(&clerk, &key)
                 .await
@@ -425,7 +417,7 @@ impl KvClerk for Rc<Clerk> {
     }
 
     fn put(&self, key: &str, value: &str, version: Version) -> BoxFuture<Result<(), KvErr>> {
-        let (clerk, key, value) = (self.clone(), key.to_string(), value.to_string());
+        let (clerk, key, value) = (self.0.clone(), key.to_string(), value.to_string());
         Box::pin(async move {
             let put = Clerk::put(&clerk, &key, &value, version).await;
             put.map_err(|e| kv_err(e, "put", &key))
@@ -525,7 +517,7 @@ impl KvTester {
         self.clerks_made.set(id + 1);
         TestClerk {
             clerk: (self.spec.clerk)(link.ends().to_vec()),
-            link,
+            ends: link,
             record: Some(id),
             log: self.log.clone(),
         }
@@ -547,12 +539,12 @@ impl KvTester {
 
     /// `Clnt.ConnectAll()`: enables the clerk's ends to every server.
     pub fn connect_clerk(&self, clerk: &TestClerk) {
-        self.group.connect_client(&clerk.link, &self.all());
+        self.group.connect_client(&clerk.ends, &self.all());
     }
 
     /// `DeleteClerk`: deletes the clerk's ends; calls in flight on them fail.
     pub fn delete_clerk(&self, clerk: TestClerk) {
-        self.group.delete_client(clerk.link);
+        self.group.delete_client(clerk.ends);
     }
 
     /// A server that believes it leads (the lowest such index).
@@ -621,29 +613,8 @@ impl KvTester {
     }
 }
 
-/// A clerk made by the tester: the clerk, its ends, and how its operations are recorded.
-pub struct TestClerk {
-    clerk: Box<dyn KvClerk>,
-    link: Client,
-    /// The client id its operations are recorded as, if they are.
-    record: Option<u64>,
-    log: VersionedLog,
-}
-
-impl VersionedKv for TestClerk {
-    async fn get(&self, key: &str) -> GetResult {
-        self.log
-            .versioned_get(self.record, key, self.clerk.get(key))
-            .await
-    }
-
-    async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvErr> {
-        let op = self.clerk.put(key, value, version);
-        self.log
-            .versioned_put(self.record, key, value, version, op)
-            .await
-    }
-}
+/// A clerk made by the tester, with its ends to every server.
+pub type TestClerk = labtest::versioned::TestClerk<Client>;
 
 /// The scenario of the original's `GenericTest` (2025).
 #[derive(Clone, Copy)]

@@ -1,23 +1,14 @@
-//! What both editions' testers share: random values, readable differences between values,
+//! What both editions' testers share: random values (labtest's), readable differences between values,
 //! and the memory check.
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
-use labrpc::rand::Rng;
-use labrpc::sim::{self, Node};
+use labrpc::sim::Node;
 
 /// One mebibyte.
 pub const MIB: i64 = 1 << 20;
 
-/// `n` random letters from the test's seeded generator (the original's `randValue`).
-pub fn random_value(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    sim::rng().fill_bytes(&mut bytes);
-    for b in &mut bytes {
-        *b = b'a' + *b % 26;
-    }
-    String::from_utf8(bytes).expect("letters are UTF-8")
-}
+pub use labtest::kv::random_value;
 
 /// At most 60 characters of `value` from byte `from`, quoted, with `...` where it was cut.
 pub fn excerpt(value: &str, from: usize) -> String {

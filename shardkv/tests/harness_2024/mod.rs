@@ -317,7 +317,7 @@ impl Tester {
     /// and other groups, and shuts it down (its persisted state kept).
     pub fn shutdown_server(&self, gi: usize, i: usize) {
         if let Some(ends) = self.server_ends.borrow().get(&(gi, i)) {
-            ends.disable_all();
+            ends.disconnect_all();
         }
         self.groups[gi].shutdown(i);
     }
