@@ -44,6 +44,9 @@ pub const NGRP: usize = 8;
 /// Keys the tests put (`NKEYS`).
 pub const NKEYS: usize = 5 * NSHARDS;
 
+/// Longer than any request takes to cross the network (reliable or not).
+const IN_FLIGHT: Duration = Duration::from_millis(100);
+
 /// How long `checkShutdownSharding` waits for one more Get to finish (`NSEC`).
 const SHUTDOWN_QUIET: Duration = Duration::from_secs(2);
 
@@ -648,8 +651,12 @@ impl ShardTester {
         let ck = self.make_unrecorded_clerk();
         self.check_gets(&ck, keys, values).await;
         self.delete_clerk(ck);
+        // The old controller's calls fail from now on. One it sent just before may still be
+        // on its way, and could claim a change after the next round's controller has read
+        // the configurations, which would fail that round for nothing: let it land.
         old.ends.delete_all();
         new.ends.delete_all();
+        sim::sleep(IN_FLIGHT).await;
     }
 
     /// `concurCtrler`: four controllers at once, each joining and then leaving a fresh group
