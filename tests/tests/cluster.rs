@@ -223,6 +223,31 @@ fn end_makers_reach_servers_by_name_at_run_time() {
 /// A test that passes with a warning shows it (the tester's "term changed even though there
 /// were no failures", say); warnings of the servers' own code are theirs to show.
 #[test]
+fn an_exited_group_leaves_its_name_to_a_fresh_one() {
+    Sim::new(1)
+        .run(|| async {
+            let net = Network::new();
+            let kills = Rc::new(Cell::new(0));
+            let old = probe_group(&net, GroupSpec::new(2).named("7"), kills.clone());
+            old.connect_all();
+            old.start(1); // a second incarnation: its first ends must go too
+            old.connect_all();
+            old.exit();
+            assert_eq!(kills.get(), 3, "every incarnation was killed");
+            // Same server and end names: no name is taken.
+            let fresh = probe_group(&net, GroupSpec::new(2).named("7"), Rc::default());
+            fresh.connect_all();
+            let (who, generation) = fresh.ends(0)[1].call::<Who>(&()).await.unwrap();
+            assert_eq!(
+                (who, generation),
+                (1, 1),
+                "the fresh group's own server answers"
+            );
+        })
+        .unwrap();
+}
+
+#[test]
 fn a_passing_test_keeps_the_tests_own_warnings() {
     let passed = labtest::try_run(&labtest::Options::default(), 1, |_cx| async {
         log::warn!("term changed even though there were no failures");
