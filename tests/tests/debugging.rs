@@ -123,6 +123,7 @@ fn replay_command_reruns_the_same_test_and_seed_in_every_suite() {
     replay_reruns("kvraft", "kvraft_2025", "one_partition_4b");
     replay_reruns("shardctrler", "shardctrler", "basic_leave_join");
     replay_reruns("shardkv", "shardkv_2024", "static_shards_5a");
+    replay_reruns("shardkv", "shardkv_2025", "join_basic_5a");
 }
 
 /// Runs the labrpc suite (small and quick) with these switches; returns success and output.
