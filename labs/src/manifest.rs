@@ -83,6 +83,9 @@ pub(crate) struct Lab {
     /// Its graded test targets.
     #[serde(rename = "suite", default)]
     pub(crate) targets: Vec<Target>,
+    /// Seeds per test when `labs mutants` plants its bugs (default 20): fewer for a lab whose
+    /// suite is slow, so that a run over every lab fits in an hour on two cores.
+    pub(crate) mutant_seeds: Option<u64>,
 }
 
 /// Tests whose names start with `prefix` are in `part`.

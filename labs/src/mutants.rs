@@ -4,9 +4,14 @@
 //! says which tests caught the bug, the first seed that did, and the message a student would
 //! read. A bug no test catches is a hole in the suite.
 //!
+//! Each mutant names the protocol rule it breaks (`Rule:` in its header; the rules are in
+//! `mutants/rules.toml`), and the table is grouped by rule. Patches in `mutants/<lab>/legal/`
+//! are the opposite: legal variants of the reference that a check must not fail (a check that
+//! fails a correct implementation is a bug of the suite), so their suites must pass.
+//!
 //! The scratch copy and its build live in `target/mutants/` (kept between runs, so only the
-//! mutated crate rebuilds). Exit status: 0 if every mutant was caught, 1 if some survived, 2
-//! for bad input or a suite that fails without any mutant.
+//! mutated crate rebuilds). Exit status: 0 if every mutant was caught and every legal variant
+//! passed, 1 if not, 2 for bad input or a suite that fails without any mutant.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,9 +23,10 @@ pub struct Args {
     /// Only these labs (each has a folder `mutants/<lab>/`); default: all of them.
     #[arg(long = "lab", value_name = "LAB")]
     labs: Vec<String>,
-    /// Seeds per test: each suite runs with seeds 1..=N.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
-    seeds: u64,
+    /// Seeds per test: each suite runs with seeds 1..=N (default: the lab's `mutant_seeds`
+    /// in labs/manifest.toml, else 20).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
     /// Only the mutants whose name contains this text.
     #[arg(long)]
     only: Option<String>,
@@ -34,6 +40,13 @@ fn suites(lab: &str) -> Option<&'static [crate::manifest::Target]> {
     crate::grade::lab_named(lab).map(|l| l.targets.as_slice())
 }
 
+/// Seeds per test for a lab's mutants: `--seeds`, else the manifest's `mutant_seeds`, else 20.
+fn seeds_for(lab: &str, asked: Option<u64>) -> u64 {
+    asked
+        .or_else(|| crate::grade::lab_named(lab).and_then(|l| l.mutant_seeds))
+        .unwrap_or(20)
+}
+
 /// What one suite run said.
 #[derive(Debug, Default, PartialEq)]
 struct Outcome {
@@ -45,6 +58,8 @@ struct Outcome {
     message: Option<String>,
     /// The build failed (the patch does not compile).
     build_failed: bool,
+    /// The suites ran on seeds 1..=this.
+    seeds: u64,
 }
 
 impl Outcome {
@@ -96,14 +111,82 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{}...", &text[..end])
 }
 
-/// A mutant: its lab, name, what bug it plants, its patch file, and the edition of the files
-/// it changes (their suites are the ones that run; `None`: every suite of the lab).
+/// A mutant: its lab, name, what bug it plants, the rule it breaks, its patch file, and the
+/// edition of the files it changes (their suites are the ones that run; `None`: every suite
+/// of the lab). A legal variant breaks no rule: its suites must pass.
 struct Mutant {
     lab: String,
     name: String,
     description: String,
+    rule: Option<String>,
+    legal: bool,
     patch: PathBuf,
     edition: Option<&'static str>,
+}
+
+impl Mutant {
+    /// Whether the run went as it must: a mutant caught, a legal variant passing.
+    fn as_expected(&self, outcome: &Outcome) -> bool {
+        outcome.caught() != self.legal
+    }
+}
+
+/// A rule of a lab's protocol (`mutants/rules.toml`): the mutants that break it are the
+/// evidence that the suite checks it, or, if no run can observe it, the argument why.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    /// Short name, `<lab>.<what>`, as mutants name it in their `Rule:` line.
+    id: String,
+    /// The rule, in the words of its source.
+    text: String,
+    /// Where it is stated (a figure or section of the paper, the lab's handout).
+    source: String,
+    /// Why no run can tell an implementation that breaks it from one that keeps it.
+    unobservable: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rules {
+    rule: Vec<Rule>,
+}
+
+/// The rules of `mutants/rules.toml`; every id unique.
+fn read_rules(root: &Path) -> Result<Vec<Rule>, String> {
+    let path = root.join("mutants").join("rules.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rules: Rules = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for rule in &rules.rule {
+        if !seen.insert(rule.id.as_str()) {
+            return Err(format!("{}: rule {} twice", path.display(), rule.id));
+        }
+    }
+    Ok(rules.rule)
+}
+
+/// Reads a patch's header: `Mutant <lab>/<name>: <bug>` (or `Legal ...`), then optionally
+/// `Rule: <id>`. Returns the description and rule; the header must name the file it is in.
+fn read_header(
+    text: &str,
+    lab: &str,
+    name: &str,
+    legal: bool,
+) -> Result<(String, Option<String>), String> {
+    let kind = if legal { "Legal" } else { "Mutant" };
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let description = first
+        .strip_prefix(&format!("{kind} {lab}/{name}: "))
+        .ok_or_else(|| {
+            format!("its first line must be \"{kind} {lab}/{name}: <what it plants>\"")
+        })?;
+    let rule = lines
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("Rule: "))
+        .map(|r| r.trim().to_string());
+    Ok((description.to_string(), rule))
 }
 
 /// The edition of every file `patch` changes, if they are all of one.
@@ -142,34 +225,44 @@ fn find_mutants(root: &Path, labs: &[String], only: Option<&str>) -> Result<Vec<
         if suites(lab).is_none() {
             return Err(format!("mutants/{lab}: no lab {lab} in labs/manifest.toml"));
         }
-        let mut patches: Vec<PathBuf> = std::fs::read_dir(dir.join(lab))
-            .map_err(|e| format!("mutants/{lab}: {e}"))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-            .collect();
-        patches.sort();
-        for patch in patches {
-            let name = patch
-                .file_stem()
-                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-            if only.is_some_and(|o| !name.contains(o)) {
+        for legal in [false, true] {
+            let folder = if legal {
+                dir.join(lab).join("legal")
+            } else {
+                dir.join(lab)
+            };
+            if legal && !folder.is_dir() {
                 continue;
             }
-            let text =
-                std::fs::read_to_string(&patch).map_err(|e| format!("{}: {e}", patch.display()))?;
-            let description = text
-                .lines()
-                .next()
-                .and_then(|l| l.split_once(": ").map(|(_, d)| d.to_string()))
-                .unwrap_or_default();
-            mutants.push(Mutant {
-                lab: lab.clone(),
-                name,
-                description,
-                edition: patch_edition(&text),
-                patch,
-            });
+            let mut patches: Vec<PathBuf> = std::fs::read_dir(&folder)
+                .map_err(|e| format!("{}: {e}", folder.display()))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+                .collect();
+            patches.sort();
+            for patch in patches {
+                let stem = patch
+                    .file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+                let name = if legal { format!("legal/{stem}") } else { stem };
+                if only.is_some_and(|o| !name.contains(o)) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&patch)
+                    .map_err(|e| format!("{}: {e}", patch.display()))?;
+                let (description, rule) = read_header(&text, lab, &name, legal)
+                    .map_err(|e| format!("{}: {e}", patch.display()))?;
+                mutants.push(Mutant {
+                    lab: lab.clone(),
+                    name,
+                    description,
+                    rule,
+                    legal,
+                    edition: patch_edition(&text),
+                    patch,
+                });
+            }
         }
     }
     if mutants.is_empty() {
@@ -302,12 +395,34 @@ fn run_suites(
     merged
 }
 
-/// The results as a Markdown table.
-fn table(results: &[(Mutant, Outcome)], seeds: u64) -> String {
-    let mut text = format!(
-        "| mutant | bug | caught by (of seeds 1-{seeds}) | first seed | message |\n|---|---|---|---|---|\n"
+/// The results as Markdown: the mutants grouped by the rule they break (in the order of
+/// `rules`; rules no run can observe with their argument), then the legal variants.
+fn table(results: &[(Mutant, Outcome)], rules: &[Rule]) -> String {
+    let mut text = String::from(
+        "| rule | mutant | bug | caught by | first seed (of those run) | message |\n\
+         |---|---|---|---|---|---|\n",
     );
-    for (mutant, outcome) in results {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let rule_of = |m: &Mutant| rules.iter().position(|r| Some(&r.id) == m.rule.as_ref());
+    let mut ordered: Vec<&(Mutant, Outcome)> = results.iter().filter(|(m, _)| !m.legal).collect();
+    ordered.sort_by_key(|(m, _)| {
+        (
+            rule_of(m).unwrap_or(usize::MAX),
+            m.lab.clone(),
+            m.name.clone(),
+        )
+    });
+    let mut last_rule = None;
+    for (mutant, outcome) in ordered {
+        let rule = match rule_of(mutant) {
+            Some(i) if last_rule == Some(i) => String::new(),
+            Some(i) => format!(
+                "**{}**: {} ({})",
+                rules[i].id, rules[i].text, rules[i].source
+            ),
+            None => "(none named)".into(),
+        };
+        last_rule = rule_of(mutant);
         let by = if outcome.build_failed && outcome.failed_tests.is_empty() {
             "does not build".to_string()
         } else if outcome.failed_tests.is_empty() {
@@ -325,13 +440,57 @@ fn table(results: &[(Mutant, Outcome)], seeds: u64) -> String {
         };
         let _ = writeln!(
             text,
-            "| {}/{} | {} | {by} | {} | {} |",
+            "| {} | {}/{} | {} | {by} | {} | {} |",
+            cell(&rule),
             mutant.lab,
             mutant.name,
-            mutant.description,
-            outcome.first_seed.map_or("-".into(), |s| s.to_string()),
-            outcome.message.as_deref().unwrap_or("").replace('|', "\\|")
+            cell(&mutant.description),
+            match outcome.first_seed {
+                Some(seed) => format!("{seed} (of 1-{})", outcome.seeds),
+                None => format!("- (of 1-{})", outcome.seeds),
+            },
+            cell(outcome.message.as_deref().unwrap_or(""))
         );
+    }
+    let labs: Vec<&str> = results.iter().map(|(m, _)| m.lab.as_str()).collect();
+    for rule in rules {
+        if let Some(argument) = &rule.unobservable
+            && labs
+                .iter()
+                .any(|lab| rule.id.split('.').next() == Some(*lab))
+        {
+            let _ = writeln!(
+                text,
+                "| **{}**: {} ({}) | no mutant | no run can observe it: {} | - | - | |",
+                rule.id,
+                cell(&rule.text),
+                cell(&rule.source),
+                cell(argument)
+            );
+        }
+    }
+    let legal: Vec<&(Mutant, Outcome)> = results.iter().filter(|(m, _)| m.legal).collect();
+    if !legal.is_empty() {
+        text.push_str("\n| legal variant | what it does | result |\n|---|---|---|\n");
+        for (mutant, outcome) in legal {
+            let result = if outcome.caught() {
+                format!(
+                    "**failed** {}: {}",
+                    outcome.failed_tests.join(", "),
+                    outcome.message.as_deref().unwrap_or("")
+                )
+            } else {
+                format!("passes every test on seeds 1-{}", outcome.seeds)
+            };
+            let _ = writeln!(
+                text,
+                "| {}/{} | {} | {} |",
+                mutant.lab,
+                mutant.name,
+                cell(&mutant.description),
+                cell(&result)
+            );
+        }
     }
     text
 }
@@ -351,6 +510,7 @@ pub fn run(args: &Args) -> ExitCode {
 /// Runs every selected mutant; true if all were caught.
 fn mutate(args: &Args) -> Result<bool, String> {
     let root = crate::workspace_root();
+    let rules = read_rules(&root)?;
     let mutants = find_mutants(&root, &args.labs, args.only.as_deref())?;
     let work = root.join("target").join("mutants");
     let (scratch, target) = (work.join("workspace"), work.join("target"));
@@ -371,26 +531,34 @@ fn mutate(args: &Args) -> Result<bool, String> {
     for mutant in mutants {
         eprintln!("labs mutants: {}/{}...", mutant.lab, mutant.name);
         apply(&scratch, &mutant.patch, false)?;
-        let outcome = run_suites(&scratch, &target, &mutant.lab, mutant.edition, args.seeds);
+        let seeds = seeds_for(&mutant.lab, args.seeds);
+        let mut outcome = run_suites(&scratch, &target, &mutant.lab, mutant.edition, seeds);
+        outcome.seeds = seeds;
         apply(&scratch, &mutant.patch, true)?;
         eprintln!(
             "  {}",
-            if outcome.caught() {
-                "caught"
-            } else {
-                "SURVIVED"
+            match (mutant.legal, outcome.caught()) {
+                (false, true) => "caught",
+                (false, false) => "SURVIVED",
+                (true, false) => "passed (a legal variant)",
+                (true, true) => "FAILED, but it is a legal variant: a check is wrong",
             }
         );
         results.push((mutant, outcome));
     }
-    let text = table(&results, args.seeds);
+    let text = table(&results, &rules);
     println!("{text}");
-    let caught = results.iter().filter(|(_, o)| o.caught()).count();
-    println!("{caught} of {} mutants caught", results.len());
+    let (legal, planted): (Vec<_>, Vec<_>) = results.iter().partition(|(m, _)| m.legal);
+    let caught = planted.iter().filter(|(_, o)| o.caught()).count();
+    println!("{caught} of {} mutants caught", planted.len());
+    if !legal.is_empty() {
+        let passed = legal.iter().filter(|(_, o)| !o.caught()).count();
+        println!("{passed} of {} legal variants passed", legal.len());
+    }
     if let Some(path) = &args.markdown {
         std::fs::write(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(caught == results.len())
+    Ok(results.iter().all(|(m, o)| m.as_expected(o)))
 }
 
 #[cfg(test)]
@@ -457,5 +625,66 @@ FAILED with seed 4 at virtual time 2.0s: one(5) failed to reach agreement
         }
         assert!(find_mutants(&root, &["nonsense".into()], None).is_err());
         assert!(find_mutants(&root, &[], Some("no such mutant")).is_err());
+    }
+
+    /// The rules, the patches and the table in docs/suite-strength.md say the same: every
+    /// mutant breaks a known rule, every rule has a mutant or says why no run can observe it,
+    /// and the document names every mutant, legal variant and rule.
+    #[test]
+    fn rules_patches_and_the_table_are_in_step() {
+        let root = crate::workspace_root();
+        let rules = read_rules(&root).unwrap();
+        let mutants = find_mutants(&root, &[], None).unwrap();
+        let doc = std::fs::read_to_string(root.join("docs/suite-strength.md")).unwrap();
+        for mutant in &mutants {
+            let name = format!("{}/{}", mutant.lab, mutant.name);
+            match (&mutant.rule, mutant.legal) {
+                (None, false) => panic!("{name} names no rule (add `Rule: <id>` to its header)"),
+                (Some(rule), _) => assert!(
+                    rules.iter().any(|r| &r.id == rule),
+                    "{name} names the rule {rule}, which mutants/rules.toml does not have"
+                ),
+                (None, true) => {}
+            }
+            assert!(
+                doc.contains(&name),
+                "docs/suite-strength.md does not list {name}"
+            );
+        }
+        for rule in &rules {
+            let broken = mutants.iter().any(|m| m.rule.as_ref() == Some(&rule.id));
+            assert!(
+                broken || rule.unobservable.is_some(),
+                "rule {} has no mutant and no argument why no run can observe it",
+                rule.id
+            );
+            assert!(
+                doc.contains(&format!("**{}**", rule.id)),
+                "docs/suite-strength.md does not list the rule {}",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_names_its_file_and_rule() {
+        let text = "Mutant raft/18-x: A bug.\nRule: raft.higher-term\n\ndiff --git a/x b/x\n";
+        assert_eq!(
+            read_header(text, "raft", "18-x", false).unwrap(),
+            ("A bug.".to_string(), Some("raft.higher-term".to_string()))
+        );
+        assert!(
+            read_header(text, "raft", "19-y", false).is_err(),
+            "another file's header"
+        );
+        assert!(
+            read_header(text, "raft", "18-x", true).is_err(),
+            "a mutant is not legal"
+        );
+        let legal = "Legal raft/legal/01-z: Fine.\n\ndiff\n";
+        assert_eq!(
+            read_header(legal, "raft", "legal/01-z", true).unwrap(),
+            ("Fine.".to_string(), None)
+        );
     }
 }

@@ -154,7 +154,8 @@ struct Member<S> {
     /// Those of its earlier incarnations (deleted when the group exits).
     past_end_names: Vec<Name>,
     ends: Vec<ClientEnd>,
-    /// Whether this server's ends to each server (and theirs to it) may be enabled.
+    /// Whether this server's calls to each server may be delivered (its ends to them enabled
+    /// while both are connected). Symmetric except after [`Group::cut_calls`].
     reachable: Vec<bool>,
     connected: bool,
     generation: u64,
@@ -420,8 +421,14 @@ impl<S: Clone + 'static> Group<S> {
         let mut members = self.0.members.borrow_mut();
         members[i].connected = true;
         for j in 0..self.n() {
-            if members[j].connected && members[i].reachable[j] {
-                self.set_link(&members, i, j, true);
+            if !members[j].connected {
+                continue;
+            }
+            if members[i].reachable[j] {
+                self.set_end(&members, i, j, true);
+            }
+            if members[j].reachable[i] {
+                self.set_end(&members, j, i, true);
             }
         }
     }
@@ -455,6 +462,21 @@ impl<S: Clone + 'static> Group<S> {
             for j in 0..self.n() {
                 let on = members[i].connected && members[j].connected && members[i].reachable[j];
                 self.set_link(&members, i, j, on);
+            }
+        }
+    }
+
+    /// Cuts the calls one way: calls from the servers in `from` to those in `to` fail, while
+    /// calls from `to` to `from` are still delivered, with their replies. A server in `from`
+    /// then hears from those in `to` only through the replies to its own calls. Lasts until
+    /// [`partition`](Group::partition) or [`connect_all`](Group::connect_all).
+    pub fn cut_calls(&self, from: &[usize], to: &[usize]) {
+        sim::note(format!("tester: cut calls from {from:?} to {to:?}"));
+        let mut members = self.0.members.borrow_mut();
+        for &i in from {
+            for &j in to {
+                members[i].reachable[j] = false;
+                self.set_end(&members, i, j, false);
             }
         }
     }
@@ -525,11 +547,16 @@ impl<S: Clone + 'static> Group<S> {
     }
 
     /// Enables or disables the ends from `i` to `j` and from `j` to `i`.
+    /// Enables or disables the ends between `i` and `j`, both ways.
     fn set_link(&self, members: &[Member<S>], i: usize, j: usize, on: bool) {
-        for (from, to) in [(i, j), (j, i)] {
-            if let Some(name) = members[from].end_names.get(to) {
-                self.0.net.enable(name.clone(), on);
-            }
+        self.set_end(members, i, j, on);
+        self.set_end(members, j, i, on);
+    }
+
+    /// Enables or disables server `from`'s end to server `to` (its calls and their replies).
+    fn set_end(&self, members: &[Member<S>], from: usize, to: usize, on: bool) {
+        if let Some(name) = members[from].end_names.get(to) {
+            self.0.net.enable(name.clone(), on);
         }
     }
 }

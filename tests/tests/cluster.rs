@@ -67,6 +67,37 @@ fn connect_disconnect_and_partition() {
 }
 
 #[test]
+fn calls_cut_one_way() {
+    Sim::new(1)
+        .run(|| async {
+            let net = Network::new();
+            let group = probe_group(&net, GroupSpec::new(3), Rc::default());
+            group.connect_all();
+            group.cut_calls(&[1, 2], &[0]);
+            // Server 0 still calls the others and hears their replies; they cannot call it.
+            assert_eq!(reachable(&group, 0).await, vec![0, 1, 2]);
+            assert_eq!(reachable(&group, 1).await, vec![1, 2]);
+            assert_eq!(reachable(&group, 2).await, vec![1, 2]);
+            // Reconnecting a server keeps the cut, in its direction only.
+            group.disconnect(0);
+            assert_eq!(reachable(&group, 0).await, Vec::<usize>::new());
+            group.connect(0);
+            assert_eq!(reachable(&group, 0).await, vec![0, 1, 2]);
+            assert_eq!(reachable(&group, 1).await, vec![1, 2]);
+            group.connect_all();
+            assert_eq!(reachable(&group, 1).await, vec![0, 1, 2]);
+            group.cut_calls(&[0], &[2]);
+            group.partition(&[&[0, 1, 2]]);
+            assert_eq!(
+                reachable(&group, 0).await,
+                vec![0, 1, 2],
+                "a partition replaces the cut"
+            );
+        })
+        .unwrap();
+}
+
+#[test]
 fn shutdown_and_restart() {
     Sim::new(2)
         .run(|| async {

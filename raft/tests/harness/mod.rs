@@ -9,7 +9,7 @@
 use labrpc::rand::RngExt;
 use labrpc::sim::{self, Node};
 use labrpc::sync::mpsc;
-use labrpc::{Network, Service};
+use labrpc::{DeliveryKind, Network, Service};
 use labtest::TestCx;
 use labtest::cluster::{Group, GroupSpec, Incarnation, Started};
 use raft::{
@@ -17,7 +17,7 @@ use raft::{
 };
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -108,6 +108,17 @@ struct Watched {
     leaders: BTreeMap<u64, usize>,
     /// Each server's last sample: its generation, term and whether it led.
     last: Vec<Option<(u64, u64, bool)>>,
+    /// Who asked whom for votes: for each campaign, the servers whose RequestVote handler
+    /// got a request from it. A leader must have asked a majority in its term.
+    asked: BTreeMap<Campaign, BTreeSet<usize>>,
+}
+
+/// One server incarnation's elections in one term.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Campaign {
+    server: usize,
+    generation: u64,
+    term: u64,
 }
 
 struct State {
@@ -118,6 +129,8 @@ struct State {
     max_index: u64,
     max_index0: u64,
     watched: Watched,
+    /// Commands no server may apply for now, each with why (see [`Config::forbid_apply`]).
+    forbidden: Vec<(Cmd, String)>,
 }
 
 struct Inner {
@@ -190,6 +203,7 @@ impl Config {
                     last: vec![None; n],
                     ..Watched::default()
                 },
+                forbidden: Vec::new(),
             }),
         }));
         let test_node = Node::current();
@@ -200,20 +214,31 @@ impl Config {
         let group = Group::new(&net, GroupSpec::new(n), factory);
         let _ = cfg.0.group.set(group);
         cfg.group().connect_all();
-        // For the picture of the run: a server whose vote request arrives is a candidate in
-        // its current term (the watcher's samples cannot tell a candidate from a follower).
-        // Only the sender's state is read: the arguments' fields are the student's to define.
+        // Vote requests as they reach a handler, to check that every leader asked a majority
+        // in its term; and for the picture of the run, a server whose vote request arrives is
+        // a candidate (the watcher's samples cannot tell one from a follower). Only the
+        // sender's state is read: the arguments' fields are the student's to define.
         let observed = Rc::downgrade(&cfg.0);
         net.observe(move |delivery| {
-            if sim::annotating()
+            if delivery.kind == DeliveryKind::Request
                 && delivery.args::<RequestVote<Cmd>>().is_some()
                 && let Some(inner) = observed.upgrade()
                 && let Some(group) = inner.group.get()
-                && let Some(i) = (0..group.n()).find(|&i| group.node(i) == delivery.from)
-                && let Some(rf) = group.server(i)
-                && let (term, false) = rf.get_state()
+                && let Some(from) = (0..group.n()).find(|&i| group.node(i) == delivery.from)
+                && let Some(to) = (0..group.n()).find(|&i| group.node(i) == delivery.to)
+                && let Some(rf) = group.server(from)
             {
-                sim::annotate(delivery.from, "raft", format!("term {term} candidate"));
+                let (term, leader) = rf.get_state();
+                let campaign = Campaign {
+                    server: from,
+                    generation: group.generation(from),
+                    term,
+                };
+                let mut st = inner.state.borrow_mut();
+                st.watched.asked.entry(campaign).or_default().insert(to);
+                if sim::annotating() && !leader {
+                    sim::annotate(delivery.from, "raft", format!("term {term} candidate"));
+                }
             }
         });
         let watcher = cfg.clone();
@@ -261,16 +286,33 @@ impl Config {
             );
         }
         w.max_term[i] = term;
-        if let Some((g, old_term, true)) = previous
-            && g == generation
-            && leader
-            && term > old_term
-        {
-            panic!(
-                "server {i} stayed leader while its term rose from {old_term} to {term}: a leader \
-                 that learns of a higher term must step down to follower (§5.1), and can lead \
-                 the new term only by winning an election in it"
-            );
+        if leader && previous != Some((generation, term, true)) {
+            // A leader new to this sample: it must have asked a majority for votes in its term.
+            // (Sampling alone cannot tell a leader that kept leading into a higher term from
+            // one that stepped down and won an election in it within one sampling interval.)
+            let campaign = Campaign {
+                server: i,
+                generation,
+                term,
+            };
+            let asked = w.asked.get(&campaign).map_or(0, BTreeSet::len);
+            let needed = self.0.n / 2;
+            if asked < needed {
+                match previous {
+                    Some((g, old_term, true)) if g == generation && term > old_term => panic!(
+                        "server {i} stayed leader while its term rose from {old_term} to \
+                         {term}: a leader that learns of a higher term must step down to \
+                         follower (§5.1), and can lead the new term only by winning an \
+                         election in it (it asked {asked} servers for votes in term {term}, \
+                         a majority needs {needed})"
+                    ),
+                    _ => panic!(
+                        "server {i} leads term {term} without an election: it asked {asked} \
+                         servers for votes in term {term}, and a majority needs {needed} \
+                         (§5.2: a candidate becomes leader only with votes from a majority)"
+                    ),
+                }
+            }
         }
         if leader {
             match w.leaders.get(&term) {
@@ -399,6 +441,28 @@ impl Config {
         self.group().partition(parts);
     }
 
+    /// Fails the test, saying `why`, if a server applies `cmd` before
+    /// [`allow_all_applies`](Config::allow_all_applies): for a command the scenario keeps
+    /// from reaching a majority.
+    pub fn forbid_apply(&self, cmd: impl Into<Cmd>, why: impl Into<String>) {
+        self.0
+            .state
+            .borrow_mut()
+            .forbidden
+            .push((cmd.into(), why.into()));
+    }
+
+    /// Lifts every [`forbid_apply`](Config::forbid_apply).
+    pub fn allow_all_applies(&self) {
+        self.0.state.borrow_mut().forbidden.clear();
+    }
+
+    /// Cuts calls one way: `from`'s calls to `to` fail, while `to`'s calls to `from` go through
+    /// with their replies (see [`Group::cut_calls`]). Lasts until the next partition.
+    pub fn cut_calls(&self, from: &[usize], to: &[usize]) {
+        self.group().cut_calls(from, to);
+    }
+
     /// Waits (up to 5 s) until one of `servers` leads a term above `above`; returns it and
     /// its term. Panics, naming the servers, if none does.
     pub async fn wait_for_leader_among(&self, servers: &[usize], above: u64) -> (usize, u64) {
@@ -519,6 +583,11 @@ impl Config {
                     );
                 }
             }
+            if let Some((_, why)) = st.forbidden.iter().find(|(c, _)| *c == command) {
+                panic!(
+                    "server {i} applied {command} at index {index}, which cannot be committed: {why}"
+                );
+            }
             let prev_ok = index <= 1 || st.logs[i].contains_key(&(index - 1));
             if !prev_ok {
                 panic!(
@@ -638,6 +707,18 @@ impl Config {
                 );
             }
         }
+    }
+
+    /// Waits (up to 5 s) until server `i` has applied `cmd`; panics, naming them, if not.
+    pub async fn wait_applied(&self, i: usize, cmd: impl Into<Cmd>) {
+        let cmd = cmd.into();
+        for _ in 0..500 {
+            if self.0.state.borrow().logs[i].values().any(|c| *c == cmd) {
+                return;
+            }
+            sim::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("server {i} did not apply {cmd} in 5 s");
     }
 
     /// How many servers applied a command at `index`, and which command (they must agree).
