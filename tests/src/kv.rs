@@ -9,10 +9,13 @@ use crate::linearizability::{DEFAULT_STEP_BUDGET, Recorder, Verdict};
 use crate::linearizability::{Ticket, check, html};
 use labrpc::rand::Rng;
 use labrpc::sim;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// How long each message takes on a key/value lab's network (drawn per message from the
@@ -90,6 +93,24 @@ fn shorten(value: &str) -> String {
 pub struct OpLog<I, O> {
     recorder: Recorder<I, O>,
     cx: TestCx,
+    waiting: Rc<RefCell<Waiting>>,
+}
+
+/// The clerk operations under way (through [`OpLog::get`], `put`, `append`): what and since
+/// when, by a number of the log's.
+#[derive(Default)]
+struct Waiting {
+    next: u64,
+    ops: BTreeMap<u64, (String, sim::Instant)>,
+}
+
+/// Takes an operation off the waiting list when it returns or is dropped.
+pub(crate) struct WaitingGuard(Rc<RefCell<Waiting>>, u64);
+
+impl Drop for WaitingGuard {
+    fn drop(&mut self) {
+        self.0.borrow_mut().ops.remove(&self.1);
+    }
 }
 
 impl<I, O> Clone for OpLog<I, O> {
@@ -97,6 +118,7 @@ impl<I, O> Clone for OpLog<I, O> {
         OpLog {
             recorder: self.recorder.clone(),
             cx: self.cx.clone(),
+            waiting: self.waiting.clone(),
         }
     }
 }
@@ -121,6 +143,7 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
         OpLog {
             recorder: Recorder::new(),
             cx: cx.clone(),
+            waiting: Rc::default(),
         }
     }
 
@@ -197,6 +220,34 @@ impl<I: Clone + Debug, O: Clone + Debug> OpLog<I, O> {
     }
 }
 
+impl<I, O> OpLog<I, O> {
+    /// Puts an operation on the waiting list until the guard is dropped.
+    pub(crate) fn waiting(&self, what: String) -> WaitingGuard {
+        let mut waiting = self.waiting.borrow_mut();
+        waiting.next += 1;
+        let op = waiting.next;
+        waiting.ops.insert(op, (what, sim::now()));
+        WaitingGuard(self.waiting.clone(), op)
+    }
+
+    /// The clerk operations under way (made through `get`, `put` and `append`), one line
+    /// each, oldest first: what a run that reached its time limit was waiting for.
+    pub fn waiting_report(&self) -> String {
+        let waiting = self.waiting.borrow();
+        let mut out = String::new();
+        if !waiting.ops.is_empty() {
+            out.push_str("Clerk operations waiting:\n");
+        }
+        for (what, since) in waiting.ops.values() {
+            out.push_str(&format!(
+                "  {what} since {since} ({:.1}s)\n",
+                since.elapsed().as_secs_f64()
+            ));
+        }
+        out
+    }
+}
+
 impl OpLog<KvInput, KvOutput> {
     /// Runs `op`, a clerk's `get(key)`: recorded for the checker as client `record`'s if
     /// given, counted as an operation either way.
@@ -206,6 +257,7 @@ impl OpLog<KvInput, KvOutput> {
         key: &str,
         op: impl Future<Output = String>,
     ) -> String {
+        let _waiting = self.waiting(format!("get({key:?})"));
         match record {
             Some(client) => {
                 let input = KvInput::Get { key: key.into() };
@@ -250,6 +302,11 @@ impl OpLog<KvInput, KvOutput> {
     }
 
     async fn write(&self, record: Option<u64>, input: KvInput, op: impl Future<Output = ()>) {
+        let _waiting = self.waiting(match &input {
+            KvInput::Put { key, value } => format!("put({key:?}, {} bytes)", value.len()),
+            KvInput::Append { key, value } => format!("append({key:?}, {} bytes)", value.len()),
+            other => format!("{other:?}"),
+        });
         match record {
             Some(client) => {
                 let op = async {

@@ -26,6 +26,7 @@ pub mod kv;
 /// needs `labtest` alone to record and check a history.
 pub use lincheck as linearizability;
 pub mod logger;
+pub mod pending;
 pub mod record;
 mod runner;
 mod summary;

@@ -4,7 +4,7 @@ use crate::alloc::RunTag;
 use crate::record::{RESULT_FILE_VAR, RunRecord, TRACE_FILE_VAR};
 use crate::summary::SeedsSummary;
 use labrpc::sim::trace::{Event, first_divergence};
-use labrpc::sim::{Failure, Report, Sim, TraceMode};
+use labrpc::sim::{Failure, Report, Sim, SimError, TraceMode};
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -551,12 +551,14 @@ fn run_seed_with<Fut>(
     body: &Arc<Body<Fut>>,
     logs: Option<&crate::logger::Tail>,
     tag: Option<RunTag>,
-) -> Result<Passed, Box<Failure>>
+) -> Result<Passed, Box<RunFailure>>
 where
     Fut: Future<Output = ()> + 'static,
 {
     let body = body.clone();
     let logs = logs.cloned();
+    let pending: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let slot = pending.clone();
     let outcome = Sim::new(seed)
         .time_limit(options.time_limit)
         .watchdog(options.watchdog)
@@ -573,11 +575,24 @@ where
                 seed,
                 ..TestCx::default()
             };
-            let test = body(cx.clone());
+            crate::pending::clear();
+            let test = crate::pending::Watched::new(body(cx.clone()), slot);
             async move {
                 test.await;
                 (cx.peers.get(), cx.ops.get(), crate::logger::take_warnings())
             }
+        })
+        .map_err(|failure| {
+            // What the lab's tester says was pending, after the simulation's own words.
+            let said = pending.lock().ok().and_then(|mut p| p.take());
+            let ran_out = matches!(
+                failure.error,
+                SimError::TimeLimit { .. } | SimError::Deadlock { .. }
+            );
+            Box::new(RunFailure {
+                failure: *failure,
+                pending: said.filter(|_| ran_out),
+            })
         })?;
     let (peers, ops, warnings) = outcome.value;
     Ok(Passed {
@@ -666,13 +681,49 @@ where
     })
 }
 
-fn failed(seed: u64, failure: &Failure, replay: &Replay) -> Failed {
+/// A failed simulation, with what the lab's tester said was pending if it ran out of time
+/// (see [`crate::pending`]).
+#[derive(Debug)]
+pub(crate) struct RunFailure {
+    failure: Failure,
+    pending: Option<String>,
+}
+
+impl std::ops::Deref for RunFailure {
+    type Target = Failure;
+
+    fn deref(&self) -> &Failure {
+        &self.failure
+    }
+}
+
+fn failed(seed: u64, failure: &RunFailure, replay: &Replay) -> Failed {
     let report = &failure.report;
-    let mut message = format!(
-        "FAILED with seed {seed} at virtual time {:.6}s: {}\n",
-        report.virtual_time.as_secs_f64(),
-        failure.error
-    );
+    let at = report.virtual_time.as_secs_f64();
+    let hint = failure
+        .pending
+        .as_deref()
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix(crate::pending::HINT)));
+    let mut message = match (&failure.error, hint) {
+        // The lab's tester knows which rule the wait points at: that comes first.
+        (SimError::TimeLimit { limit, waiting }, Some(hint)) => {
+            let mut message = format!(
+                "FAILED with seed {seed} at virtual time {at:.6}s: {hint} (the test ran past \
+                 its limit of {limit:?} of virtual time)\n"
+            );
+            if !waiting.is_empty() {
+                let _ = writeln!(message, "Tasks that waited longest without running:");
+                for task in waiting {
+                    let _ = writeln!(message, "  {task}");
+                }
+            }
+            message
+        }
+        (error, _) => format!("FAILED with seed {seed} at virtual time {at:.6}s: {error}\n"),
+    };
+    if let Some(pending) = &failure.pending {
+        let _ = writeln!(message, "What was pending:\n{pending}");
+    }
     if let Some(trace) = &report.trace
         && !trace.is_empty()
     {

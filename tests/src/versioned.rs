@@ -110,6 +110,7 @@ impl VersionedLog {
         key: &str,
         op: impl Future<Output = GetResult>,
     ) -> GetResult {
+        let _waiting = self.waiting(format!("get({key:?})"));
         let op = async {
             match op.await {
                 Ok((value, version)) => VersionedKvOutput::Value { value, version },
@@ -140,6 +141,7 @@ impl VersionedLog {
         version: Version,
         op: impl Future<Output = Result<(), KvErr>>,
     ) -> Result<(), KvErr> {
+        let _waiting = self.waiting(format!("put({key:?}, version {version})"));
         let op = async {
             match op.await {
                 Ok(()) => VersionedKvOutput::Ok,

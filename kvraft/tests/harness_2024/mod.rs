@@ -90,12 +90,40 @@ impl Config {
             server(start, max_raft_state)
         });
         group.connect_all();
-        Config {
+        let cfg = Config {
             cx: cx.clone(),
             group,
             max_raft_state,
             log: OpLog::new(cx),
-        }
+        };
+        let reporter = cfg.clone();
+        labtest::pending::on_time_limit(move || reporter.pending_report());
+        cfg
+    }
+
+    /// What was pending (the report of a run that reaches its time limit): the clerks'
+    /// operations under way, and each server's state.
+    pub fn pending_report(&self) -> String {
+        let mut out = self.log.waiting_report();
+        let servers: Vec<String> = (0..self.n())
+            .map(|i| match self.group.server(i) {
+                None => format!("{i} down"),
+                Some(s) => {
+                    let (term, leads) = (s.raft_state)();
+                    format!(
+                        "{i} {} of term {term}{}",
+                        if leads { "leader" } else { "follower" },
+                        if self.group.is_connected(i) {
+                            ""
+                        } else {
+                            ", cut off"
+                        }
+                    )
+                }
+            })
+            .collect();
+        out.push_str(&format!("Servers: {}\n", servers.join("; ")));
+        out
     }
 
     /// Number of servers.

@@ -481,12 +481,18 @@ impl KvTester {
         let group = make_group(cx, spec.servers, spec.reliable, move |start| {
             (spec.server)(start, spec.max_raft_state)
         });
-        KvTester {
+        let tester = KvTester {
             group,
             spec,
             log: VersionedLog::new(cx),
             clerks_made: Rc::default(),
-        }
+        };
+        let reporter = tester.clone();
+        labtest::pending::on_time_limit(move || {
+            let servers = servers_report(&reporter.group, |s| s.is_leader());
+            format!("{}{servers}", reporter.log.waiting_report())
+        });
+        tester
     }
 
     /// Number of servers.
@@ -1176,4 +1182,24 @@ pub async fn snapshot_size(ts: &KvTester) {
         "snapshot too large ({size} > {MAX_SNAPSHOT_STATE} bytes): a snapshot holds the store, \
          not a history of operations"
     );
+}
+
+/// Each server of `group` in one line: down, leader or follower, cut off (part of what a run
+/// that reaches its time limit reports).
+pub fn servers_report<S: Clone + 'static>(group: &Group<S>, leads: impl Fn(&S) -> bool) -> String {
+    let servers: Vec<String> = (0..group.n())
+        .map(|i| match group.server(i) {
+            None => format!("{i} down"),
+            Some(s) => format!(
+                "{i} {}{}",
+                if leads(&s) { "leader" } else { "follower" },
+                if group.is_connected(i) {
+                    ""
+                } else {
+                    ", cut off"
+                }
+            ),
+        })
+        .collect();
+    format!("Servers: {}\n", servers.join("; "))
 }

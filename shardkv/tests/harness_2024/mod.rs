@@ -11,15 +11,19 @@
 #![allow(dead_code)] // Each test binary uses a different part of the tester.
 
 use labrpc::rand::RngExt;
+use labrpc::sim::Node;
+use labrpc::sync::Notify;
 use labrpc::{ClientEnd, Network, sim};
+use labrpc::{Delivery, DeliveryKind};
 use labtest::cluster::{Client, EndMaker, Group, GroupSpec, Incarnation, Started};
 use labtest::kv::{LATENCY, OpLog};
 use labtest::linearizability::models::{KvInput, KvOutput};
 use labtest::{Options, TestCx};
 use shardctrler::{Config, Gid, ShardCtrler};
-use shardkv::{Clerk, MakeEnd, ShardKv};
-use std::cell::Cell;
+use shardkv::{Clerk, MakeEnd, ShardKv, ShardStore};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -48,6 +52,7 @@ pub struct ShardServerStart {
 #[derive(Clone)]
 pub struct ServerHandle {
     raft_state: Rc<dyn Fn() -> (u64, bool)>,
+    config_num: Option<Rc<dyn Fn() -> u64>>,
 }
 
 impl ServerHandle {
@@ -55,7 +60,14 @@ impl ServerHandle {
     pub fn new(raft_state: impl Fn() -> (u64, bool) + 'static) -> ServerHandle {
         ServerHandle {
             raft_state: Rc::new(raft_state),
+            config_num: None,
         }
+    }
+
+    /// The same, that also asks `config_num` for the configuration the server has applied.
+    pub fn with_config_num(mut self, config_num: impl Fn() -> u64 + 'static) -> ServerHandle {
+        self.config_num = Some(Rc::new(config_num));
+        self
     }
 }
 
@@ -80,8 +92,10 @@ pub fn shard_server(start: ShardServerStart) -> Started<ServerHandle> {
         ctrlers,
         make_end,
     );
-    let (state, killed) = (kv.clone(), kv.clone());
-    Started::new(ServerHandle::new(move || state.raft().get_state()))
+    let (state, killed, config) = (kv.clone(), kv.clone(), kv.clone());
+    let handle = ServerHandle::new(move || state.raft().get_state())
+        .with_config_num(move || config.rsm().with_state(ShardStore::config_num));
+    Started::new(handle)
         .service(kv.service())
         .service(kv.raft().service())
         .on_kill(move || killed.kill())
@@ -122,6 +136,8 @@ impl Ctrlers {
 /// A clerk made by the tester: the given [`Clerk`], and its ends (to a controller service,
 /// and made by name), deleted with it.
 pub struct TestClerk {
+    /// The clerk's number (1, 2, ... in the order the tester made them).
+    pub id: u64,
     clerk: Clerk,
     ctrler_link: Client,
     ctrlers: Ctrlers,
@@ -151,6 +167,47 @@ pub struct Tester {
     ctrler_services: Rc<Cell<u64>>,
     /// When the tester was made (the test's start).
     started: sim::Instant,
+    /// What the network showed the tester: for the report of what was pending at the time
+    /// limit, and the suite's own scenarios.
+    seen: Rc<RefCell<Seen>>,
+}
+
+/// A clerk operation under way.
+struct PendingOp {
+    clerk: u64,
+    what: String,
+    key: String,
+    since: sim::Instant,
+}
+
+/// What the network showed the tester (no effect on the run: it only watches).
+#[derive(Default)]
+pub struct Seen {
+    /// Every configuration a controller returned, by number.
+    configs: BTreeMap<u64, Config>,
+    /// For each key, when a clerk's request for it last reached a server, and which.
+    requests: BTreeMap<String, (sim::Instant, Node)>,
+    /// Clerk operations under way, by a number of the tester's.
+    pending: BTreeMap<u64, PendingOp>,
+    next_op: u64,
+    /// Calls between two groups' servers, recorded while armed: (request or reply, from, to).
+    pub cross: Option<Vec<(DeliveryKind, Node, Node)>>,
+    /// Woken at each call recorded in `cross`.
+    pub cross_notify: Rc<Notify>,
+    /// Group index and server index of each shard server's node.
+    nodes: BTreeMap<Node, (usize, usize)>,
+}
+
+/// Takes a clerk operation off the pending list when it ends (or is dropped).
+struct PendingGuard {
+    seen: Rc<RefCell<Seen>>,
+    op: u64,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.seen.borrow_mut().pending.remove(&self.op);
+    }
 }
 
 impl Tester {
@@ -175,7 +232,7 @@ impl Tester {
         net.set_latency(LATENCY);
         let ctrlers = Ctrlers::start(&net, "ctlr");
         let server_ends: Rc<std::cell::RefCell<BTreeMap<(usize, usize), EndMaker>>> = Rc::default();
-        let groups = GIDS
+        let groups: Vec<Group<ServerHandle>> = GIDS
             .iter()
             .enumerate()
             .map(|(gi, &gid)| {
@@ -211,7 +268,15 @@ impl Tester {
             clerk: shardctrler::Clerk::new(link.ends().to_vec()),
             link,
         };
-        Tester {
+        let seen: Rc<RefCell<Seen>> = Rc::default();
+        for (gi, group) in groups.iter().enumerate() {
+            for i in 0..N {
+                seen.borrow_mut().nodes.insert(group.node(i), (gi, i));
+            }
+        }
+        let watched = seen.clone();
+        net.observe(move |d| watched.borrow_mut().see(d));
+        let tester = Tester {
             cx: cx.clone(),
             net,
             ctrlers,
@@ -223,7 +288,11 @@ impl Tester {
             clients_made: Rc::default(),
             ctrler_services: Rc::default(),
             started: sim::now(),
-        }
+            seen,
+        };
+        let reporter = tester.clone();
+        labtest::pending::on_time_limit(move || reporter.pending_report());
+        tester
     }
 
     /// The network.
@@ -252,6 +321,7 @@ impl Tester {
         let maker = EndMaker::new(&self.net, format!("clerk-{id}"));
         let make = maker.clone();
         TestClerk {
+            id,
             clerk: Clerk::new(ends, Rc::new(move |name: &str| make.make_end(name))),
             ctrler_link,
             ctrlers: ctrlers.clone(),
@@ -395,11 +465,13 @@ impl Tester {
 
     /// `ck.get(key)`, recorded as client `client` if given; counted as an op either way.
     pub async fn get(&self, ck: &TestClerk, key: &str, record: Option<u64>) -> String {
+        let _pending = self.pending(ck, format!("get({key:?})"), key);
         self.log.get(record, key, ck.clerk.get(key)).await
     }
 
     /// `ck.put(key, value)`, recorded as client `client` if given.
     pub async fn put(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
+        let _pending = self.pending(ck, format!("put({key:?}, {})", shorten(value)), key);
         self.log
             .put(record, key, value, ck.clerk.put(key, value))
             .await;
@@ -407,6 +479,7 @@ impl Tester {
 
     /// `ck.append(key, value)`, recorded as client `client` if given.
     pub async fn append(&self, ck: &TestClerk, key: &str, value: &str, record: Option<u64>) {
+        let _pending = self.pending(ck, format!("append({key:?}, {})", shorten(value)), key);
         self.log
             .append(record, key, value, ck.clerk.append(key, value))
             .await;
@@ -448,6 +521,295 @@ impl Tester {
             shorten(value),
             shorten(&got)
         );
+    }
+}
+
+impl Seen {
+    /// Takes note of one delivery.
+    fn see(&mut self, d: &Delivery<'_>) {
+        match d.kind {
+            DeliveryKind::Request if d.service == "ShardKv" => {
+                let key = d
+                    .args::<shardkv::rpc::Get>()
+                    .map(|a| a.key)
+                    .or_else(|| d.args::<shardkv::rpc::Put>().map(|a| a.key))
+                    .or_else(|| d.args::<shardkv::rpc::Append>().map(|a| a.key));
+                if let Some(key) = key {
+                    self.requests.insert(key, (d.at, d.to));
+                }
+            }
+            DeliveryKind::Reply if d.is::<shardctrler::rpc::Query>() => {
+                if let Some(Ok(config)) = d.reply::<shardctrler::rpc::Query>() {
+                    self.configs.entry(config.num).or_insert(config);
+                }
+            }
+            _ => {}
+        }
+        if d.service != "Raft"
+            && let Some(cross) = &mut self.cross
+            && let (Some(a), Some(b)) = (self.nodes.get(&d.from), self.nodes.get(&d.to))
+            && a.0 != b.0
+        {
+            cross.push((d.kind, d.from, d.to));
+            self.cross_notify.notify_one();
+        }
+    }
+}
+
+impl Tester {
+    /// Puts a clerk operation on the pending list until the guard is dropped.
+    fn pending(&self, ck: &TestClerk, what: String, key: &str) -> PendingGuard {
+        let mut seen = self.seen.borrow_mut();
+        seen.next_op += 1;
+        let op = seen.next_op;
+        seen.pending.insert(
+            op,
+            PendingOp {
+                clerk: ck.id,
+                what,
+                key: key.to_string(),
+                since: sim::now(),
+            },
+        );
+        PendingGuard {
+            seen: self.seen.clone(),
+            op,
+        }
+    }
+
+    /// What the network showed the tester.
+    pub fn seen(&self) -> &Rc<RefCell<Seen>> {
+        &self.seen
+    }
+
+    /// The group index and server index of a shard server's node.
+    pub fn server_of(&self, node: Node) -> Option<(usize, usize)> {
+        self.seen.borrow().nodes.get(&node).copied()
+    }
+
+    /// The configuration server `i` of group `gi` has applied (`None` while it is down, or
+    /// for a planted server that does not say).
+    pub fn config_num(&self, gi: usize, i: usize) -> Option<u64> {
+        let server = self.groups[gi].server(i)?;
+        server.config_num.as_ref().map(|f| f())
+    }
+
+    /// Whether server `i` of group `gi` believes it leads its group.
+    pub fn leads(&self, gi: usize, i: usize) -> bool {
+        self.groups[gi]
+            .server(i)
+            .is_some_and(|s| (s.raft_state)().1)
+    }
+
+    /// Group `gi`'s servers in partitions `parts` (they reach only their own partition's
+    /// members; other groups and the controller are unaffected).
+    pub fn partition_group(&self, gi: usize, parts: &[&[usize]]) {
+        self.groups[gi].partition(parts);
+    }
+
+    /// Heals group `gi`'s partitions.
+    pub fn connect_group(&self, gi: usize) {
+        self.groups[gi].connect_all();
+    }
+
+    /// Cuts the calls server `i` of group `gi` makes to other groups and the controller (the
+    /// calls it receives still arrive), or restores them.
+    pub fn set_outgoing(&self, gi: usize, i: usize, connected: bool) {
+        if let Some(ends) = self.server_ends.borrow().get(&(gi, i)) {
+            if connected {
+                ends.connect_all();
+            } else {
+                ends.disconnect_all();
+            }
+        }
+    }
+
+    /// The tester's controller moves `shard` to group `gi`.
+    pub async fn move_shard(&self, shard: usize, gi: usize) {
+        self.mck.clerk.move_shard(shard, GIDS[gi]).await;
+    }
+
+    /// Waits until every running server of the groups in `gis` has applied configuration
+    /// `num`, for `limit` at most; fails with `what` and what was pending if they do not.
+    pub async fn wait_configs(&self, gis: &[usize], num: u64, limit: Duration, what: &str) {
+        let servers: Vec<(usize, usize)> = gis
+            .iter()
+            .flat_map(|&gi| (0..N).map(move |i| (gi, i)))
+            .collect();
+        self.wait_servers(&servers, num, limit, what).await;
+    }
+
+    /// Waits until every running server of `servers` (group index, server index) has applied
+    /// configuration `num`, for `limit` at most; fails with `what` and what was pending if
+    /// they do not.
+    pub async fn wait_servers(
+        &self,
+        servers: &[(usize, usize)],
+        num: u64,
+        limit: Duration,
+        what: &str,
+    ) {
+        let deadline = sim::now() + limit;
+        loop {
+            let behind = servers
+                .iter()
+                .any(|&(gi, i)| self.config_num(gi, i).is_some_and(|c| c < num));
+            if !behind {
+                return;
+            }
+            if sim::now() >= deadline {
+                panic!(
+                    "{what}: not every server reached configuration {num} within {limit:?}.\n{}",
+                    self.pending_report()
+                );
+            }
+            sim::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What was pending: the clerks' operations under way (and where their requests last
+    /// went), and each group's servers (configuration, leadership) with the shards their
+    /// configuration moves. The report of a run that reaches its time limit.
+    pub fn pending_report(&self) -> String {
+        let seen = self.seen.borrow();
+        let server_name = |node: Node| match seen.nodes.get(&node) {
+            Some(&(gi, i)) => self.groups[gi].server_name(i).to_string(),
+            None => format!("{node:?}"),
+        };
+        let latest = seen.configs.values().next_back();
+        let mut out = String::new();
+        let mut hints: Vec<String> = Vec::new();
+        if !seen.pending.is_empty() {
+            let _ = writeln!(out, "Clerk operations waiting:");
+        }
+        for op in seen.pending.values() {
+            let shard = shardkv::key2shard(&op.key);
+            let owner = latest.map_or(0, |c| c.shards[shard]);
+            let last = match seen.requests.get(&op.key) {
+                Some(&(at, node)) if at >= op.since => {
+                    format!(
+                        "its key's last request reached {} at {at}",
+                        server_name(node)
+                    )
+                }
+                _ => {
+                    let owner_up = GIDS.iter().position(|&g| g == owner).is_some_and(|gi| {
+                        (0..N).any(|i| self.leads(gi, i) && self.groups[gi].is_connected(i))
+                    });
+                    if owner_up {
+                        hints.push(format!(
+                            "a clerk must try its group's other servers when one does not \
+                             answer (down, or cut off): clerk {}'s requests reached no server \
+                             for {:.1}s while group {owner} had a leader",
+                            op.clerk,
+                            op.since.elapsed().as_secs_f64()
+                        ));
+                    }
+                    "no request for its key has reached any server since".to_string()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "  clerk {}: {} (shard {shard}, group {owner} in the latest configuration) \
+                 waiting since {}; {last}",
+                op.clerk, op.what, op.since
+            );
+        }
+        let configs =
+            |gi: usize| -> Vec<Option<u64>> { (0..N).map(|i| self.config_num(gi, i)).collect() };
+        let show = |cs: &[Option<u64>]| -> String {
+            cs.iter()
+                .map(|c| c.map_or("-".to_string(), |c| c.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(
+            out,
+            "Groups (the controller's latest configuration: {}; servers' configurations in \
+             order, - for a server down):",
+            latest.map_or("none seen".to_string(), |c| c.num.to_string())
+        );
+        for (gi, &gid) in GIDS.iter().enumerate() {
+            let cs = configs(gi);
+            let mut state = Vec::new();
+            for i in 0..N {
+                if self.groups[gi].server(i).is_none() {
+                    state.push(format!("{i} down"));
+                } else if self.leads(gi, i) {
+                    let term = self.groups[gi].server(i).map_or(0, |s| (s.raft_state)().0);
+                    state.push(format!("{i} leads (term {term})"));
+                }
+                if !self.groups[gi].is_connected(i) {
+                    state.push(format!("{i} cut off"));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "  group {gid}: configurations {}{}",
+                show(&cs),
+                if state.is_empty() {
+                    String::new()
+                } else {
+                    format!("; server {}", state.join(", "))
+                }
+            );
+            let Some(at) = cs.iter().flatten().max().copied() else {
+                continue;
+            };
+            let (Some(latest), Some(now), Some(before)) = (
+                latest,
+                seen.configs.get(&at),
+                at.checked_sub(1).and_then(|b| seen.configs.get(&b)),
+            ) else {
+                continue;
+            };
+            if latest.num <= at {
+                continue;
+            }
+            // Behind the controller: the shards its configuration brings in.
+            let mut from: BTreeMap<Gid, Vec<usize>> = BTreeMap::new();
+            for shard in 0..shardkv::NSHARDS {
+                let (was, is) = (before.shards[shard], now.shards[shard]);
+                if is == gid && was != gid && was != 0 {
+                    from.entry(was).or_default().push(shard);
+                }
+            }
+            for (source, shards) in from {
+                let Some(si) = GIDS.iter().position(|&g| g == source) else {
+                    continue;
+                };
+                let scs = configs(si);
+                let _ = writeln!(
+                    out,
+                    "    configuration {at} brings it shards {shards:?} from group {source} \
+                     (configurations {})",
+                    show(&scs)
+                );
+                if scs.iter().flatten().all(|&c| c > at) && scs.iter().any(Option::is_some) {
+                    let source_at = scs.iter().flatten().min().copied().unwrap_or(at);
+                    let skipped = "each configuration must be taken in order, exactly once \
+                                   (none skipped), moving on only once its shards have arrived \
+                                   and left";
+                    let new_term = "a new leader must commit an entry of its own term (a \
+                                    no-op, §5.4.2) to apply an install its predecessor \
+                                    acknowledged";
+                    let (first, second) = if source_at > at + 1 {
+                        (skipped, new_term)
+                    } else {
+                        (new_term, skipped)
+                    };
+                    hints.push(format!(
+                        "group {gid} waits in configuration {at} for shards {shards:?} that \
+                         group {source}, now in {source_at}, handed over: {first}; and \
+                         {second}"
+                    ));
+                }
+            }
+        }
+        for hint in hints {
+            let _ = writeln!(out, "{}{hint}", labtest::pending::HINT);
+        }
+        out
     }
 }
 

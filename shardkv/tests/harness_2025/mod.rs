@@ -290,7 +290,7 @@ impl ShardTester {
             Started::new(()).service(ConfigServer::new().service())
         });
         store.connect_all();
-        ShardTester(Rc::new(Inner {
+        let tester = ShardTester(Rc::new(Inner {
             spec,
             net,
             store,
@@ -300,7 +300,34 @@ impl ShardTester {
             clerks: Cell::new(0),
             log: VersionedLog::new(cx),
             ctrler: RefCell::default(),
-        }))
+        }));
+        let reporter = tester.clone();
+        labtest::pending::on_time_limit(move || reporter.pending_report());
+        tester
+    }
+
+    /// What was pending (the report of a run that reaches its time limit): the clerks'
+    /// operations under way, and each group's servers.
+    pub fn pending_report(&self) -> String {
+        let mut out = self.0.log.waiting_report();
+        for (gid, group) in self.0.groups.borrow().iter() {
+            let servers: Vec<String> = (0..group.n())
+                .map(|i| match group.server(i) {
+                    None => format!("{i} down"),
+                    Some(s) => format!(
+                        "{i} {}{}",
+                        if s.is_leader() { "leader" } else { "follower" },
+                        if group.is_connected(i) {
+                            ""
+                        } else {
+                            ", cut off"
+                        }
+                    ),
+                })
+                .collect();
+            out.push_str(&format!("Group {gid}: {}\n", servers.join("; ")));
+        }
+        out
     }
 
     /// A fresh maker of ends, named for `owner`.
