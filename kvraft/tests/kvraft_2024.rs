@@ -11,6 +11,7 @@ mod harness_2024;
 
 use harness_2024::{Config, ELECTION_TIMEOUT, Generic, MAX_RAFT_STATE, generic_test};
 use harness_2024::{generic_test_speed, kv_server, snapshot_size_test, spawn_clients_and_wait};
+use labrpc::rand::RngExt;
 use labrpc::sim;
 use labtest::Options;
 use labtest::kv::{append_value, check_concurrent_appends};
@@ -135,6 +136,92 @@ fn one_partition_4a() {
             );
         }
         cfg.check(&ck, "1", "15").await;
+    });
+}
+
+/// A leader cut off in a minority takes Appends from clerks that reach only it; the majority
+/// fills the same log indexes with other Appends; the partition heals within a second (before
+/// the cut-off leader's submissions give up). Each Append must then be executed exactly once:
+/// one that returned while another operation landed at its index is lost. Five rounds.
+#[test]
+fn partition_heal_own_result_4a() {
+    labtest::run(Options::default(), |cx| async move {
+        const ROUNDS: usize = 5;
+        const CUT_OFF: usize = 3;
+        let cfg = Config::new(&cx, 5, false, None);
+        let ck = cfg.make_client(&cfg.all());
+        cfg.put(&ck, "k", "", None).await;
+        let mut expected: Vec<String> = Vec::new();
+        for round in 0..ROUNDS {
+            cfg.append(&ck, "k", &format!("m{round}."), None).await;
+            expected.push(format!("m{round}."));
+            let (p1, p2) = cfg.make_partition();
+            let leader = *p2.last().expect("the minority holds the leader");
+            cfg.partition(&p1, &p2);
+            // The majority elects a leader and goes on, at the indexes the old one will use.
+            let ckp1 = cfg.make_client(&p1);
+            for i in 0..CUT_OFF {
+                cfg.append(&ckp1, "k", &format!("p{round}.{i}."), None)
+                    .await;
+                expected.push(format!("p{round}.{i}."));
+            }
+            // Clerks that reach only the old leader, each with one Append.
+            let returned: Vec<Rc<Cell<bool>>> = (0..CUT_OFF).map(|_| Rc::default()).collect();
+            let mut clerks = Vec::new();
+            for (i, done) in returned.iter().enumerate() {
+                let c = cfg.clone();
+                let ckl = Rc::new(cfg.make_client(&[leader]));
+                clerks.push(ckl.clone());
+                let (value, done) = (format!("l{round}.{i}."), done.clone());
+                expected.push(value.clone());
+                sim::spawn(async move {
+                    c.append(&ckl, "k", &value, None).await;
+                    done.set(true);
+                });
+            }
+            let jitter = Duration::from_millis(sim::rng().random_range(600..900));
+            sim::sleep(jitter).await;
+            cfg.connect_all();
+            for ckl in &clerks {
+                cfg.connect_client(ckl, &cfg.all());
+            }
+            let waited = sim::timeout(Duration::from_secs(10), async {
+                while returned.iter().any(|d| !d.get()) {
+                    sim::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            assert!(
+                waited.is_ok(),
+                "round {round}: an Append sent to the old leader {leader} did not complete \
+                 within 10 s after the partition healed"
+            );
+            let value = cfg.get(&ck, "k", None).await;
+            for (i, _) in returned.iter().enumerate() {
+                let mine = format!("l{round}.{i}.");
+                let times = value.matches(&mine).count();
+                assert!(
+                    times == 1,
+                    "round {round}: Append({mine:?}) sent to the leader {leader} cut off in a \
+                     minority returned, but the value holds it {times} times: {}",
+                    if times == 0 {
+                        "was it answered with the result of another operation that landed at \
+                         its log index after the partition healed? A submission is answered \
+                         only by its own operation's entry (check the entry applied at the \
+                         index is the one submitted there)"
+                    } else {
+                        "an Append executed twice (duplicate detection)"
+                    }
+                );
+            }
+        }
+        let value = cfg.get(&ck, "k", None).await;
+        for part in &expected {
+            assert!(
+                value.matches(part.as_str()).count() == 1,
+                "{part:?} is not in the value exactly once: {value:?}"
+            );
+        }
     });
 }
 

@@ -89,3 +89,10 @@ fn multi_minimal_transfer_after_leave() {
 fn multi_agree_config() {
     multi(Multi::AgreeConfig);
 }
+
+#[test]
+fn minimal_every_change() {
+    labtest::run(Options::default(), |cx| async move {
+        harness::minimal_every_change(&Tester::new(&cx, NSERVERS)).await
+    });
+}

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the tester.
 
 use labrpc::Network;
+use labrpc::rand::RngExt;
 use labrpc::sim;
 use labtest::TestCx;
 use labtest::cluster::{Client, Group, GroupSpec, Incarnation, Started};
@@ -551,4 +552,95 @@ pub async fn multi(cfg: &Tester, last: Multi) {
     }
     let c1 = ck.query(None).await;
     check_same_config(&c, &c1);
+}
+
+/// The fewest shards a rebalancing from `before` to a balanced configuration of `after`'s
+/// groups can move: every group ends with `NSHARDS / n` or one more, and keeps what it can.
+fn fewest_moves(before: &Config, after: &Config) -> usize {
+    let nshards = before.shards.len();
+    let n = after.groups.len();
+    if n == 0 {
+        return before.shards.iter().filter(|&&g| g != 0).count();
+    }
+    let (base, extra) = (nshards / n, nshards % n);
+    let held: Vec<usize> = after
+        .groups
+        .keys()
+        .map(|&gid| before.shards.iter().filter(|&&g| g == gid).count())
+        .collect();
+    let kept: usize = held.iter().map(|&h| h.min(base)).sum::<usize>()
+        + extra.min(held.iter().filter(|&&h| h > base).count());
+    nshards - kept
+}
+
+/// Forty joins and leaves of one to three groups at a time, drawn from the seed, among twelve
+/// groups: after each, the configuration is balanced and moved exactly the fewest shards a
+/// balanced configuration can (the original's checks look at a few pairs of configurations).
+pub async fn minimal_every_change(cfg: &Tester) {
+    const CHANGES: usize = 40;
+    const GROUPS: Gid = 12;
+    let ck = cfg.make_client(&cfg.all());
+    let mut members: Vec<Gid> = Vec::new();
+    let mut before = ck.query(None).await;
+    for change in 0..CHANGES {
+        let mut rng = sim::rng();
+        let outside: Vec<Gid> = (1..=GROUPS).filter(|g| !members.contains(g)).collect();
+        let join = members.is_empty() || (!outside.is_empty() && rng.random_bool(0.55));
+        let pool = if join { &outside } else { &members };
+        let count = rng.random_range(1..=pool.len().min(3));
+        let mut chosen = pool.clone();
+        for i in 0..count {
+            let j = rng.random_range(i..chosen.len());
+            chosen.swap(i, j);
+        }
+        chosen.truncate(count);
+        let what = if join {
+            let servers = chosen
+                .iter()
+                .map(|&gid| (gid, vec![format!("s{gid}a"), format!("s{gid}b")]))
+                .collect();
+            ck.join(servers).await;
+            members.extend(&chosen);
+            format!("Join of {chosen:?}")
+        } else {
+            ck.leave(&chosen).await;
+            members.retain(|g| !chosen.contains(g));
+            format!("Leave of {chosen:?}")
+        };
+        let after = ck.query(None).await;
+        let counts: BTreeMap<Gid, usize> = members
+            .iter()
+            .map(|&gid| (gid, after.shards.iter().filter(|&&g| g == gid).count()))
+            .collect();
+        let (least, most) = (
+            counts.values().min().copied().unwrap_or(0),
+            counts.values().max().copied().unwrap_or(0),
+        );
+        assert!(
+            most <= least + 1
+                && after
+                    .shards
+                    .iter()
+                    .all(|g| members.contains(g) || (members.is_empty() && *g == 0)),
+            "change {change} ({what}): configuration {} is not balanced over {members:?}: {:?}",
+            after.num,
+            after.shards
+        );
+        let moved = (0..after.shards.len())
+            .filter(|&s| before.shards[s] != after.shards[s])
+            .count();
+        let fewest = fewest_moves(&before, &after);
+        assert!(
+            moved == fewest,
+            "change {change} ({what}): {moved} shards moved from configuration {} ({:?}) to {} \
+             ({:?}), but a balanced configuration could move only {fewest}: a rebalancing must \
+             move as few shards as possible after every join and leave (each group keeps as \
+             many of its shards as its new share allows, including a share one above the base)",
+            before.num,
+            before.shards,
+            after.num,
+            after.shards
+        );
+        before = after;
+    }
 }

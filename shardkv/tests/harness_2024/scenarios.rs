@@ -2,7 +2,10 @@
 //! shard server to run (the student's, or a planted bug). Sleeps, counts and limits are the
 //! original's, in virtual time.
 
-use super::{MakeServer, TestClerk, Tester, keys, random_string, shorten};
+use super::{
+    GIDS, MakeServer, N, TestClerk, Tester, diagnose_writes, keys, random_string, shorten,
+};
+use labrpc::DeliveryKind;
 use labrpc::rand::RngExt;
 use labrpc::sim;
 use labrpc::sync::mpsc;
@@ -627,4 +630,206 @@ pub async fn challenge2_partial(cx: &TestCx, server: MakeServer) {
             cfg.before_time_limit(ops, &what).await;
         }
     }
+}
+
+/// Waits (10 s at most) for a call between two groups' servers recorded in the tester's
+/// `cross` list that `pick` accepts; returns what `pick` made of it.
+async fn wait_cross<T>(
+    cfg: &Tester,
+    mut pick: impl FnMut(DeliveryKind, (usize, usize), (usize, usize)) -> Option<T>,
+) -> Option<T> {
+    let notify = cfg.seen().borrow().cross_notify.clone();
+    let deadline = sim::now() + Duration::from_secs(10);
+    while sim::now() < deadline {
+        let events = cfg
+            .seen()
+            .borrow_mut()
+            .cross
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for (kind, from, to) in events {
+            if let (Some(from), Some(to)) = (cfg.server_of(from), cfg.server_of(to))
+                && let Some(found) = pick(kind, from, to)
+            {
+                return Some(found);
+            }
+        }
+        let left = deadline.saturating_duration_since(sim::now());
+        let _ = sim::timeout(left, notify.notified()).await;
+    }
+    None
+}
+
+/// Shards move with no clerk running, six times (group 102 joins, leaves, joins...); each time
+/// the receiving group's leader is shut down the moment its answer to a transfer reaches the
+/// sending group (having applied the configuration), and started again a second later. Every
+/// server must then reach the latest configuration before any clerk calls: an install that
+/// only the old leader knew committed must be applied by the next leader on its own.
+pub async fn install_then_leader_restart(cx: &TestCx, server: MakeServer) {
+    const ROUNDS: usize = 6;
+    let cfg = Tester::with_servers(cx, false, None, server);
+    let ck = cfg.make_client();
+    cfg.join(0).await;
+    cfg.join(1).await;
+    let (ka, va) = put_keys(&cfg, &ck, 10, 5).await;
+    let settle = Duration::from_secs(15);
+    let latest = cfg.query().await.num;
+    cfg.wait_configs(
+        &[0, 1, 2],
+        latest,
+        settle,
+        "after groups 100 and 101 joined",
+    )
+    .await;
+    let mut restarted: Vec<String> = Vec::new();
+    for round in 0..ROUNDS {
+        cfg.seen().borrow_mut().cross = Some(Vec::new());
+        let receivers: &[usize] = if round % 2 == 0 {
+            cfg.join(2).await;
+            &[2]
+        } else {
+            cfg.leave(2).await;
+            &[0, 1]
+        };
+        let latest = cfg.query().await.num;
+        let victim = wait_cross(&cfg, |kind, from, _| {
+            (kind == DeliveryKind::Reply
+                && receivers.contains(&from.0)
+                && cfg.leads(from.0, from.1)
+                && cfg.config_num(from.0, from.1).is_none_or(|c| c >= latest))
+            .then_some(from)
+        })
+        .await;
+        cfg.seen().borrow_mut().cross = None;
+        if let Some((gi, i)) = victim {
+            restarted.push(format!("server {i} of group {} in round {round}", GIDS[gi]));
+            cfg.shutdown_server(gi, i);
+            sim::sleep(Duration::from_millis(sim::rng().random_range(500..1500))).await;
+            cfg.start_server(gi, i);
+        }
+        cfg.wait_configs(
+            &[0, 1, 2],
+            latest,
+            settle,
+            &format!(
+                "round {round}: shards moved with no clerk running, and each time the \
+                 receiving group's leader was shut down right after it answered a transfer \
+                 (and started again a second later: {})",
+                restarted.join(", ")
+            ),
+        )
+        .await;
+    }
+    check_all(&cfg, &ck, &ka, &va).await;
+}
+
+/// A transfer sent for an older configuration must not be installed. A shard moves from group
+/// 100 to 101, and the group-100 server sending it is cut off from its group at its first call
+/// (it keeps believing it leads, and keeps offering that configuration's copy); the shard
+/// comes back to 100, then goes to 101 again while 100's other servers cannot reach anyone
+/// (101 waits for it). The value written in between must survive.
+pub async fn stale_transfer(cx: &TestCx, server: MakeServer) {
+    let cfg = Tester::with_servers(cx, false, None, server);
+    let ck = cfg.make_client();
+    cfg.join(0).await;
+    cfg.join(1).await;
+    let settle = Duration::from_secs(15);
+    let joined = cfg.query().await;
+    cfg.wait_configs(
+        &[0, 1],
+        joined.num,
+        settle,
+        "after groups 100 and 101 joined",
+    )
+    .await;
+    let mine = joined.shards_of(GIDS[0]);
+    let shard = mine[sim::rng().random_range(0..mine.len())];
+    let key = (0..)
+        .map(|i| format!("{i}s"))
+        .find(|k| key2shard(k) == shard)
+        .expect("some key lands in every shard");
+    let mut writes = vec![random_string(5)];
+    cfg.put(&ck, &key, &writes[0], None).await;
+
+    // To 101; the group-100 server of the first call between the groups is cut off.
+    cfg.seen().borrow_mut().cross = Some(Vec::new());
+    cfg.move_shard(shard, 1).await;
+    let sender = wait_cross(&cfg, |_, a, b| {
+        if a.0 == 0 && b.0 == 1 {
+            Some(a.1)
+        } else if b.0 == 0 && a.0 == 1 {
+            Some(b.1)
+        } else {
+            None
+        }
+    })
+    .await
+    .expect("no call between groups 100 and 101 within 10 s of moving a shard between them");
+    cfg.seen().borrow_mut().cross = None;
+    let others: Vec<usize> = (0..N).filter(|&i| i != sender).collect();
+    cfg.partition_group(0, &[&[sender], &others]);
+    let all: Vec<usize> = (0..N).collect();
+    let servers =
+        |gi: usize, is: &[usize]| -> Vec<(usize, usize)> { is.iter().map(|&i| (gi, i)).collect() };
+    let mut both = servers(0, &others);
+    both.extend(servers(1, &all));
+    let to_101 = joined.num + 1;
+    cfg.wait_servers(&both, to_101, settle, "moving a shard to group 101")
+        .await;
+    let x = random_string(5);
+    cfg.append(&ck, &key, &x, None).await;
+    writes.push(x);
+
+    // Back to 100 (its majority), where it takes another write.
+    cfg.move_shard(shard, 0).await;
+    cfg.wait_servers(
+        &both,
+        to_101 + 1,
+        settle,
+        "moving the shard back to group 100",
+    )
+    .await;
+    let x = random_string(5);
+    cfg.append(&ck, &key, &x, None).await;
+    writes.push(x);
+
+    // To 101 again, while 100's majority cannot send it: 101 waits for the shard, and the
+    // cut-off server still offers its copy of two configurations ago.
+    for &i in &others {
+        cfg.set_outgoing(0, i, false);
+    }
+    cfg.move_shard(shard, 1).await;
+    cfg.wait_servers(
+        &servers(1, &all),
+        to_101 + 2,
+        settle,
+        "moving the shard to group 101 again",
+    )
+    .await;
+    sim::sleep(Duration::from_secs(3)).await;
+    for &i in &others {
+        cfg.set_outgoing(0, i, true);
+    }
+    // Until 100's majority has the configuration, it may still answer for the shard.
+    cfg.wait_servers(
+        &both,
+        to_101 + 2,
+        settle,
+        "moving the shard to group 101 again",
+    )
+    .await;
+    let got = cfg.get(&ck, &key, None).await;
+    let wanted = writes.concat();
+    assert!(
+        got == wanted,
+        "Get({key:?}) after shard {shard} moved 100 -> 101 -> 100 -> 101: expected {}, got {}: \
+         {}. Server {sender} of group 100, cut off from its group while it sent the shard in \
+         configuration {to_101}, kept offering that copy: a group must install only shards sent \
+         for the configuration it is in (fence transfers by configuration number)",
+        shorten(&wanted),
+        shorten(&got),
+        diagnose_writes(&writes, &got)
+    );
+    cfg.connect_group(0);
 }
