@@ -187,6 +187,11 @@ pub struct Seen {
     configs: BTreeMap<u64, Config>,
     /// For each key, when a clerk's request for it last reached a server, and which.
     requests: BTreeMap<String, (sim::Instant, Node)>,
+    /// The key of each clerk request delivered and not answered yet, by rpc id.
+    keys: BTreeMap<u64, String>,
+    /// For each key, the last `WrongGroup` answer to a clerk's request for it: when, and from
+    /// which server.
+    answers: BTreeMap<String, (sim::Instant, Node, bool)>,
     /// Clerk operations under way, by a number of the tester's.
     pending: BTreeMap<u64, PendingOp>,
     next_op: u64,
@@ -535,7 +540,22 @@ impl Seen {
                     .or_else(|| d.args::<shardkv::rpc::Put>().map(|a| a.key))
                     .or_else(|| d.args::<shardkv::rpc::Append>().map(|a| a.key));
                 if let Some(key) = key {
-                    self.requests.insert(key, (d.at, d.to));
+                    self.requests.insert(key.clone(), (d.at, d.to));
+                    self.keys.insert(d.rpc, key);
+                }
+            }
+            DeliveryKind::Reply if d.service == "ShardKv" => {
+                if let Some(key) = self.keys.remove(&d.rpc) {
+                    let wrong_group = d
+                        .reply::<shardkv::rpc::Get>()
+                        .map(|r| r.err())
+                        .or_else(|| d.reply::<shardkv::rpc::Put>().map(|r| r.err()))
+                        .or_else(|| d.reply::<shardkv::rpc::Append>().map(|r| r.err()))
+                        .flatten()
+                        == Some(shardkv::ShardKvError::WrongGroup);
+                    if wrong_group {
+                        self.answers.insert(key, (d.at, d.from, wrong_group));
+                    }
                 }
             }
             DeliveryKind::Reply if d.is::<shardctrler::rpc::Query>() => {
@@ -658,9 +678,15 @@ impl Tester {
                 return;
             }
             if sim::now() >= deadline {
+                let report = self.pending_report();
+                // The rule the wait points at comes first.
+                let hint = report
+                    .lines()
+                    .find_map(|l| l.strip_prefix(labtest::pending::HINT))
+                    .map_or(String::new(), |h| format!("{h}. "));
                 panic!(
-                    "{what}: not every server reached configuration {num} within {limit:?}.\n{}",
-                    self.pending_report()
+                    "{hint}{what}: not every server reached configuration {num} within \
+                     {limit:?}.\n{report}"
                 );
             }
             sim::sleep(Duration::from_millis(20)).await;
@@ -687,10 +713,29 @@ impl Tester {
             let owner = latest.map_or(0, |c| c.shards[shard]);
             let last = match seen.requests.get(&op.key) {
                 Some(&(at, node)) if at >= op.since => {
-                    format!(
+                    let mut last = format!(
                         "its key's last request reached {} at {at}",
                         server_name(node)
-                    )
+                    );
+                    if let Some(&(at, from, true)) = seen.answers.get(&op.key)
+                        && at >= op.since
+                    {
+                        let _ = write!(last, ", the last WrongGroup answer at {at}");
+                        if let (Some(&(gi, i)), Some(latest)) = (seen.nodes.get(&from), latest)
+                            && GIDS[gi] == owner
+                            && self.config_num(gi, i) == Some(latest.num)
+                        {
+                            hints.push(format!(
+                                "group {owner} is in configuration {}, which gives it shard \
+                                 {shard}, yet still answers WrongGroup for {:?}: the shard's \
+                                 data never arrived. Each configuration must be taken in \
+                                 order, exactly once (none skipped), each group handing over \
+                                 every shard its configuration moves",
+                                latest.num, op.key
+                            ));
+                        }
+                    }
+                    last
                 }
                 _ => {
                     let owner_up = GIDS.iter().position(|&g| g == owner).is_some_and(|gi| {
