@@ -107,7 +107,7 @@ kvraft-real:
 	$(CARGO) test -p kvnet
 
 # BEGIN LAB TARGETS (generated from labs/manifest.toml: cargo run -p labs -- manifest --update)
-.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-2024 shardkv-2024-5a shardkv-2024-5b shardkv-2024-challenge shardkv-2025 shardkv-2025-5a shardkv-2025-5b shardkv-2025-5c
+.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2024-4x kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-2024 shardkv-2024-5a shardkv-2024-5b shardkv-2024-5x shardkv-2024-challenge shardkv-2025 shardkv-2025-5a shardkv-2025-5b shardkv-2025-5c
 
 # What `make help` says of each lab.
 help-labs:
@@ -115,9 +115,9 @@ help-labs:
 	@echo "make mapreduce      Lab 1: MapReduce (make mr-sim, make mr-real); SEEDS=N"
 	@echo "make kvsrv          Lab 2: key/value server (make kvsrv-2024, make kvsrv-2025); SEEDS=N"
 	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x); SEEDS=N"
-	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-2024, make kvraft-2024-4a, make kvraft-2024-4b, make kvraft-2025, make kvraft-2025-4a, make kvraft-2025-4b, make kvraft-2025-4c); SEEDS=N"
+	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-2024, make kvraft-2024-4a, make kvraft-2024-4b, make kvraft-2024-4x, make kvraft-2025, make kvraft-2025-4a, make kvraft-2025-4b, make kvraft-2025-4c); SEEDS=N"
 	@echo "make shardctrler    Lab 5A: shard controller; SEEDS=N"
-	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-2024, make shardkv-2024-5a, make shardkv-2024-5b, make shardkv-2024-challenge, make shardkv-2025, make shardkv-2025-5a, make shardkv-2025-5b, make shardkv-2025-5c); SEEDS=N"
+	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-2024, make shardkv-2024-5a, make shardkv-2024-5b, make shardkv-2024-5x, make shardkv-2024-challenge, make shardkv-2025, make shardkv-2025-5a, make shardkv-2025-5b, make shardkv-2025-5c); SEEDS=N"
 
 # labrpc: the simulated network
 labrpc:
@@ -175,6 +175,9 @@ kvraft-2024-4a:
 kvraft-2024-4b:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft_2024 -- 4b
 
+kvraft-2024-4x:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p kvraft --test kvraft_2024 -- 4x
+
 kvraft-2025:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p kvraft --test rsm_2025 --test kvraft_2025
 
@@ -203,6 +206,9 @@ shardkv-2024-5a:
 
 shardkv-2024-5b:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5b
+
+shardkv-2024-5x:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- 5x
 
 shardkv-2024-challenge:
 	LAB_SEEDS=$(SEEDS) $(CARGO) test -p shardkv --test shardkv_2024 -- challenge

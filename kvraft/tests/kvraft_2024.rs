@@ -144,7 +144,7 @@ fn one_partition_4a() {
 /// the cut-off leader's submissions give up). Each Append must then be executed exactly once:
 /// one that returned while another operation landed at its index is lost. Five rounds.
 #[test]
-fn partition_heal_own_result_4a() {
+fn partition_heal_own_result_4x() {
     labtest::run(Options::default(), |cx| async move {
         const ROUNDS: usize = 5;
         const CUT_OFF: usize = 3;

@@ -76,14 +76,14 @@ fn concurrent3_5b() {
 /// Shards moved with no clerk running, the receiving group's leader shut down right after it
 /// answered a transfer: every server must reach the latest configuration on its own.
 #[test]
-fn install_then_leader_restart_5b() {
+fn install_then_leader_restart_5x() {
     run(|cx, s| Box::pin(scenarios::install_then_leader_restart(cx, s)));
 }
 
 /// A copy of a shard offered for an older configuration (by a server cut off from its group)
 /// must not replace the shard a group waits for in a newer one.
 #[test]
-fn stale_transfer_5b() {
+fn stale_transfer_5x() {
     run(|cx, s| Box::pin(scenarios::stale_transfer(cx, s)));
 }
 
