@@ -303,13 +303,14 @@ impl Config {
                         "server {i} stayed leader while its term rose from {old_term} to \
                          {term}: a leader that learns of a higher term must step down to \
                          follower (§5.1), and can lead the new term only by winning an \
-                         election in it (it asked {asked} servers for votes in term {term}, \
-                         a majority needs {needed})"
+                         election in it (it asked {asked} other servers for votes in term \
+                         {term}; a majority needs {needed} of them)"
                     ),
                     _ => panic!(
                         "server {i} leads term {term} without an election: it asked {asked} \
-                         servers for votes in term {term}, and a majority needs {needed} \
-                         (§5.2: a candidate becomes leader only with votes from a majority)"
+                         other servers for votes in term {term}, and a majority needs {needed} \
+                         of them (§5.2: a candidate becomes leader only with votes from a \
+                         majority)"
                     ),
                 }
             }
