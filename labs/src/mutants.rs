@@ -9,8 +9,9 @@
 //! are the opposite: legal variants of the reference that a check must not fail (a check that
 //! fails a correct implementation is a bug of the suite), so their suites must pass.
 //!
-//! The scratch copy and its build live in `target/mutants/` (kept between runs, so only the
-//! mutated crate rebuilds). Exit status: 0 if every mutant was caught and every legal variant
+//! The scratch copy lives in `target/mutants/` and builds in the checkout's target folder
+//! (kept between runs, so only the mutated crate rebuilds, and the checkout's dependencies are
+//! reused). Exit status: 0 if every mutant was caught and every legal variant
 //! passed, 1 if not, 2 for bad input or a suite that fails without any mutant.
 
 use std::fmt::Write as _;
@@ -512,8 +513,12 @@ fn mutate(args: &Args) -> Result<bool, String> {
     let root = crate::workspace_root();
     let rules = read_rules(&root)?;
     let mutants = find_mutants(&root, &args.labs, args.only.as_deref())?;
-    let work = root.join("target").join("mutants");
-    let (scratch, target) = (work.join("workspace"), work.join("target"));
+    let scratch = root.join("target").join("mutants").join("workspace");
+    // The scratch copy builds in the checkout's own target folder: its workspace crates sit
+    // at other paths, so they never clash with the checkout's, and every dependency already
+    // built for the checkout is reused.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from);
     refresh_scratch(&root, &scratch)?;
     let mut labs: Vec<&str> = mutants.iter().map(|m| m.lab.as_str()).collect();
     labs.dedup();
