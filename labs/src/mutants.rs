@@ -517,8 +517,8 @@ fn mutate(args: &Args) -> Result<bool, String> {
     // The scratch copy builds in the checkout's own target folder: its workspace crates sit
     // at other paths, so they never clash with the checkout's, and every dependency already
     // built for the checkout is reused.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     refresh_scratch(&root, &scratch)?;
     let mut labs: Vec<&str> = mutants.iter().map(|m| m.lab.as_str()).collect();
     labs.dedup();
