@@ -17,6 +17,7 @@ use crate::Rpc;
 use crate::codec;
 use crate::collections::DetHashMap;
 use crate::rpc::{Method, MethodId, RpcError, Service, Side};
+use crate::sim::search::Fate;
 use crate::sim::trace::{Destination, DropReason, What};
 use crate::sim::{self, DetRng, Instant, Node};
 use std::cell::{Cell, RefCell};
@@ -340,6 +341,8 @@ struct Plan {
     route: Route,
     reliable: bool,
     long_reordering: bool,
+    /// In search mode: no delays or losses are drawn, the chooser decides.
+    search: bool,
 }
 
 /// Where a request goes.
@@ -752,7 +755,29 @@ impl SimEnd {
             from: caller,
             reply: tx,
         };
-        if delay.is_zero() {
+        if plan.search {
+            // The chooser decides when the request arrives, or that it is lost.
+            let held = sim::search::hold(caller, server.node, false, R::SERVICE, R::METHOD);
+            sim::spawn_network(
+                R::SERVICE,
+                R::METHOD,
+                Box::pin(async move {
+                    match held.await {
+                        Fate::Deliver => request.deliver(),
+                        Fate::Drop => {
+                            sim::record(
+                                request.from,
+                                What::RpcDrop {
+                                    rpc: request.rpc,
+                                    why: DropReason::RequestLost,
+                                },
+                            );
+                            let _ = request.reply.send(Err(RpcError::NoReply));
+                        }
+                    }
+                }),
+            );
+        } else if delay.is_zero() {
             request.deliver();
         } else {
             sim::spawn_network(
@@ -776,7 +801,10 @@ impl SimEnd {
                 return lost(DropReason::ServerGone);
             }
         };
-        let (reply_lost, delay) = {
+        let (reply_lost, delay) = if plan.search {
+            let held = sim::search::hold(server.node, caller, true, R::SERVICE, R::METHOD);
+            (held.await == Fate::Drop, Duration::ZERO)
+        } else {
             let mut state = self.shared.state.borrow_mut();
             let reply_lost = !plan.reliable && state.rng.below(1000) < 100;
             let mut delay = state.latency();
@@ -826,12 +854,18 @@ impl SimEnd {
         state.total_rpcs += 1;
         state.total_bytes += bytes as u64;
         sim::count(1, bytes as u64);
+        let search = sim::search::active();
         let end = &state.ends[self.id];
         let name = end.server.clone().filter(|_| end.enabled && !end.deleted);
         let server = name
             .as_ref()
             .and_then(|name| state.servers.get(name).cloned());
         let route = match (server, name) {
+            (Some(server), Some(name)) if search => Route::Deliver {
+                server,
+                name,
+                delay: Duration::ZERO,
+            },
             (Some(server), Some(name)) => {
                 let mut delay = state.latency();
                 let mut lost = false;
@@ -870,6 +904,7 @@ impl SimEnd {
             epoch: self.shared.epoch.get(),
             reliable: state.reliable,
             long_reordering: state.long_reordering,
+            search,
             route,
         };
         let to = match &plan.route {

@@ -29,6 +29,7 @@ pub mod logger;
 pub mod pending;
 pub mod record;
 mod runner;
+pub mod search;
 mod summary;
 pub mod versioned;
 

@@ -55,6 +55,14 @@ pub struct TestCx {
 }
 
 impl TestCx {
+    /// A context for one run with `seed`.
+    pub(crate) fn with_seed(seed: u64) -> TestCx {
+        TestCx {
+            seed,
+            ..TestCx::default()
+        }
+    }
+
     /// The seed of this run.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -741,9 +749,18 @@ fn failed(seed: u64, failure: &RunFailure, replay: &Replay) -> Failed {
     }
 }
 
+/// The cargo target directory the running test binary was built in (`target/` of its
+/// workspace), or `target` under the current directory if that cannot be told.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
 /// How to rerun one test: the cargo command line that selects its target, and the test.
 #[derive(Clone, Debug)]
-struct Replay {
+pub(crate) struct Replay {
     /// The test's package (`raft`): its log lines are the student's (`RUST_LOG=raft=debug`).
     package: String,
     /// `-p raft --test raft` (or `--lib`, `--bin x`, ...; no target if it cannot be told).
@@ -753,7 +770,7 @@ struct Replay {
 }
 
 impl Replay {
-    fn new(caller: &Location<'_>, test: &str, check_determinism: bool) -> Replay {
+    pub(crate) fn new(caller: &Location<'_>, test: &str, check_determinism: bool) -> Replay {
         let package = std::env::var("CARGO_PKG_NAME").ok();
         let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
         let exe = std::env::current_exe().ok();
@@ -786,6 +803,16 @@ impl Replay {
             self.package,
             self.command_line(seed)
         )
+    }
+
+    /// The test's package (its log target).
+    pub(crate) fn package(&self) -> &str {
+        &self.package
+    }
+
+    /// `cargo test <selection> -- --exact <test>`, with no environment.
+    pub(crate) fn cargo_command(&self) -> String {
+        format!("cargo test {} -- --exact {}", self.selection, self.test)
     }
 
     /// The command line alone.
@@ -877,7 +904,7 @@ fn profile_flag(exe: &Path) -> Option<String> {
 }
 
 /// The running test's name (libtest names each test's thread after it).
-fn test_name() -> String {
+pub(crate) fn test_name() -> String {
     std::thread::current()
         .name()
         .unwrap_or("<test name>")
@@ -886,7 +913,7 @@ fn test_name() -> String {
 
 /// Prints past the test harness's output capture, so passing tests show their summary.
 /// (Standard output, like libtest's own lines, so the two never interleave mid-line.)
-fn print_uncaptured(line: &str) {
+pub(crate) fn print_uncaptured(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 

@@ -251,6 +251,8 @@ pub(crate) struct Core {
     spare_wakers: RefCell<Vec<Arc<TaskWaker>>>,
     next_id: Cell<u64>,
     closed: Cell<bool>,
+    /// In search mode, the pending messages, actions and invariants, and the chooser.
+    pub(crate) search: RefCell<Option<super::search::SearchState>>,
 }
 
 thread_local! {
@@ -330,6 +332,7 @@ impl Core {
             spare_wakers: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
             closed: Cell::new(false),
+            search: RefCell::new(None),
         });
         // The node of the code given to `run`: the test's own, or a real process's main.
         core.add_node(match clock {
@@ -672,6 +675,8 @@ impl Core {
             }
             if real {
                 self.wait_real(ready.is_empty());
+            } else if self.search.borrow().is_some() {
+                super::search::step(self)?;
             } else {
                 self.advance_time()?;
             }
@@ -718,8 +723,51 @@ impl Core {
         }
     }
 
+    /// True if a timer is pending (not cancelled).
+    pub(crate) fn has_timers(&self) -> bool {
+        let mut timers = self.timers.borrow_mut();
+        let (queue, slots) = &mut *timers;
+        while let Some(&Reverse((_, _, index, generation))) = queue.heap.peek() {
+            if slots.get_mut(index, generation).is_some() {
+                return true;
+            }
+            queue.heap.pop(); // cancelled
+        }
+        false
+    }
+
+    /// Which nodes' timers fire next, and when ("timer of s1 at 0.312s"), for stories.
+    pub(crate) fn next_timers(&self) -> String {
+        let timers = self.timers.borrow();
+        let (queue, slots) = &*timers;
+        let mut live: Vec<(u64, u64, Node)> = queue
+            .heap
+            .iter()
+            .filter_map(|&Reverse((deadline, seq, index, generation))| {
+                let slot = slots.slots.get(index as usize)?;
+                let timer = slot.1.as_ref().filter(|_| slot.0 == generation)?;
+                Some((deadline, seq, timer.node))
+            })
+            .collect();
+        live.sort_unstable();
+        let Some(&(first, _, _)) = live.first() else {
+            return String::new();
+        };
+        let mut names: Vec<String> = live
+            .iter()
+            .take_while(|t| t.0 == first)
+            .map(|t| self.node_name(t.2))
+            .collect();
+        names.dedup();
+        format!(
+            "timer of {} at {}",
+            names.join(", "),
+            Instant::from_nanos(first)
+        )
+    }
+
     /// Moves the clock to the earliest timer and fires every timer due then.
-    fn advance_time(&self) -> Result<(), SimError> {
+    pub(crate) fn advance_time(&self) -> Result<(), SimError> {
         let mut fired = Vec::new();
         {
             let mut timers = self.timers.borrow_mut();

@@ -49,6 +49,7 @@
 
 mod executor;
 mod rng;
+pub mod search;
 mod teardown;
 mod thread_clock;
 mod time;
@@ -628,6 +629,7 @@ pub struct Sim {
     time_limit: Duration,
     trace: TraceMode,
     watchdog: Duration,
+    chooser: Option<search::SharedChooser>,
 }
 
 impl Sim {
@@ -639,7 +641,18 @@ impl Sim {
             time_limit: Duration::from_secs(600),
             trace: TraceMode::Recent,
             watchdog: Duration::from_secs(10),
+            chooser: None,
         }
+    }
+
+    /// Runs in search mode (see [`search`]): every message waits until `chooser` delivers or
+    /// drops it, and whenever no task can run, `chooser` picks what happens next.
+    pub fn search<C: search::Chooser + Send + 'static>(
+        mut self,
+        chooser: Arc<parking_lot::Mutex<C>>,
+    ) -> Sim {
+        self.chooser = Some(search::SharedChooser(chooser));
+        self
     }
 
     /// Fails the run when virtual time would pass `limit`.
@@ -716,6 +729,9 @@ impl Sim {
     {
         let limit = u64::try_from(self.time_limit.as_nanos()).unwrap_or(u64::MAX);
         let core = Core::new(self.seed, limit, self.trace, Clock::Virtual);
+        if let Some(chooser) = &self.chooser {
+            *core.search.borrow_mut() = Some(search::SearchState::new(chooser.clone()));
+        }
         let _ = tx.send(Message::Started(core.heartbeat.clone()));
         let guard = Core::enter(&core);
         let output = std::rc::Rc::new(RefCell::new(None));

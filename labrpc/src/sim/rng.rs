@@ -31,7 +31,7 @@ impl DetRng {
     }
 
     /// A generator for a named sub-stream, independent of the parent's later draws.
-    pub(crate) fn derive(seed: u64, stream: &[u64]) -> DetRng {
+    pub fn derive(seed: u64, stream: &[u64]) -> DetRng {
         let mut state = seed;
         for &part in stream {
             state = splitmix64(&mut state) ^ part;

@@ -7,7 +7,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the tester.
 
 use labrpc::rand::RngExt;
-use labrpc::sim::{self, Node};
+use labrpc::sim::{self, Node, search};
 use labrpc::sync::mpsc;
 use labrpc::{DeliveryKind, Network, Service};
 use labtest::TestCx;
@@ -182,6 +182,111 @@ impl Config {
         snapshot: bool,
         faults: &[Fault],
     ) -> Config {
+        let cfg = Config::build(cx, n, unreliable, snapshot, faults);
+        let watcher = cfg.clone();
+        sim::spawn(async move {
+            loop {
+                sim::sleep(WATCH_INTERVAL).await;
+                watcher.watch();
+            }
+        });
+        cfg
+    }
+
+    /// A cluster of `n` peers for a search test (`labtest::search`): the search decides every
+    /// delivery, and the safety rules are checked at every choice point instead of every
+    /// 10 ms. Registers the invariants and how each server's state reads in a story.
+    pub fn for_search(cx: &TestCx, n: usize, snapshot: bool) -> Config {
+        let cfg = Config::build(cx, n, false, snapshot, &[]);
+        let watcher = cfg.clone();
+        search::invariant(
+            "Raft safety (one leader per term, terms never go back)",
+            move || watcher.watch(),
+        );
+        let describer = cfg.clone();
+        search::describe(move || (0..describer.n()).map(|i| describer.describe(i)).collect());
+        cfg
+    }
+
+    /// Offers crashing server `i` (while it is up) and restarting it (while it is down) as
+    /// actions of a search, at every choice point; the restarted server is connected.
+    pub fn search_crash_and_restart(&self, i: usize) {
+        let (up, crash) = (self.clone(), self.clone());
+        search::action(
+            format!("crash server {i}"),
+            move || up.raft(i).is_some(),
+            move || crash.crash1(i),
+        );
+        let (down, restart) = (self.clone(), self.clone());
+        search::action(
+            format!("restart server {i}"),
+            move || down.raft(i).is_none(),
+            move || {
+                restart.start1(i);
+                restart.connect(i);
+            },
+        );
+    }
+
+    /// A search's goal: within `within` of virtual time, one server leads and every running
+    /// server is in its term. Returns the leader; panics, naming each server's state, if not.
+    pub async fn settles_on_a_leader(&self, within: Duration) -> usize {
+        let deadline = sim::now() + within;
+        loop {
+            let states: Vec<Option<(u64, bool)>> = (0..self.0.n)
+                .map(|i| self.raft(i).map(|rf| rf.get_state()))
+                .collect();
+            let top = states.iter().flatten().map(|s| s.0).max().unwrap_or(0);
+            let leader = (0..self.0.n).find(|&i| states[i] == Some((top, true)));
+            if let Some(leader) = leader
+                && states.iter().flatten().all(|s| s.0 == top)
+            {
+                return leader;
+            }
+            if sim::now() >= deadline {
+                let states: Vec<String> = (0..self.0.n).map(|i| self.describe(i)).collect();
+                panic!(
+                    "no leader took charge within {within:?} once the network delivered every \
+                     message: {}",
+                    states.join("; ")
+                );
+            }
+            sim::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One line of server `i`'s state for a story: its term and role, what it applied, and
+    /// the size of its persisted state.
+    fn describe(&self, i: usize) -> String {
+        let st = self.0.state.borrow();
+        let applied = &st.logs[i];
+        let persister = self.group().persister(i);
+        let role = match self.raft(i) {
+            None => "down".to_string(),
+            Some(rf) => {
+                let (term, leader) = rf.get_state();
+                format!(
+                    "term {term} {}",
+                    if leader {
+                        "leader"
+                    } else {
+                        "follower/candidate"
+                    }
+                )
+            }
+        };
+        let applied = match (applied.keys().next(), applied.keys().next_back()) {
+            (Some(first), Some(last)) => format!("applied {first}..={last}"),
+            _ => "applied nothing".to_string(),
+        };
+        format!(
+            "server {i}: {role}, {applied}, persisted {} bytes of state and {} of snapshot",
+            persister.raft_state_size(),
+            persister.snapshot_size()
+        )
+    }
+
+    fn build(cx: &TestCx, n: usize, unreliable: bool, snapshot: bool, faults: &[Fault]) -> Config {
         cx.set_peers(n);
         let net = Network::new();
         net.set_reliable(!unreliable);
@@ -239,13 +344,6 @@ impl Config {
                 if sim::annotating() && !leader {
                     sim::annotate(delivery.from, "raft", format!("term {term} candidate"));
                 }
-            }
-        });
-        let watcher = cfg.clone();
-        sim::spawn(async move {
-            loop {
-                sim::sleep(WATCH_INTERVAL).await;
-                watcher.watch();
             }
         });
         cfg
