@@ -264,6 +264,8 @@ struct Shared {
     /// Counts those changes: a call whose plan saw the current epoch needs no closer look.
     epoch: Cell<u64>,
     observers: RefCell<Vec<Observer>>,
+    /// Observers of requests as they leave their caller (see [`Network::observe_sends`]).
+    send_observers: RefCell<Vec<Observer>>,
 }
 
 impl Shared {
@@ -384,6 +386,7 @@ impl Network {
                 changed: Notify::new(),
                 epoch: Cell::new(0),
                 observers: RefCell::new(Vec::new()),
+                send_observers: RefCell::new(Vec::new()),
             }),
         };
         // Servers hold handlers that hold ends into this network: break that cycle when the
@@ -553,6 +556,17 @@ impl Network {
     /// ```
     pub fn observe(&self, observer: impl Fn(&Delivery<'_>) + 'static) {
         self.shared.observers.borrow_mut().push(Rc::new(observer));
+    }
+
+    /// Calls `observer` with every request as it leaves its caller (a [`Delivery`] of kind
+    /// [`DeliveryKind::Request`] whose `at` is the send time), before the network decides its
+    /// fate. A tester learns there what state the caller was in when it sent the request. Like
+    /// [`Network::observe`], it must only read.
+    pub fn observe_sends(&self, observer: impl Fn(&Delivery<'_>) + 'static) {
+        self.shared
+            .send_observers
+            .borrow_mut()
+            .push(Rc::new(observer));
     }
 
     /// Number of requests that reached a handler of the server of that name (0 if none).
@@ -729,6 +743,29 @@ impl SimEnd {
             sim::record(caller, What::RpcDrop { rpc: plan.rpc, why });
             Err(RpcError::NoReply)
         };
+        let to = match &plan.route {
+            Route::Deliver { server, .. } => Some(server.node),
+            Route::Lost { node, .. } => Some(*node),
+            Route::Unreachable { .. } => None,
+        };
+        if let Some(to) = to
+            && !self.shared.send_observers.borrow().is_empty()
+        {
+            let observers = self.shared.send_observers.borrow().clone();
+            let sent = Delivery {
+                kind: DeliveryKind::Request,
+                rpc: plan.rpc,
+                at: sim::now(),
+                from: caller,
+                to,
+                service: R::SERVICE,
+                method: R::METHOD,
+                bytes: &payload,
+            };
+            for observer in observers {
+                observer(&sent);
+            }
+        }
         let (server, server_name, delay) = match &plan.route {
             Route::Unreachable { delay, why } => {
                 sim::sleep(*delay).await;

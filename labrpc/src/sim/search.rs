@@ -53,7 +53,7 @@ use super::executor::{Core, TEST_NODE};
 use super::{Instant, Node, SimError};
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -142,8 +142,8 @@ pub struct ChoicePoint<'a> {
     /// Every option: deliver and drop for each pending message (oldest first), then fire, then
     /// the enabled actions.
     pub options: &'a [Choice],
-    /// The option a run takes when nobody chooses: deliver the oldest pending message, or fire
-    /// the next timer when none is pending.
+    /// The option a run takes when nobody chooses: deliver the oldest pending message (of a
+    /// link not [held](hold_link)), or fire the next timer when there is none.
     pub default: usize,
     /// Virtual time now.
     pub at: Instant,
@@ -205,6 +205,17 @@ pub(crate) struct SearchState {
     describe: Option<Rc<dyn Fn() -> Vec<String>>>,
     /// While paused, every choice point takes its default without asking the chooser.
     paused: bool,
+    /// Links (from, to) whose messages no default delivers (see [`hold_link`]).
+    held: BTreeSet<(u32, u32)>,
+}
+
+impl SearchState {
+    /// The oldest pending message that no held link keeps back.
+    fn oldest_free(&self) -> Option<usize> {
+        self.pending
+            .iter()
+            .position(|p| !self.held.contains(&(p.from.index(), p.to.index())))
+    }
 }
 
 impl SearchState {
@@ -218,6 +229,7 @@ impl SearchState {
             invariants: Vec::new(),
             describe: None,
             paused: false,
+            held: BTreeSet::new(),
         }
     }
 }
@@ -274,6 +286,22 @@ pub fn pause() {
 /// Offers choices again after [`pause`].
 pub fn resume() {
     with_search("search::resume", |state| state.paused = false);
+}
+
+/// Keeps the messages from `from` to `to` pending: no default step delivers them (a search
+/// may still choose to) until [`release_link`]. A scenario's setup holds the messages its
+/// search starts with: vote requests on their way, acknowledgements the network keeps late.
+pub fn hold_link(from: Node, to: Node) {
+    with_search("search::hold_link", |state| {
+        state.held.insert((from.index(), to.index()))
+    });
+}
+
+/// Lets defaults deliver the messages from `from` to `to` again (see [`hold_link`]).
+pub fn release_link(from: Node, to: Node) {
+    with_search("search::release_link", |state| {
+        state.held.remove(&(from.index(), to.index()))
+    });
 }
 
 fn state_paused(core: &Core) -> bool {
@@ -397,7 +425,7 @@ pub(crate) fn step(core: &Core) -> Result<(), SimError> {
         let oldest = {
             let mut search = core.search.borrow_mut();
             let state = search.as_mut().expect("search mode");
-            (!state.pending.is_empty()).then(|| state.pending.remove(0).slot)
+            state.oldest_free().map(|i| state.pending.remove(i).slot)
         };
         return match oldest {
             Some(slot) => {
@@ -432,6 +460,11 @@ pub(crate) fn step(core: &Core) -> Result<(), SimError> {
         }
     }
     let pending = options.len() / 2;
+    let oldest_free = core
+        .search
+        .borrow()
+        .as_ref()
+        .and_then(SearchState::oldest_free);
     if core.has_timers() {
         options.push(Choice {
             step: Step::Fire,
@@ -462,10 +495,13 @@ pub(crate) fn step(core: &Core) -> Result<(), SimError> {
             });
         }
     }
-    if pending == 0 && !core.has_timers() {
-        return core.advance_time(); // reports the deadlock
-    }
-    let default = 0; // the oldest message's delivery, or else fire
+    let fire = options.iter().position(|o| o.step == Step::Fire);
+    // The oldest free message's delivery, or else fire.
+    let default = match (oldest_free, fire) {
+        (Some(i), _) => 2 * i,
+        (None, Some(fire)) => fire,
+        (None, None) => return core.advance_time(), // reports the deadlock
+    };
     let point = ChoicePoint {
         options: &options,
         default,

@@ -13,7 +13,8 @@ use labrpc::{DeliveryKind, Network, Service};
 use labtest::TestCx;
 use labtest::cluster::{Group, GroupSpec, Incarnation, Started};
 use raft::{
-    AppendEntries, AppendEntriesReply, ApplyMsg, Raft, RequestVote, RequestVoteReply, Start,
+    AppendEntries, AppendEntriesReply, ApplyMsg, InstallSnapshot, Raft, RequestVote,
+    RequestVoteReply, Start,
 };
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, OnceCell, RefCell};
@@ -111,6 +112,23 @@ struct Watched {
     /// Who asked whom for votes: for each campaign, the servers whose RequestVote handler
     /// got a request from it. A leader must have asked a majority in its term.
     asked: BTreeMap<Campaign, BTreeSet<usize>>,
+    /// Search tests only: the leaders' AppendEntries and InstallSnapshot calls in flight, by
+    /// call id, with what the receiver's term was when the request reached it.
+    leader_calls: BTreeMap<u64, LeaderCall>,
+    /// Search tests only: leaders that got a reply from a server of a higher term, which
+    /// must have stepped down by the next check.
+    must_step_down: Vec<(LeaderCall, u64)>,
+}
+
+/// A call a leader made in its term (search tests).
+#[derive(Clone, Copy)]
+struct LeaderCall {
+    leader: usize,
+    generation: u64,
+    term: u64,
+    to: usize,
+    /// The receiver's term when the request reached it (the reply carries at least this).
+    receiver_term: Option<u64>,
 }
 
 /// One server incarnation's elections in one term.
@@ -198,6 +216,7 @@ impl Config {
     /// 10 ms. Registers the invariants and how each server's state reads in a story.
     pub fn for_search(cx: &TestCx, n: usize, snapshot: bool) -> Config {
         let cfg = Config::build(cx, n, false, snapshot, &[]);
+        cfg.watch_replies();
         let watcher = cfg.clone();
         search::invariant(
             "Raft safety (one leader per term, terms never go back)",
@@ -208,24 +227,93 @@ impl Config {
         cfg
     }
 
-    /// Offers crashing server `i` (while it is up) and restarting it (while it is down) as
-    /// actions of a search, at every choice point; the restarted server is connected.
-    pub fn search_crash_and_restart(&self, i: usize) {
-        let (up, crash) = (self.clone(), self.clone());
+    /// Search tests: follows each leader's AppendEntries and InstallSnapshot calls, so that
+    /// [`Config::watch`] can check Figure 2's "if an RPC response contains term T >
+    /// currentTerm: set currentTerm = T, convert to follower" for the replies. A call counts
+    /// only if its sender was leader of the term at the choice point before it sent it (a
+    /// leader sends these calls only in its own term), and the reply's term is known to be
+    /// at least the receiver's term when the request reached it.
+    fn watch_replies(&self) {
+        let net = &self.0.net;
+        let observed = Rc::downgrade(&self.0);
+        net.observe_sends(move |sent| {
+            let leaders_call = sent.is::<AppendEntries<Cmd>>() || sent.is::<InstallSnapshot<Cmd>>();
+            if let Some(inner) = observed.upgrade()
+                && leaders_call
+                && let Some(group) = inner.group.get()
+                && let Some(from) = (0..group.n()).find(|&i| group.node(i) == sent.from)
+                && let Some(to) = (0..group.n()).find(|&i| group.node(i) == sent.to)
+            {
+                let mut st = inner.state.borrow_mut();
+                if let Some((generation, term, true)) = st.watched.last[from]
+                    && generation == group.generation(from)
+                {
+                    let call = LeaderCall {
+                        leader: from,
+                        generation,
+                        term,
+                        to,
+                        receiver_term: None,
+                    };
+                    st.watched.leader_calls.insert(sent.rpc, call);
+                }
+            }
+        });
+        let observed = Rc::downgrade(&self.0);
+        net.observe(move |delivery| {
+            let Some(inner) = observed.upgrade() else {
+                return;
+            };
+            let Some(group) = inner.group.get() else {
+                return;
+            };
+            let mut st = inner.state.borrow_mut();
+            match delivery.kind {
+                DeliveryKind::Request => {
+                    if let Some(call) = st.watched.leader_calls.get_mut(&delivery.rpc) {
+                        call.receiver_term = group.server(call.to).map(|rf| rf.get_state().0);
+                    }
+                }
+                DeliveryKind::Reply => {
+                    if let Some(call) = st.watched.leader_calls.remove(&delivery.rpc)
+                        && let Some(receiver_term) = call.receiver_term
+                        && receiver_term > call.term
+                    {
+                        st.watched.must_step_down.push((call, receiver_term));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Offers crashing server `i` and restarting it at once, from what it persisted, as an
+    /// action of a search at every choice point.
+    pub fn search_restart(&self, i: usize) {
+        let (up, restart) = (self.clone(), self.clone());
         search::action(
-            format!("crash server {i}"),
+            format!("crash and restart server {i}"),
             move || up.raft(i).is_some(),
-            move || crash.crash1(i),
-        );
-        let (down, restart) = (self.clone(), self.clone());
-        search::action(
-            format!("restart server {i}"),
-            move || down.raft(i).is_none(),
             move || {
                 restart.start1(i);
                 restart.connect(i);
             },
         );
+    }
+
+    /// Offers cutting server `i` off the network (until the scenario reconnects it) as an
+    /// action of a search at every choice point.
+    pub fn search_cut_off(&self, i: usize) {
+        let (on, cut) = (self.clone(), self.clone());
+        search::action(
+            format!("cut off server {i}"),
+            move || on.is_connected(i),
+            move || cut.disconnect(i),
+        );
+    }
+
+    /// Server `i`'s node (for the search's [`search::hold_link`]).
+    pub fn node(&self, i: usize) -> Node {
+        self.group().node(i)
     }
 
     /// A search's goal: within `within` of virtual time, one server leads and every running
@@ -353,6 +441,23 @@ impl Config {
     /// at every moment, whether a server is connected or not; panics naming the rule, the
     /// servers and the terms.
     fn watch(&self) {
+        let due = std::mem::take(&mut self.0.state.borrow_mut().watched.must_step_down);
+        for (call, receiver_term) in due {
+            let i = call.leader;
+            if self.group().generation(i) == call.generation
+                && let Some(rf) = self.raft(i)
+                && rf.get_state() == (call.term, true)
+            {
+                panic!(
+                    "server {i} still leads term {} after server {} answered its call from term \
+                     {receiver_term} or later: a reply with a higher term must make a peer adopt \
+                     it and step down (Figure 2, rules for all servers: \"if an RPC request or \
+                     response contains term T > currentTerm: set currentTerm = T, convert to \
+                     follower\")",
+                    call.term, call.to
+                );
+            }
+        }
         for i in 0..self.0.n {
             if let Some(rf) = self.raft(i) {
                 let (term, leader) = rf.get_state();

@@ -131,6 +131,7 @@ pub(crate) struct Driver {
     drops: u32,
     holds: u32,
     actions: u32,
+    deviations: u32,
     /// Depth-first only: the sleep set carried to the next decision.
     sleep: Vec<Opt>,
     /// Depth-first only: a decision found every allowed option asleep, so this run repeats
@@ -154,6 +155,7 @@ impl Driver {
             drops: 0,
             holds: 0,
             actions: 0,
+            deviations: 0,
             sleep: Vec::new(),
             redundant: false,
             gone: BTreeSet::new(),
@@ -163,14 +165,18 @@ impl Driver {
         }
     }
 
-    /// Whether the bounds allow an option now.
-    fn allowed(&self, choice: &Opt, pending: usize) -> bool {
-        match choice.step {
-            Step::Deliver => true,
-            Step::Drop => self.drops < self.bounds.drops,
-            Step::Fire => pending == 0 || self.holds < self.bounds.holds,
-            Step::Act => self.actions < self.bounds.actions,
+    /// Whether the bounds allow an option now (the default always is).
+    fn allowed(&self, choice: &Opt, default: bool) -> bool {
+        if default {
+            return true;
         }
+        self.deviations < self.bounds.deviations
+            && match choice.step {
+                Step::Deliver => true,
+                Step::Drop => self.drops < self.bounds.drops,
+                Step::Fire => self.holds < self.bounds.holds,
+                Step::Act => self.actions < self.bounds.actions,
+            }
     }
 
     fn pick(&mut self, options: &[Opt], allowed: &[usize], default: usize, decide: bool) -> usize {
@@ -294,7 +300,7 @@ impl Chooser for Driver {
             })
             .collect();
         let allowed: Vec<usize> = (0..options.len())
-            .filter(|&i| self.allowed(&options[i], point.pending))
+            .filter(|&i| self.allowed(&options[i], i == point.default))
             .collect();
         let decided = allowed.len() > 1
             && self.decisions < self.bounds.depth
@@ -308,11 +314,14 @@ impl Chooser for Driver {
         if decided {
             self.decisions += 1;
         }
-        match taken.step {
-            Step::Drop => self.drops += 1,
-            Step::Fire if point.pending > 0 => self.holds += 1,
-            Step::Act => self.actions += 1,
-            _ => {}
+        if pick != point.default {
+            self.deviations += 1;
+            match taken.step {
+                Step::Drop => self.drops += 1,
+                Step::Fire => self.holds += 1,
+                Step::Act => self.actions += 1,
+                Step::Deliver => {}
+            }
         }
         if let Some((_, message)) = taken.label.split_once(' ')
             && matches!(taken.step, Step::Deliver | Step::Drop)
@@ -338,7 +347,11 @@ impl Chooser for Driver {
         match &self.mode {
             // A replay records every choice point to the end, so that lengths compare.
             Mode::Script { .. } => true,
-            _ => self.decisions < self.bounds.depth && !self.redundant,
+            _ => {
+                self.decisions < self.bounds.depth
+                    && self.deviations < self.bounds.deviations
+                    && !self.redundant
+            }
         }
     }
 

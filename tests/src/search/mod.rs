@@ -23,7 +23,8 @@
 //!
 //! ```no_run
 //! use labtest::search::{Bounds, Search};
-//! labtest::search::run(Search::new(Bounds { depth: 8, drops: 1, holds: 1, actions: 0 }, 20_000), |cx| async move {
+//! let bounds = Bounds { depth: 8, drops: 1, holds: 1, actions: 0, deviations: u32::MAX };
+//! labtest::search::run(Search::new(bounds, 20_000), |cx| async move {
 //!     cx.set_peers(3);
 //!     // build a cluster, register invariants with labrpc::sim::search::invariant,
 //!     // sleep to the scenario's end, check its goal
@@ -56,6 +57,10 @@ pub struct Bounds {
     pub holds: u32,
     /// Scenario actions (crashes, restarts) a run may take.
     pub actions: u32,
+    /// Choices other than the default a run may make, in all (`u32::MAX`: as many as the
+    /// other bounds allow). A small number explores whole runs that differ from the default
+    /// schedule in a few places (delay bounding), rather than every schedule of a prefix.
+    pub deviations: u32,
 }
 
 /// How a search picks its schedules.
@@ -142,7 +147,7 @@ impl Coverage {
             "sampled the space".to_string()
         };
         format!(
-            "{} {verdict} (bounds: depth {}, {} drop(s), {} hold(s), {} action(s)): {} \
+            "{} {verdict} (bounds: depth {}, {} drop(s), {} hold(s), {} action(s), {}): {} \
              schedules in all ({} cut short by partial-order reduction), deepest {} decisions, \
              {:.1}s, {:.0} schedules/s",
             self.strategy,
@@ -150,6 +155,11 @@ impl Coverage {
             bounds.drops,
             bounds.holds,
             bounds.actions,
+            if bounds.deviations == u32::MAX {
+                "any number of deviations".to_string()
+            } else {
+                format!("{} deviation(s)", bounds.deviations)
+            },
             self.schedules,
             self.redundant,
             self.deepest,
