@@ -29,7 +29,7 @@ fn election_3s() {
         actions: 0,
         deviations: u32::MAX,
     };
-    labtest::search::run(Search::new(bounds, 20_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 12_000), |cx| async move {
         let cfg = Config::for_search(&cx, 3, false);
         cfg.settles_on_a_leader(ms(5_000)).await;
         cfg.end();
@@ -43,13 +43,13 @@ fn election_3s() {
 #[test]
 fn deposed_leader_3s() {
     let bounds = Bounds {
-        depth: 8,
+        depth: 12,
         drops: 1,
         holds: 1,
         actions: 0,
         deviations: u32::MAX,
     };
-    labtest::search::run(Search::new(bounds, 20_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 10_000), |cx| async move {
         let cfg = Config::for_search(&cx, 3, false);
         // Set-up, not searched: elect a leader, cut it off, elect another.
         search::pause();
@@ -79,7 +79,7 @@ fn restart_voter_3s() {
         actions: 1,
         deviations: 3,
     };
-    labtest::search::run(Search::new(bounds, 20_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 4_000), |cx| async move {
         let cfg = Config::for_search(&cx, 3, false);
         search::pause();
         let v = cfg.settles_on_a_leader(ms(5_000)).await;
@@ -196,7 +196,7 @@ fn agreement_3s() {
         actions: 1,
         deviations: 3,
     };
-    labtest::search::run(Search::new(bounds, 8_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 5_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, false);
         search::pause();
@@ -228,7 +228,7 @@ fn snapshot_3s() {
         actions: 1,
         deviations: 3,
     };
-    labtest::search::run(Search::new(bounds, 8_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 4_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, true);
         search::pause();

@@ -221,6 +221,7 @@ pub(crate) struct RunResult {
 }
 
 /// The settings from the environment.
+#[derive(Debug)]
 struct Settings {
     strategy: Option<Strategy>,
     budget: Option<u64>,
@@ -229,7 +230,11 @@ struct Settings {
 }
 
 fn settings() -> Result<Settings, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    parse_settings(|name| std::env::var(name).ok())
+}
+
+fn parse_settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
     let strategy = match var("LAB_SEARCH").as_deref() {
         None => None,
         Some("dfs") => Some(Strategy::Dfs),
@@ -275,6 +280,12 @@ where
     let caller = Location::caller();
     crate::logger::init();
     let settings = settings().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        search.budget > 0 && search.bounds.depth > 0,
+        "search: a budget of {} schedules and a depth of {} decisions search nothing",
+        search.budget,
+        search.bounds.depth
+    );
     let name = crate::runner::test_name();
     let replay = Replay::new(caller, &name, false);
     let scenario: Arc<Scenario<Fut>> = Arc::new(scenario);
@@ -546,4 +557,63 @@ where
         return Err(format!("\"{label}\" was not offered when its turn came"));
     }
     Ok((result.failure, story::tell(&result.driver.taken)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        parse_settings(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn settings_name_the_bad_switch() {
+        let bad = |vars: &[(&str, &str)]| parse(vars).err().expect("rejected");
+        assert!(bad(&[("LAB_SEARCH", "bfs")]).contains("LAB_SEARCH=bfs"));
+        assert!(bad(&[("LAB_SEARCH", "pctx")]).contains("pct<d>"));
+        assert!(bad(&[("LAB_SEARCH_BUDGET", "0")]).contains("LAB_SEARCH_BUDGET=0"));
+        assert!(bad(&[("LAB_SEARCH_BUDGET", "many")]).contains("positive"));
+        let ok = parse(&[("LAB_SEARCH", "pct2"), ("LAB_SEARCH_BUDGET", "10")]).expect("valid");
+        assert_eq!(ok.strategy, Some(Strategy::Pct(2)));
+        assert_eq!(ok.budget, Some(10));
+        assert_eq!(parse(&[]).expect("defaults").seed, crate::DEFAULT_SEED);
+    }
+
+    #[test]
+    fn choice_files_are_checked() {
+        let taken = |label: &str| Taken {
+            label: label.to_string(),
+            default: true,
+            detail: String::new(),
+            at: labrpc::sim::Instant::ZERO,
+            pending: 0,
+            states: Vec::new(),
+        };
+        let text = story::choice_file("some_test", &[taken("fire"), taken("deliver a->b X.Y #0")]);
+        assert_eq!(
+            story::parse(&text, "some_test").expect("parses"),
+            ["fire", "deliver a->b X.Y #0"]
+        );
+        assert!(
+            story::parse(&text, "other_test")
+                .unwrap_err()
+                .contains("some_test")
+        );
+        assert!(
+            story::parse("fire\n", "some_test")
+                .unwrap_err()
+                .contains("not a choice file")
+        );
+        let empty = story::choice_file("some_test", &[]);
+        assert!(
+            story::parse(&empty, "some_test")
+                .unwrap_err()
+                .contains("no choices")
+        );
+    }
 }
