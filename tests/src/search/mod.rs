@@ -573,7 +573,7 @@ mod tests {
 
     #[test]
     fn settings_name_the_bad_switch() {
-        let bad = |vars: &[(&str, &str)]| parse(vars).err().expect("rejected");
+        let bad = |vars: &[(&str, &str)]| parse(vars).expect_err("rejected");
         assert!(bad(&[("LAB_SEARCH", "bfs")]).contains("LAB_SEARCH=bfs"));
         assert!(bad(&[("LAB_SEARCH", "pctx")]).contains("pct<d>"));
         assert!(bad(&[("LAB_SEARCH_BUDGET", "0")]).contains("LAB_SEARCH_BUDGET=0"));
