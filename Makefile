@@ -107,14 +107,14 @@ kvraft-real:
 	$(CARGO) test -p kvnet
 
 # BEGIN LAB TARGETS (generated from labs/manifest.toml: cargo run -p labs -- manifest --update)
-.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2024-4x kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-2024 shardkv-2024-5a shardkv-2024-5b shardkv-2024-5x shardkv-2024-challenge shardkv-2025 shardkv-2025-5a shardkv-2025-5b shardkv-2025-5c
+.PHONY: help-labs labrpc mapreduce mr-sim mr-real kvsrv kvsrv-2024 kvsrv-2025 raft raft-3a raft-3b raft-3c raft-3d raft-3x raft-3s kvraft kvraft-2024 kvraft-2024-4a kvraft-2024-4b kvraft-2024-4x kvraft-2025 kvraft-2025-4a kvraft-2025-4b kvraft-2025-4c shardctrler shardkv shardkv-2024 shardkv-2024-5a shardkv-2024-5b shardkv-2024-5x shardkv-2024-challenge shardkv-2025 shardkv-2025-5a shardkv-2025-5b shardkv-2025-5c
 
 # What `make help` says of each lab.
 help-labs:
 	@echo "make labrpc         labrpc: the simulated network; SEEDS=N"
 	@echo "make mapreduce      Lab 1: MapReduce (make mr-sim, make mr-real); SEEDS=N"
 	@echo "make kvsrv          Lab 2: key/value server (make kvsrv-2024, make kvsrv-2025); SEEDS=N"
-	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x); SEEDS=N"
+	@echo "make raft           Lab 3: Raft (make raft-3a, make raft-3b, make raft-3c, make raft-3d, make raft-3x, make raft-3s); SEEDS=N"
 	@echo "make kvraft         Lab 4: fault-tolerant key/value (make kvraft-2024, make kvraft-2024-4a, make kvraft-2024-4b, make kvraft-2024-4x, make kvraft-2025, make kvraft-2025-4a, make kvraft-2025-4b, make kvraft-2025-4c); SEEDS=N"
 	@echo "make shardctrler    Lab 5A: shard controller; SEEDS=N"
 	@echo "make shardkv        Lab 5: sharded key/value (make shardkv-2024, make shardkv-2024-5a, make shardkv-2024-5b, make shardkv-2024-5x, make shardkv-2024-challenge, make shardkv-2025, make shardkv-2025-5a, make shardkv-2025-5b, make shardkv-2025-5c); SEEDS=N"
@@ -145,22 +145,25 @@ kvsrv-2025:
 
 # Lab 3: Raft
 raft:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search
 
 raft-3a:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3a
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3a
 
 raft-3b:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3b
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3b
 
 raft-3c:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3c
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3c
 
 raft-3d:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3d
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3d
 
 raft-3x:
-	LAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3x
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3x
+
+raft-3s:
+	LAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft --test search -- 3s
 
 # Lab 4: fault-tolerant key/value
 kvraft:

@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn bad_course_files_are_errors_that_name_the_key() {
         let lab = "[[lab]]\nname = \"raft\"\npoints = { \"3A\" = 10, \"3B\" = 10, \"3C\" = 10, \
-                   \"3D\" = 10, \"3X\" = 0 }\n";
+                   \"3D\" = 10, \"3X\" = 0, \"3S\" = 0 }\n";
         let base = format!("edition = \"2024\"\nseeds = 3\n{lab}");
         let course = parse(&base).unwrap();
         assert_eq!(course.first_seed, 1);

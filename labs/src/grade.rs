@@ -124,13 +124,22 @@ pub(crate) fn targets_named(package: &str, name: &str) -> Vec<&'static Target> {
         .unwrap_or_default()
 }
 
-/// True if the target's tests run real processes, once, without a seed.
+/// True if the target's tests run once, without a seed: real processes, or search tests.
 pub(crate) fn runs_once(target: &str) -> bool {
     manifest()
         .labs
         .iter()
         .flat_map(|l| &l.targets)
-        .any(|t| t.name == target && t.real_processes)
+        .any(|t| t.name == target && t.runs_once())
+}
+
+/// True if the target's tests are search tests.
+pub(crate) fn is_search(target: &str) -> bool {
+    manifest()
+        .labs
+        .iter()
+        .flat_map(|l| &l.targets)
+        .any(|t| t.name == target && t.search)
 }
 
 /// What to grade of one lab: every part, or these.
@@ -391,7 +400,7 @@ fn grade(args: &Args) -> Result<ExitCode, Problem> {
     for submission in 0..submissions.len() {
         for (s, target, tests) in &tests_of {
             for (test, part, scored) in tests {
-                let runs: Vec<Option<u64>> = if target.real_processes {
+                let runs: Vec<Option<u64>> = if target.runs_once() {
                     vec![None]
                 } else {
                     seeds.iter().copied().map(Some).collect()

@@ -110,12 +110,23 @@ pub(crate) struct Target {
     /// Its tests run real processes: once each, without seeds.
     #[serde(default)]
     pub(crate) real_processes: bool,
+    /// Its tests are search tests (`labtest::search`): each explores many schedules of one
+    /// seed, so it runs once; `labs replay --choices` replays one of its stories.
+    #[serde(default)]
+    pub(crate) search: bool,
     /// Its tests that check the kit, not the student's code: shown apart.
     #[serde(default)]
     pub(crate) kit_tests: Vec<String>,
     /// The title of the row of those tests.
     #[serde(default)]
     pub(crate) kit_title: String,
+}
+
+impl Target {
+    /// True if its tests run once, not once per seed: real processes, or search tests.
+    pub(crate) fn runs_once(&self) -> bool {
+        self.real_processes || self.search
+    }
 }
 
 fn yes() -> bool {
@@ -405,7 +416,7 @@ impl MakeTarget<'_> {
     /// The rule: `name:` and its `cargo test` line. Several test binaries run to the end even
     /// when one fails.
     fn rule(&self) -> String {
-        let seeds = if self.suites.iter().all(|t| t.real_processes) {
+        let seeds = if self.suites.iter().all(|t| t.runs_once()) {
             ""
         } else {
             "LAB_SEEDS=$(SEEDS) "
@@ -672,7 +683,8 @@ mod tests {
         assert!(!targets.contains("labrpc"), "{targets}");
         assert!(
             targets.contains(
-                "\nraft-3a:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test -p raft --test raft -- 3a\n"
+                "\nraft-3a:\n\tLAB_SEEDS=$(SEEDS) $(CARGO) test --no-fail-fast -p raft --test raft \
+                 --test search -- 3a\n"
             ),
             "{targets}"
         );

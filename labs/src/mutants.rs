@@ -342,7 +342,7 @@ fn run_suites(
         edition.is_none_or(|e| crate::manifest::edition_of(&suite.name).is_none_or(|s| s == e))
     };
     for suite in suites(lab).unwrap_or(&[]).iter().filter(of_edition) {
-        let seeded = !suite.real_processes;
+        let seeded = !suite.runs_once();
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", target)

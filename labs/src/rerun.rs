@@ -89,6 +89,9 @@ pub struct ReplayArgs {
     /// Log level of the run (RUST_LOG).
     #[arg(long, default_value = "debug")]
     log: String,
+    /// A search test's choice file (saved by its failure): replay that story exactly.
+    #[arg(long, value_name = "FILE")]
+    choices: Option<PathBuf>,
 }
 
 /// Options of `labs trace`.
@@ -111,9 +114,24 @@ pub struct TraceArgs {
 pub fn replay(args: &ReplayArgs) -> ExitCode {
     let result = (|| {
         let prepared = prepare(&args.run, false)?;
+        let mut command = prepared.command(Some(&args.log));
+        match (&args.choices, grade::is_search(&prepared.target)) {
+            (Some(file), true) => {
+                let file = std::fs::canonicalize(file)
+                    .map_err(|e| Problem::Input(format!("--choices {}: {e}", file.display())))?;
+                command.env("LAB_CHOICES", file);
+            }
+            (Some(_), false) => {
+                return Err(Problem::Input(format!(
+                    "--choices replays a search test's story, and {} is a run test: replay it \
+                     with --seed",
+                    args.run.test
+                )));
+            }
+            (None, _) => {}
+        }
         eprintln!("replaying {} ...", prepared.describe());
-        let status = prepared
-            .command(Some(&args.log))
+        let status = command
             .status()
             .map_err(|e| Problem::Internal(format!("cannot run the test: {e}")))?;
         Ok(status.success())
@@ -303,6 +321,13 @@ fn prepare(args: &RunArgs, simulated_only: bool) -> Result<Prepared, Problem> {
         }
     };
     let targets = grade::targets_named(lab, target);
+    if simulated_only && grade::is_search(target) {
+        return Err(Problem::Input(format!(
+            "{} is a search test: it runs many schedules, not one trace (replay its story with \
+             labs replay {} --choices FILE)",
+            args.test, args.test
+        )));
+    }
     if simulated_only && grade::runs_once(target) {
         return Err(Problem::Input(format!(
             "{} runs real processes: it has no simulated trace (use labs replay)",
@@ -312,8 +337,13 @@ fn prepare(args: &RunArgs, simulated_only: bool) -> Result<Prepared, Problem> {
     let seed = if grade::runs_once(target) {
         if args.seed.is_some() {
             return Err(Problem::Input(format!(
-                "{} runs real processes and takes no seed: drop --seed",
-                args.test
+                "{} {} and takes no seed: drop --seed",
+                args.test,
+                if grade::is_search(target) {
+                    "is a search test (it runs its own schedules)"
+                } else {
+                    "runs real processes"
+                }
             )));
         }
         None

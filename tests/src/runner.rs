@@ -159,6 +159,15 @@ where
     let caller = Location::caller();
     crate::logger::init();
     let settings = settings();
+    if settings.choices {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\nerror: LAB_CHOICES replays a search test's choice file, and {} is a run test: \
+             replay it with LAB_SEED\n",
+            test_name()
+        );
+        std::process::exit(2);
+    }
     let body: Arc<Body<Fut>> = Arc::new(body);
     let name = test_name();
     let replay = Replay::new(caller, &name, settings.check_determinism);
@@ -984,6 +993,8 @@ struct Settings {
     induce_failure: bool,
     /// Where to append each run's result (`LABTEST_RESULT_FILE`, set by the grader).
     result_file: Option<PathBuf>,
+    /// `LAB_CHOICES` is set: it replays a search test, and a run test refuses it.
+    choices: bool,
     /// Where to write the run's full trace (`LABTEST_TRACE_FILE`, set by the course's trace tool).
     trace_file: Option<PathBuf>,
 }
@@ -991,6 +1002,12 @@ struct Settings {
 /// The environment's switches, read and checked once per process. A bad switch stops the
 /// process with one message (written past the test harness's output capture), instead of
 /// failing every test with the same message.
+/// Where the course tool wants each test's result recorded (`LABTEST_RESULT_FILE`), if it
+/// does.
+pub(crate) fn result_file() -> Option<&'static Path> {
+    settings().result_file.as_deref()
+}
+
 fn settings() -> &'static Settings {
     static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
     SETTINGS.get_or_init(|| match Settings::parse(|name| std::env::var(name).ok()) {
@@ -1063,6 +1080,7 @@ impl Settings {
             ));
         }
         Ok(Settings {
+            choices: path("LAB_CHOICES").is_some(),
             first_seed,
             seeds,
             check_determinism,
@@ -1115,6 +1133,7 @@ mod tests {
                 watchdog: None,
                 induce_failure: false,
                 result_file: None,
+                choices: false,
                 trace_file: None,
             })
         );
@@ -1147,6 +1166,7 @@ mod tests {
                 .contains("past the largest seed")
         );
         assert!(error(&[("LAB_SEED", "1e3")]).contains("LAB_SEED=\"1e3\""));
+        assert!(parse(&[("LAB_CHOICES", "x.choices")]).unwrap().choices);
         for bad in ["no", "yes", "2", "on"] {
             let message = error(&[("LAB_CHECK_DETERMINISM", bad)]);
             assert!(message.contains("LAB_CHECK_DETERMINISM=1"), "{message}");

@@ -105,9 +105,9 @@ fn depth_first_search_finds_the_lost_update_and_its_story_replays() {
         "minimising never makes it longer"
     );
     // The saved choice file replays the same failure.
-    let file = minimal.choice_file("lost_update");
+    let file = minimal.choice_file("lost_update", 1);
     let (failure, story) =
-        search::replay_text(&Search::new(BOUNDS, 1), 1, &file, "lost_update", |_| {
+        search::replay_text(&Search::new(BOUNDS, 1), &file, "lost_update", |_| {
             two_increments(false)
         })
         .expect("the file matches the run");
@@ -118,7 +118,7 @@ fn depth_first_search_finds_the_lost_update_and_its_story_replays() {
     assert!(story.contains("<- chosen"), "{story}");
     // A choice the run never offers is reported, not ignored.
     let wrong = file.replace("deliver client", "deliver nobody");
-    let error = search::replay_text(&Search::new(BOUNDS, 1), 1, &wrong, "lost_update", |_| {
+    let error = search::replay_text(&Search::new(BOUNDS, 1), &wrong, "lost_update", |_| {
         two_increments(false)
     })
     .unwrap_err();
@@ -219,6 +219,9 @@ fn a_failing_search_prints_a_command_that_replays_its_story() {
     let (passed, replayed) = text(replay.output().expect("run the replay command"));
     assert!(!passed, "the replay passed:\n{replayed}");
     assert!(replayed.contains("running 1 test\n"), "{replayed}");
-    assert!(replayed.contains("replayed ") && replayed.contains("an increment was lost"));
+    assert!(
+        replayed.contains("replayed ") && replayed.contains("an increment was lost"),
+        "{replayed}"
+    );
     assert!(replayed.contains("<- chosen"), "no story:\n{replayed}");
 }

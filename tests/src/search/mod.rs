@@ -35,6 +35,7 @@ mod driver;
 mod shrink;
 mod story;
 
+use crate::record::RunRecord;
 use crate::runner::{Replay, TestCx};
 use driver::{Driver, Mode, Taken};
 use labrpc::sim::{DetRng, Sim, SimError, TraceMode};
@@ -197,9 +198,9 @@ impl Counterexample {
         self.taken.iter().filter(|t| !t.default).count()
     }
 
-    /// The choice file's text.
-    pub fn choice_file(&self, test: &str) -> String {
-        story::choice_file(test, &self.taken)
+    /// The choice file's text, for a run of `test` with `seed`.
+    pub fn choice_file(&self, test: &str, seed: u64) -> String {
+        story::choice_file(test, seed, &self.taken)
     }
 }
 
@@ -290,7 +291,7 @@ where
     let replay = Replay::new(caller, &name, false);
     let scenario: Arc<Scenario<Fut>> = Arc::new(scenario);
     if let Some(path) = &settings.choices {
-        replay_file(&search, settings.seed, &scenario, path, &name);
+        replay_file(&search, &scenario, path, &name);
         return;
     }
     let mut search = search;
@@ -305,15 +306,24 @@ where
         "search {name}: {}",
         found.coverage.line(&search.bounds)
     ));
+    if let Some(path) = crate::runner::result_file() {
+        let wall = found.coverage.wall;
+        // A search is one run of the test, not one per seed (the grader runs it once).
+        let record = match &found.failure {
+            None => RunRecord::passed(&name, None, None, wall),
+            Some((minimised, _)) => RunRecord::failed(&name, None, None, wall, &minimised.message),
+        };
+        crate::record::append_result(path, &record);
+    }
     if let Some((minimised, original)) = found.failure {
-        let path = save(&name, &minimised);
+        let path = save(&name, settings.seed, &minimised);
         let story = story::tell(&minimised.taken);
         panic!(
             "search {name} failed: {}\n  (check: {})\nFound by {} after {} schedules; minimised \
              from {} choices ({} not the default) to {} ({} not the default).\n\nThe story \
              (numbered choices; each node's state is shown when it changes):\n{story}\nChoice \
              file: {}\nReplay exactly this run (add RUST_LOG={}=debug to see your log lines):\n  \
-             LAB_CHOICES={} LAB_SEED={} {}\n",
+             LAB_CHOICES={} {}\n",
             minimised.message,
             minimised.check,
             search.strategy,
@@ -325,7 +335,6 @@ where
             path.display(),
             replay.package(),
             path.display(),
-            settings.seed,
             replay.cargo_command(),
         );
     }
@@ -468,49 +477,69 @@ fn check_of(error: &SimError) -> String {
 
 /// Where a failing search saves its choice file: `target/search/<test>.choices` of the
 /// workspace (or of the current directory).
-fn save(test: &str, counterexample: &Counterexample) -> PathBuf {
+fn save(test: &str, seed: u64, counterexample: &Counterexample) -> PathBuf {
     let dir = crate::runner::target_dir().join("search");
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join(format!("{test}.choices"));
-    if let Err(e) = std::fs::write(&path, counterexample.choice_file(test)) {
+    if let Err(e) = std::fs::write(&path, counterexample.choice_file(test, seed)) {
         eprintln!("search: cannot write {}: {e}", path.display());
     }
     path
 }
 
 /// Replays a choice file strictly and prints its story; panics with the failure it
-/// reproduces (or if the file does not match the code).
-fn replay_file<Fut>(
+/// reproduces (or if the file cannot be read or does not match the code). Records the outcome
+/// for the course tool like a search does.
+fn replay_file<Fut>(search: &Search, scenario: &Arc<Scenario<Fut>>, path: &Path, name: &str)
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    let started = std::time::Instant::now();
+    let outcome = replay_outcome(search, scenario, path, name);
+    if let Some(file) = crate::runner::result_file() {
+        let wall = started.elapsed();
+        let record = match &outcome {
+            Ok(_) => RunRecord::passed(name, None, None, wall),
+            Err(message) => RunRecord::failed(name, None, None, wall, message),
+        };
+        crate::record::append_result(file, &record);
+    }
+    match outcome {
+        Ok(told) => crate::runner::print_uncaptured(&told),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// What replaying a choice file tells: `Ok` with the story of a run that passed, `Err` with
+/// the failure and its story, or why the file could not be replayed.
+fn replay_outcome<Fut>(
     search: &Search,
-    seed: u64,
     scenario: &Arc<Scenario<Fut>>,
     path: &Path,
     name: &str,
-) where
+) -> Result<String, String>
+where
     Fut: Future<Output = ()> + 'static,
 {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("LAB_CHOICES={}: {e}", path.display()));
-    let labels =
-        story::parse(&text, name).unwrap_or_else(|e| panic!("LAB_CHOICES={}: {e}", path.display()));
+    let file = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("LAB_CHOICES={file}: {e}"))?;
+    let (seed, labels) =
+        story::parse(&text, name).map_err(|e| format!("LAB_CHOICES={file}: {e}"))?;
     let result = replay(search, seed, scenario, labels);
     let story = story::tell(&result.driver.taken);
     if let Some(label) = &result.driver.mismatch {
-        panic!(
-            "LAB_CHOICES={}: this run does not follow the file: \"{label}\" was not offered \
+        return Err(format!(
+            "LAB_CHOICES={file}: this run does not follow the file: \"{label}\" was not offered \
              when its turn came (the code or the scenario changed since the file was saved).\n\
-             What the run did:\n{story}",
-            path.display()
-        );
+             What the run did:\n{story}"
+        ));
     }
     match result.failure {
-        Some((check, message)) => panic!(
-            "replayed {}: {message}\n  (check: {check})\n\nThe story:\n{story}",
-            path.display()
-        ),
-        None => crate::runner::print_uncaptured(&format!(
-            "replayed {}: the run passed.\nThe story:\n{story}",
-            path.display()
+        Some((check, message)) => Err(format!(
+            "replayed {file}: {message}\n  (check: {check})\n\nThe story:\n{story}"
+        )),
+        None => Ok(format!(
+            "replayed {file}: the run passed.\nThe story:\n{story}"
         )),
     }
 }
@@ -541,7 +570,6 @@ where
 /// its story. For tests of the search itself, which run the printed command's equivalent.
 pub fn replay_text<F, Fut>(
     search: &Search,
-    seed: u64,
     text: &str,
     test: &str,
     scenario: F,
@@ -550,7 +578,7 @@ where
     F: Fn(TestCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let labels = story::parse(text, test)?;
+    let (seed, labels) = story::parse(text, test)?;
     let scenario: Arc<Scenario<Fut>> = Arc::new(scenario);
     let result = replay(search, seed, &scenario, labels);
     if let Some(label) = result.driver.mismatch {
@@ -594,11 +622,14 @@ mod tests {
             pending: 0,
             states: Vec::new(),
         };
-        let text = story::choice_file("some_test", &[taken("fire"), taken("deliver a->b X.Y #0")]);
-        assert_eq!(
-            story::parse(&text, "some_test").expect("parses"),
-            ["fire", "deliver a->b X.Y #0"]
+        let text = story::choice_file(
+            "some_test",
+            7,
+            &[taken("fire"), taken("deliver a->b X.Y #0")],
         );
+        let (seed, labels) = story::parse(&text, "some_test").expect("parses");
+        assert_eq!(seed, 7);
+        assert_eq!(labels, ["fire", "deliver a->b X.Y #0"]);
         assert!(
             story::parse(&text, "other_test")
                 .unwrap_err()
@@ -609,7 +640,13 @@ mod tests {
                 .unwrap_err()
                 .contains("not a choice file")
         );
-        let empty = story::choice_file("some_test", &[]);
+        let empty = story::choice_file("some_test", 1, &[]);
+        let seedless = text.replace("# seed 7\n", "");
+        assert!(
+            story::parse(&seedless, "some_test")
+                .unwrap_err()
+                .contains("seed")
+        );
         assert!(
             story::parse(&empty, "some_test")
                 .unwrap_err()

@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 const HEADER: &str = "# labtest choice file v1";
 
 /// A choice file: a header naming the test, then one label per choice point.
-pub(super) fn choice_file(test: &str, taken: &[Taken]) -> String {
+pub(super) fn choice_file(test: &str, seed: u64, taken: &[Taken]) -> String {
     let mut text = format!(
-        "{HEADER}\n# test {test}\n# Replay: LAB_CHOICES=<this file> cargo test ... -- --exact \
-         {test}\n"
+        "{HEADER}\n# test {test}\n# seed {seed}\n# Replay: LAB_CHOICES=<this file> cargo test \
+         ... -- --exact {test}\n"
     );
     for t in taken {
         let _ = writeln!(text, "{}", t.label);
@@ -18,8 +18,9 @@ pub(super) fn choice_file(test: &str, taken: &[Taken]) -> String {
     text
 }
 
-/// The labels of a choice file, checking that it is one and that it belongs to `test`.
-pub(super) fn parse(text: &str, test: &str) -> Result<Vec<String>, String> {
+/// The seed and the labels of a choice file, checking that it is one and that it belongs to
+/// `test`.
+pub(super) fn parse(text: &str, test: &str) -> Result<(u64, Vec<String>), String> {
     let mut lines = text.lines();
     if lines.next().map(str::trim) != Some(HEADER) {
         return Err(format!(
@@ -27,9 +28,16 @@ pub(super) fn parse(text: &str, test: &str) -> Result<Vec<String>, String> {
         ));
     }
     let mut labels = Vec::new();
+    let mut seed = None;
     for line in lines {
         let line = line.trim();
-        if let Some(named) = line.strip_prefix("# test ") {
+        if let Some(number) = line.strip_prefix("# seed ") {
+            seed = Some(
+                number
+                    .parse()
+                    .map_err(|_| format!("\"# seed {number}\" is not a seed"))?,
+            );
+        } else if let Some(named) = line.strip_prefix("# test ") {
             if named != test {
                 return Err(format!(
                     "the file was saved by test {named}, not {test}: run it with `-- --exact \
@@ -43,7 +51,8 @@ pub(super) fn parse(text: &str, test: &str) -> Result<Vec<String>, String> {
     if labels.is_empty() {
         return Err("the file lists no choices".into());
     }
-    Ok(labels)
+    let seed = seed.ok_or("the file names no seed (a \"# seed N\" line)")?;
+    Ok((seed, labels))
 }
 
 /// The run as numbered steps: what each choice did (a default step is marked as such) and,
@@ -61,9 +70,10 @@ pub(super) fn tell(taken: &[Taken]) -> String {
             continue;
         }
         if quiet > 0 {
+            let firings = if quiet == 1 { "firing" } else { "firings" };
             let _ = writeln!(
                 story,
-                "  {:>width$}  ({quiet} timer firings that changed nothing)",
+                "  {:>width$}  ({quiet} timer {firings} that changed nothing)",
                 ""
             );
             quiet = 0;
