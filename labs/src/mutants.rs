@@ -9,9 +9,10 @@
 //! are the opposite: legal variants of the reference that a check must not fail (a check that
 //! fails a correct implementation is a bug of the suite), so their suites must pass.
 //!
-//! The scratch copy lives in `target/mutants/` and builds in the checkout's target folder
-//! (kept between runs, so only the mutated crate rebuilds, and the checkout's dependencies are
-//! reused). Exit status: 0 if every mutant was caught and every legal variant
+//! The scratch copy lives in `target/mutants/` and builds in `target/mutants-build/` (kept
+//! between runs, so only the mutated crate rebuilds; never the checkout's own target folder,
+//! where cargo would take the scratch's crates and the checkout's for the same builds). Exit
+//! status: 0 if every mutant was caught and every legal variant
 //! passed, 1 if not, 2 for bad input or a suite that fails without any mutant.
 
 use std::fmt::Write as _;
@@ -514,11 +515,13 @@ fn mutate(args: &Args) -> Result<bool, String> {
     let rules = read_rules(&root)?;
     let mutants = find_mutants(&root, &args.labs, args.only.as_deref())?;
     let scratch = root.join("target").join("mutants").join("workspace");
-    // The scratch copy builds in the checkout's own target folder: its workspace crates sit
-    // at other paths, so they never clash with the checkout's, and every dependency already
-    // built for the checkout is reused.
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    // The scratch copy builds in a target folder of its own. Cargo names a workspace crate's
+    // build by its path relative to the workspace, so in the checkout's target folder the
+    // scratch's `raft` and the checkout's would be one build: a mutant could be taken for
+    // built when the checkout's was, and the checkout could pick up a mutant's.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("mutants-build");
     refresh_scratch(&root, &scratch)?;
     let mut labs: Vec<&str> = mutants.iter().map(|m| m.lab.as_str()).collect();
     labs.dedup();

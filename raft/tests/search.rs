@@ -18,19 +18,23 @@ fn ms(n: u64) -> Duration {
 }
 
 /// 3A: a three-peer election, with every order of the votes, up to one lost message and two
-/// timers fired while messages wait. Whatever happens in the first decisions, once the
-/// network delivers everything a single leader must be in charge.
+/// timers fired while messages wait, until every server knows the leader. Whatever happens,
+/// once the network delivers everything a single leader must be in charge.
 #[test]
 fn election_3s() {
     let bounds = Bounds {
-        depth: 10,
+        depth: 8,
         drops: 1,
         holds: 2,
         actions: 0,
         deviations: u32::MAX,
     };
-    labtest::search::run(Search::new(bounds, 12_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 20_000), |cx| async move {
         let cfg = Config::for_search(&cx, 3, false);
+        let settled = cfg.clone();
+        search::prune("every server knows the leader", move || {
+            settled.leader_known_to_all()
+        });
         cfg.settles_on_a_leader(ms(5_000)).await;
         cfg.end();
     });

@@ -225,3 +225,35 @@ fn a_failing_search_prints_a_command_that_replays_its_story() {
     );
     assert!(replayed.contains("<- chosen"), "no story:\n{replayed}");
 }
+
+#[test]
+fn partial_order_reduction_runs_fewer_schedules_and_misses_nothing() {
+    let bounds = Bounds { drops: 0, ..BOUNDS };
+    let with = search::search(&Search::new(bounds, 10_000), 1, |_| two_increments(true));
+    let without = Search {
+        por: false,
+        ..Search::new(bounds, 10_000)
+    };
+    let without = search::search(&without, 1, |_| two_increments(true));
+    assert!(with.coverage.exhausted && without.coverage.exhausted);
+    assert!(
+        with.coverage.last_round < without.coverage.last_round,
+        "{} schedules with partial-order reduction, {} without",
+        with.coverage.last_round,
+        without.coverage.last_round
+    );
+    let found = search::search(&Search::new(BOUNDS, 10_000), 1, |_| two_increments(false));
+    assert!(found.failure.is_some());
+}
+
+#[test]
+fn a_prune_cuts_every_branch_where_it_holds() {
+    let found = search::search(&Search::new(BOUNDS, 10_000), 1, |_| async {
+        labrpc::sim::search::prune("nothing to see", || true);
+        two_increments(false).await;
+    });
+    // Pruned at the first choice point: one schedule, the default one, which is correct.
+    assert!(found.failure.is_none());
+    assert!(found.coverage.exhausted);
+    assert_eq!((found.coverage.schedules, found.coverage.pruned), (1, 1));
+}

@@ -677,6 +677,7 @@ impl Sim {
     }
 
     /// Runs `main` (on the test node) until it returns, on a thread of its own, and watches it.
+    /// (In search mode the runs of one calling thread share a thread, one after another.)
     ///
     /// Tasks still running when `main` returns are dropped.
     pub fn run<F, Fut>(self, main: F) -> Result<Outcome<Fut::Output>, Box<Failure>>
@@ -686,6 +687,9 @@ impl Sim {
         Fut::Output: Send + 'static,
     {
         install_panic_hook();
+        if self.chooser.is_some() {
+            return self.run_on_worker(main);
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         let started = std::time::Instant::now();
         let config = self.clone();
@@ -715,6 +719,78 @@ impl Sim {
             // A stuck thread is abandoned.
             Watched::Abandoned(failure) => Err(failure),
         }
+    }
+
+    /// [`Sim::run`] for a search: a search runs thousands of short simulations, so they run
+    /// one after another on one thread kept for the calling thread (a thread per run would
+    /// cost more than the run), watched like any run. A stuck run's thread is abandoned and
+    /// the next run gets a new one.
+    fn run_on_worker<F, Fut>(self, main: F) -> Result<Outcome<Fut::Output>, Box<Failure>>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        type Job = Box<dyn FnOnce() + Send>;
+        thread_local! {
+            static WORKER: RefCell<Option<std::sync::mpsc::Sender<Job>>> =
+                const { RefCell::new(None) };
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let started = std::time::Instant::now();
+        let config = self.clone();
+        let mut job: Job = Box::new(move || {
+            thread_local! {
+                static CLOCK: thread_clock::ThreadClock = thread_clock::ThreadClock::current();
+            }
+            let _ = tx.send(Message::Clock(CLOCK.with(Clone::clone)));
+            let result = config.run_here(main, &tx, started);
+            // Nothing of the run may outlive its result (the caller takes back its chooser).
+            drop(config);
+            let _ = tx.send(Message::Finished(result));
+        });
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("simulation")
+            .to_string();
+        // A worker whose thread is gone refuses the job: start another and try once more.
+        for _ in 0..2 {
+            let sender = WORKER.with(|w| {
+                w.borrow_mut()
+                    .get_or_insert_with(|| {
+                        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+                        let _ = std::thread::Builder::new()
+                            .name(name.clone())
+                            .spawn(move || {
+                                while let Ok(job) = queue.recv() {
+                                    job();
+                                }
+                            });
+                        jobs
+                    })
+                    .clone()
+            });
+            match sender.send(job) {
+                Ok(()) => {
+                    return match self.watch(rx, started) {
+                        Watched::Finished(result) => result,
+                        Watched::Abandoned(failure) => {
+                            WORKER.with(|w| w.borrow_mut().take());
+                            Err(failure)
+                        }
+                    };
+                }
+                Err(std::sync::mpsc::SendError(refused)) => {
+                    job = refused;
+                    WORKER.with(|w| w.borrow_mut().take());
+                }
+            }
+        }
+        Err(self.abandoned(
+            SimError::Internal("no thread could run the simulation".into()),
+            started,
+            None,
+        ))
     }
 
     fn run_here<F, Fut>(

@@ -85,6 +85,9 @@ pub trait Chooser {
     /// task can run (before the invariants are checked and the next choice is asked for).
     /// Called only for a chooser that [wants them](Chooser::wants_states).
     fn states(&mut self, _at: Instant, _states: Vec<String>) {}
+
+    /// The scenario's prune `name` held: the run takes defaults from now on.
+    fn pruned(&mut self, _name: &str) {}
 }
 
 /// What an option does.
@@ -207,7 +210,12 @@ pub(crate) struct SearchState {
     paused: bool,
     /// Links (from, to) whose messages no default delivers (see [`hold_link`]).
     held: BTreeSet<(u32, u32)>,
+    prunes: Vec<Prune>,
+    /// Set once a prune held: the run takes defaults from then on.
+    pruned: bool,
 }
+
+type Prune = (Rc<str>, Rc<dyn Fn() -> bool>);
 
 impl SearchState {
     /// The oldest pending message that no held link keeps back.
@@ -230,6 +238,8 @@ impl SearchState {
             describe: None,
             paused: false,
             held: BTreeSet::new(),
+            prunes: Vec::new(),
+            pruned: false,
         }
     }
 }
@@ -273,6 +283,17 @@ pub fn invariant(name: impl Into<String>, check: impl Fn() + 'static) {
     let name: Rc<str> = name.into().into();
     with_search("search::invariant", |state| {
         state.invariants.push((name, Rc::new(check)))
+    });
+}
+
+/// Cuts the search short where `uninteresting` holds: from the first choice point where it
+/// returns true, the run offers no more choices and takes the defaults to its end, and the
+/// chooser hears of it ([`Chooser::pruned`]). For branches nothing can go wrong in any more
+/// ("every server knows the leader").
+pub fn prune(name: impl Into<String>, uninteresting: impl Fn() -> bool + 'static) {
+    let name: Rc<str> = name.into().into();
+    with_search("search::prune", |state| {
+        state.prunes.push((name, Rc::new(uninteresting)))
     });
 }
 
@@ -420,8 +441,28 @@ pub(crate) fn step(core: &Core) -> Result<(), SimError> {
     for (name, check) in &invariants {
         guarded(core, &format!("invariant {name}"), || check())?;
     }
+    let (prunes, pruned) = {
+        let search = core.search.borrow();
+        let state = search.as_ref().expect("search mode");
+        (state.prunes.clone(), state.pruned)
+    };
+    if !pruned && wants_choices && !state_paused(core) {
+        for (name, uninteresting) in &prunes {
+            let mut cut = false;
+            guarded(core, &format!("prune {name}"), || cut = uninteresting())?;
+            if cut {
+                if let Some(state) = core.search.borrow_mut().as_mut() {
+                    state.pruned = true;
+                }
+                chooser.0.lock().pruned(name);
+                break;
+            }
+        }
+    }
+    let pruned = core.search.borrow().as_ref().is_some_and(|s| s.pruned);
 
-    if !wants_choices || state_paused(core) {
+    // A story goes on asking past a prune, to record every step.
+    if !wants_choices || (pruned && !wants_states) || state_paused(core) {
         let oldest = {
             let mut search = core.search.borrow_mut();
             let state = search.as_mut().expect("search mode");

@@ -316,20 +316,25 @@ impl Config {
         self.group().node(i)
     }
 
+    /// True if one server leads and every running server is in its term (a search's prune:
+    /// once an election is settled, what follows is not that election's story).
+    pub fn leader_known_to_all(&self) -> bool {
+        let states: Vec<Option<(u64, bool)>> = (0..self.0.n)
+            .map(|i| self.raft(i).map(|rf| rf.get_state()))
+            .collect();
+        let top = states.iter().flatten().map(|s| s.0).max().unwrap_or(0);
+        states.contains(&Some((top, true))) && states.iter().flatten().all(|s| s.0 == top)
+    }
+
     /// A search's goal: within `within` of virtual time, one server leads and every running
     /// server is in its term. Returns the leader; panics, naming each server's state, if not.
     pub async fn settles_on_a_leader(&self, within: Duration) -> usize {
         let deadline = sim::now() + within;
         loop {
-            let states: Vec<Option<(u64, bool)>> = (0..self.0.n)
-                .map(|i| self.raft(i).map(|rf| rf.get_state()))
-                .collect();
-            let top = states.iter().flatten().map(|s| s.0).max().unwrap_or(0);
-            let leader = (0..self.0.n).find(|&i| states[i] == Some((top, true)));
-            if let Some(leader) = leader
-                && states.iter().flatten().all(|s| s.0 == top)
-            {
-                return leader;
+            if self.leader_known_to_all() {
+                let leader =
+                    (0..self.0.n).find(|&i| self.raft(i).is_some_and(|rf| rf.get_state().1));
+                return leader.expect("a leader is known to all");
             }
             if sim::now() >= deadline {
                 let states: Vec<String> = (0..self.0.n).map(|i| self.describe(i)).collect();

@@ -137,6 +137,10 @@ pub(crate) struct Driver {
     /// Depth-first only: a decision found every allowed option asleep, so this run repeats
     /// schedules covered elsewhere.
     pub(crate) redundant: bool,
+    /// The scenario's prune that cut this run short, if one did.
+    pub(crate) pruned: Option<String>,
+    /// False to explore without partial-order reduction (to measure what it saves).
+    pub(crate) por: bool,
     /// Messages already delivered or dropped (their labels without the verb).
     gone: BTreeSet<String>,
     /// A strict script's first label that was not offered: the run does not match the file.
@@ -158,6 +162,8 @@ impl Driver {
             deviations: 0,
             sleep: Vec::new(),
             redundant: false,
+            pruned: None,
+            por: true,
             gone: BTreeSet::new(),
             mismatch: None,
             wants_states,
@@ -272,7 +278,7 @@ impl Driver {
         let Mode::Dfs(dfs) = &self.mode else {
             return;
         };
-        if self.redundant {
+        if self.redundant || !self.por {
             return;
         }
         let mut sleep = if decided {
@@ -357,5 +363,9 @@ impl Chooser for Driver {
 
     fn states(&mut self, _at: Instant, states: Vec<String>) {
         self.states = states;
+    }
+
+    fn pruned(&mut self, name: &str) {
+        self.pruned = Some(name.to_string());
     }
 }

@@ -13,6 +13,11 @@
 //! - **PCT**: random priorities with a few priority changes, which finds a bug that needs
 //!   `d` ordered steps with probability at least 1/(n·k^(d-1)) per run.
 //!
+//! A scenario names its invariants (checked at every choice point), its goal (checked at its
+//! end) and its prunes (branches not worth searching further: [`labrpc::sim::search::prune`]).
+//! There is no state deduplication: a search that says it exhausted its space ran every
+//! schedule of it. `LAB_SEARCH_POR=0` turns partial-order reduction off, to measure it.
+//!
 //! The budget counts schedules, not seconds, so a verdict is the same on every machine. After
 //! the decisions run out, a run takes the default steps (deliver the oldest message; fire the
 //! next timer when none is pending) until the scenario ends, so goals at the end still see a
@@ -96,6 +101,8 @@ pub struct Search {
     pub strategy: Strategy,
     /// Virtual time limit of one run.
     pub time_limit: Duration,
+    /// Partial-order reduction (on by default; off only to measure what it saves).
+    pub por: bool,
 }
 
 impl Search {
@@ -107,6 +114,7 @@ impl Search {
             budget,
             strategy: Strategy::Dfs,
             time_limit: Duration::from_secs(60),
+            por: true,
         }
     }
 }
@@ -120,6 +128,8 @@ pub struct Coverage {
     pub schedules: u64,
     /// Of them, runs that partial-order reduction found to repeat covered schedules.
     pub redundant: u64,
+    /// Of them, runs a scenario's prune cut short.
+    pub pruned: u64,
     /// The most decisions one run made.
     pub deepest: usize,
     /// True if depth-first search ran every schedule of the bounded space.
@@ -149,8 +159,8 @@ impl Coverage {
         };
         format!(
             "{} {verdict} (bounds: depth {}, {} drop(s), {} hold(s), {} action(s), {}): {} \
-             schedules in all ({} cut short by partial-order reduction), deepest {} decisions, \
-             {:.1}s, {:.0} schedules/s",
+             schedules in all ({} cut short by partial-order reduction, {} by the scenario's \
+             prunes), deepest {} decisions, {:.1}s, {:.0} schedules/s",
             self.strategy,
             bounds.depth,
             bounds.drops,
@@ -163,6 +173,7 @@ impl Coverage {
             },
             self.schedules,
             self.redundant,
+            self.pruned,
             self.deepest,
             self.wall.as_secs_f64(),
             self.schedules as f64 / self.wall.as_secs_f64().max(1e-9),
@@ -224,6 +235,7 @@ pub(crate) struct RunResult {
 /// The settings from the environment.
 #[derive(Debug)]
 struct Settings {
+    por: bool,
     strategy: Option<Strategy>,
     budget: Option<u64>,
     seed: u64,
@@ -259,7 +271,17 @@ fn parse_settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings, Stri
             },
         }
     };
+    let por = match var("LAB_SEARCH_POR").as_deref() {
+        None | Some("1") => true,
+        Some("0") => false,
+        Some(other) => {
+            return Err(format!(
+                "LAB_SEARCH_POR={other}: expected 0 (no partial-order reduction) or 1"
+            ));
+        }
+    };
     Ok(Settings {
+        por,
         strategy,
         budget: number("LAB_SEARCH_BUDGET")?,
         seed: number("LAB_SEED")?.unwrap_or(crate::DEFAULT_SEED),
@@ -301,6 +323,7 @@ where
     if let Some(budget) = settings.budget {
         search.budget = budget;
     }
+    search.por &= settings.por;
     let found = explore(&search, settings.seed, &scenario);
     crate::runner::print_uncaptured(&format!(
         "search {name}: {}",
@@ -359,6 +382,7 @@ where
         strategy: search.strategy,
         schedules: 0,
         redundant: 0,
+        pruned: 0,
         deepest: 0,
         exhausted: false,
         last_round: 0,
@@ -385,13 +409,18 @@ where
             depth,
             ..search.bounds
         };
-        let result = run_once(search, seed, scenario, Driver::new(bounds, mode, false));
+        let mut driver = Driver::new(bounds, mode, false);
+        driver.por = search.por;
+        let result = run_once(search, seed, scenario, driver);
         coverage.schedules += 1;
         coverage.last_round += 1;
         coverage.deepest = coverage.deepest.max(result.driver.decisions);
         deepest_this_round = deepest_this_round.max(result.driver.decisions);
         if result.driver.redundant {
             coverage.redundant += 1;
+        }
+        if result.driver.pruned.is_some() {
+            coverage.pruned += 1;
         }
         if let Some((check, message)) = result.failure {
             // Its whole choice list (past the decisions, the run took defaults unrecorded).
@@ -606,6 +635,8 @@ mod tests {
         assert!(bad(&[("LAB_SEARCH", "pctx")]).contains("pct<d>"));
         assert!(bad(&[("LAB_SEARCH_BUDGET", "0")]).contains("LAB_SEARCH_BUDGET=0"));
         assert!(bad(&[("LAB_SEARCH_BUDGET", "many")]).contains("positive"));
+        assert!(bad(&[("LAB_SEARCH_POR", "off")]).contains("LAB_SEARCH_POR=off"));
+        assert!(!parse(&[("LAB_SEARCH_POR", "0")]).expect("valid").por);
         let ok = parse(&[("LAB_SEARCH", "pct2"), ("LAB_SEARCH_BUDGET", "10")]).expect("valid");
         assert_eq!(ok.strategy, Some(Strategy::Pct(2)));
         assert_eq!(ok.budget, Some(10));
