@@ -111,13 +111,12 @@ pub(crate) enum Mode {
     Random(DetRng),
     /// PCT.
     Pct(Pct),
-    /// A list of labels: strict (a replayed choice file: every label must be offered in turn)
-    /// or lenient (the minimiser's candidates: a label is taken as soon as it is offered, one
-    /// whose message is gone is skipped, and the default fills the gaps).
-    Script {
-        labels: VecDeque<String>,
-        strict: bool,
-    },
+    /// A replayed choice file: every label must be offered in its turn (a mismatch is
+    /// recorded); past the list, defaults.
+    Script { labels: VecDeque<String> },
+    /// The minimiser's candidates: at the choice points listed (by number), the label given
+    /// if it is offered there; everywhere else, the default.
+    Deviations { at: BTreeMap<usize, String> },
 }
 
 /// The chooser of one run.
@@ -141,9 +140,7 @@ pub(crate) struct Driver {
     pub(crate) pruned: Option<String>,
     /// False to explore without partial-order reduction (to measure what it saves).
     pub(crate) por: bool,
-    /// Messages already delivered or dropped (their labels without the verb).
-    gone: BTreeSet<String>,
-    /// A strict script's first label that was not offered: the run does not match the file.
+    /// A script's first label that was not offered: the run does not match the file.
     pub(crate) mismatch: Option<String>,
     wants_states: bool,
     states: Vec<String>,
@@ -164,7 +161,6 @@ impl Driver {
             redundant: false,
             pruned: None,
             por: true,
-            gone: BTreeSet::new(),
             mismatch: None,
             wants_states,
             states: Vec::new(),
@@ -187,33 +183,22 @@ impl Driver {
 
     fn pick(&mut self, options: &[Opt], allowed: &[usize], default: usize, decide: bool) -> usize {
         match &mut self.mode {
-            Mode::Script { labels, strict } => {
-                if *strict {
-                    let Some(label) = labels.pop_front() else {
-                        return default;
-                    };
-                    return match options.iter().position(|o| *o.label == *label) {
-                        Some(i) => i,
-                        None => {
-                            self.mismatch.get_or_insert(label);
-                            default
-                        }
-                    };
-                }
-                while let Some(label) = labels.front() {
-                    if let Some(i) = options.iter().position(|o| *o.label == **label) {
-                        labels.pop_front();
-                        return i;
+            Mode::Script { labels } => {
+                let Some(label) = labels.pop_front() else {
+                    return default;
+                };
+                match options.iter().position(|o| *o.label == *label) {
+                    Some(i) => i,
+                    None => {
+                        self.mismatch.get_or_insert(label);
+                        default
                     }
-                    let message = label.split_once(' ').map_or("", |(_, m)| m);
-                    if self.gone.contains(message) {
-                        labels.pop_front();
-                        continue;
-                    }
-                    break;
                 }
-                default
             }
+            Mode::Deviations { at } => at
+                .get(&self.taken.len())
+                .and_then(|label| options.iter().position(|o| *o.label == **label))
+                .unwrap_or(default),
             _ if !decide => default,
             Mode::Random(rng) => allowed[rng.below(allowed.len() as u64) as usize],
             Mode::Pct(pct) => {
@@ -311,7 +296,7 @@ impl Chooser for Driver {
         let decided = allowed.len() > 1
             && self.decisions < self.bounds.depth
             && !self.redundant
-            && !matches!(self.mode, Mode::Script { .. });
+            && !matches!(self.mode, Mode::Script { .. } | Mode::Deviations { .. });
         let pick = self.pick(&options, &allowed, point.default, decided);
         let taken = &options[pick];
         // A decision that found everything asleep pushed no frame.
@@ -328,11 +313,6 @@ impl Chooser for Driver {
                 Step::Act => self.actions += 1,
                 Step::Deliver => {}
             }
-        }
-        if let Some((_, message)) = taken.label.split_once(' ')
-            && matches!(taken.step, Step::Deliver | Step::Drop)
-        {
-            self.gone.insert(message.to_string());
         }
         self.taken.push(Taken {
             label: taken.label.to_string(),
@@ -352,7 +332,7 @@ impl Chooser for Driver {
     fn wants_choices(&self) -> bool {
         match &self.mode {
             // A replay records every choice point to the end, so that lengths compare.
-            Mode::Script { .. } => true,
+            Mode::Script { .. } | Mode::Deviations { .. } => true,
             _ => {
                 self.decisions < self.bounds.depth
                     && self.deviations < self.bounds.deviations

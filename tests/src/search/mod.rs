@@ -134,6 +134,8 @@ pub struct Coverage {
     pub deepest: usize,
     /// True if depth-first search ran every schedule of the bounded space.
     pub exhausted: bool,
+    /// True if the search stopped at a failing schedule.
+    pub failed: bool,
     /// Depth-first: schedules of the last, deepest round (once exhausted, the size of the
     /// bounded space after partial-order reduction).
     pub last_round: u64,
@@ -144,7 +146,9 @@ pub struct Coverage {
 impl Coverage {
     /// "dfs exhausted the bounded space: 1,234 schedules (56 redundant), deepest 8 decisions".
     pub fn line(&self, bounds: &Bounds) -> String {
-        let verdict = if self.exhausted {
+        let verdict = if self.failed {
+            "found a failing schedule".to_string()
+        } else if self.exhausted {
             format!(
                 "exhausted the bounded space ({} schedules deep)",
                 self.last_round
@@ -343,7 +347,7 @@ where
         let story = story::tell(&minimised.taken);
         panic!(
             "search {name} failed: {}\n  (check: {})\nFound by {} after {} schedules; minimised \
-             from {} choices ({} not the default) to {} ({} not the default).\n\nThe story \
+             from {} steps ({} chosen off the default) to {} steps ({} chosen).\n\nThe story \
              (numbered choices; each node's state is shown when it changes):\n{story}\nChoice \
              file: {}\nReplay exactly this run (add RUST_LOG={}=debug to see your log lines):\n  \
              LAB_CHOICES={} {}\n",
@@ -385,6 +389,7 @@ where
         pruned: 0,
         deepest: 0,
         exhausted: false,
+        failed: false,
         last_round: 0,
         wall: Duration::ZERO,
     };
@@ -442,6 +447,7 @@ where
             };
             let minimised = shrink::minimise(search, seed, scenario, &original);
             failure = Some((minimised, original));
+            coverage.failed = true;
             break;
         }
         if let Mode::Dfs(mut stack) = result.driver.mode {
@@ -585,7 +591,6 @@ where
 {
     let mode = Mode::Script {
         labels: labels.into(),
-        strict: true,
     };
     run_once(
         search,
