@@ -17,6 +17,17 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// The bounds of a window with one fault (a cut, or a crash and restart) at any point: ten
+/// decisions, with at most three choices off the default order, one of them a lost message,
+/// one a timer fired while messages wait.
+const FAULT_AT_ANY_POINT: Bounds = Bounds {
+    depth: 10,
+    drops: 1,
+    holds: 1,
+    actions: 1,
+    deviations: 3,
+};
+
 /// 3A: a three-peer election, with every order of the votes, up to one lost message and two
 /// timers fired while messages wait, until every server knows the leader. Whatever happens,
 /// once the network delivers everything a single leader must be in charge.
@@ -157,12 +168,12 @@ fn late_acknowledgement_3s() {
         sim::sleep(ms(500)).await;
         // With R and B, only the old leader can win.
         cfg.partition(&[&[old, r, b], &[new], &[a]]);
-        let won = loop {
-            match cfg.raft(old).map(|rf| rf.get_state()) {
-                Some((now, true)) if now > term => break now,
-                _ => sim::sleep(ms(1)).await,
-            }
-        };
+        while !cfg
+            .raft(old)
+            .is_some_and(|rf| matches!(rf.get_state(), (now, true) if now > term))
+        {
+            sim::sleep(ms(1)).await;
+        }
         cfg.partition(&[&[old, r], &[new, b, a]]);
         let x = 400;
         cfg.forbid_apply(
@@ -177,7 +188,6 @@ fn late_acknowledgement_3s() {
         cfg.start_on(old, x);
         sim::sleep(ms(1_000)).await;
         search::pause();
-        let _ = won;
         cfg.allow_all_applies();
         search::release_link(cfg.node(a), cfg.node(old));
         cfg.connect_all();
@@ -193,14 +203,7 @@ fn late_acknowledgement_3s() {
 /// first was committed.
 #[test]
 fn agreement_3s() {
-    let bounds = Bounds {
-        depth: 10,
-        drops: 1,
-        holds: 1,
-        actions: 1,
-        deviations: 3,
-    };
-    labtest::search::run(Search::new(bounds, 5_000), |cx| async move {
+    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 5_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, false);
         search::pause();
@@ -225,14 +228,7 @@ fn agreement_3s() {
 /// with every command, in order.
 #[test]
 fn snapshot_3s() {
-    let bounds = Bounds {
-        depth: 10,
-        drops: 1,
-        holds: 1,
-        actions: 1,
-        deviations: 3,
-    };
-    labtest::search::run(Search::new(bounds, 4_000), |cx| async move {
+    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 4_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, true);
         search::pause();
