@@ -9,11 +9,14 @@
 //! are the opposite: legal variants of the reference that a check must not fail (a check that
 //! fails a correct implementation is a bug of the suite), so their suites must pass.
 //!
-//! The scratch copy lives in `target/mutants/` and builds in `target/mutants-build/` (kept
-//! between runs, so only the mutated crate rebuilds; never the checkout's own target folder,
-//! where cargo would take the scratch's crates and the checkout's for the same builds). Exit
-//! status: 0 if every mutant was caught and every legal variant
-//! passed, 1 if not, 2 for bad input or a suite that fails without any mutant.
+//! The scratch copy lives in `target/mutants/` and builds in the checkout's target folder,
+//! reusing the dependencies built there. Cargo names a workspace crate's build by its path
+//! relative to the workspace, so the scratch's `raft` and the checkout's would be one build
+//! (the checkout could pick up a mutant, a mutant could pass for built): the scratch's own
+//! crates get a profile setting of their own (one more codegen unit), which gives them builds
+//! of their own, while the dependencies keep theirs. Exit status: 0 if every mutant was
+//! caught and every legal variant passed, 1 if not, 2 for bad input or a suite that fails
+//! without any mutant.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -367,6 +370,7 @@ fn run_suites(
                 "--test",
                 &suite.name,
             ])
+            .args(own_builds(scratch))
             .output();
         let Ok(output) = output else {
             merged.build_failed = true;
@@ -395,6 +399,45 @@ fn run_suites(
         }
     }
     merged
+}
+
+/// Cargo arguments that give every crate of the workspace at `root` a build of its own: one
+/// more codegen unit than release's 16 (no change to what the code does), so that their
+/// builds never share a name with the checkout's in the same target folder, while the
+/// dependencies, whose profile is unchanged, are reused.
+fn own_builds(root: &Path) -> Vec<String> {
+    let packages = std::fs::read_to_string(root.join("Cargo.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|manifest| {
+            let members = manifest
+                .get("workspace")?
+                .get("members")?
+                .as_array()?
+                .clone();
+            Some(
+                members
+                    .iter()
+                    .filter_map(|member| {
+                        let text =
+                            std::fs::read_to_string(root.join(member.as_str()?).join("Cargo.toml"))
+                                .ok()?;
+                        let manifest = text.parse::<toml::Table>().ok()?;
+                        Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
+                    })
+                    .collect::<Vec<String>>(),
+            )
+        })
+        .unwrap_or_default();
+    packages
+        .iter()
+        .flat_map(|name| {
+            [
+                "--config".to_string(),
+                format!("profile.release.package.{name}.codegen-units=17"),
+            ]
+        })
+        .collect()
 }
 
 /// The results as Markdown: the mutants grouped by the rule they break (in the order of
@@ -515,15 +558,24 @@ fn mutate(args: &Args) -> Result<bool, String> {
     let rules = read_rules(&root)?;
     let mutants = find_mutants(&root, &args.labs, args.only.as_deref())?;
     let scratch = root.join("target").join("mutants").join("workspace");
-    // The scratch copy builds in a target folder of its own. Cargo names a workspace crate's
-    // build by its path relative to the workspace, so in the checkout's target folder the
-    // scratch's `raft` and the checkout's would be one build: a mutant could be taken for
-    // built when the checkout's was, and the checkout could pick up a mutant's.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from)
-        .join("mutants-build");
+    // The checkout's target folder, its dependencies reused; the scratch's own crates are
+    // built apart (see the module's notes and `own_builds`).
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     refresh_scratch(&root, &scratch)?;
-    let mut labs: Vec<&str> = mutants.iter().map(|m| m.lab.as_str()).collect();
+    if own_builds(&scratch).is_empty() {
+        return Err(format!(
+            "cannot read the workspace's crates from {}/Cargo.toml",
+            scratch.display()
+        ));
+    }
+    // A lab's suites must pass without mutants for a caught mutant to mean anything; legal
+    // variants alone need no such run (their suites must pass anyway).
+    let mut labs: Vec<&str> = mutants
+        .iter()
+        .filter(|m| !m.legal)
+        .map(|m| m.lab.as_str())
+        .collect();
     labs.dedup();
     for lab in labs {
         eprintln!("labs mutants: the {lab} suite without mutants (it must pass)...");
@@ -571,6 +623,19 @@ fn mutate(args: &Args) -> Result<bool, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_crate_of_the_workspace_gets_a_build_of_its_own() {
+        let args = own_builds(&crate::workspace_root());
+        for name in [
+            "labrpc", "labtest", "raft", "kvraft", "shardkv", "lincheck", "labs",
+        ] {
+            let setting = format!("profile.release.package.{name}.codegen-units=17");
+            assert!(args.contains(&setting), "{name} missing from {args:?}");
+        }
+        assert_eq!(args.len(), 2 * 12, "{args:?}");
+    }
+
     use super::*;
 
     #[test]

@@ -557,7 +557,15 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let file = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("LAB_CHOICES={file}: {e}"))?;
+    // cargo runs a test in its package's folder; a relative path may be the workspace's.
+    let workspace = crate::runner::target_dir()
+        .parent()
+        .map(|root| root.join(path));
+    let path = match workspace {
+        Some(resolved) if path.is_relative() && !path.exists() && resolved.exists() => resolved,
+        _ => path.to_path_buf(),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("LAB_CHOICES={file}: {e}"))?;
     let (seed, labels) =
         story::parse(&text, name).map_err(|e| format!("LAB_CHOICES={file}: {e}"))?;
     let result = replay(search, seed, scenario, labels);
