@@ -401,10 +401,33 @@ fn run_suites(
     merged
 }
 
-/// Cargo arguments that give every crate of the workspace at `root` a build of its own: one
-/// more codegen unit than release's 16 (no change to what the code does), so that their
+/// The folders of the kit's own crates, which no patch may change: their builds are shared
+/// between the scratch copy and the checkout (their sources are the same).
+const KIT_FOLDERS: &[&str] = &["labrpc", "tests", "lincheck", "realproc", "labs"];
+
+/// An error if `patch` changes a file of the kit's own crates ([`KIT_FOLDERS`]).
+fn check_patch_folders(patch: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+    for line in text.lines() {
+        let Some(path) = line.strip_prefix("+++ b/").or(line.strip_prefix("--- a/")) else {
+            continue;
+        };
+        let folder = path.split('/').next().unwrap_or_default();
+        if KIT_FOLDERS.contains(&folder) {
+            return Err(format!(
+                "{}: changes {path}, a file of the kit's own crates; a mutant plants its bug in \
+                 a lab's code",
+                patch.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Cargo arguments that give every lab crate of the workspace at `root` a build of its own:
+/// one more codegen unit than release's 16 (no change to what the code does), so that their
 /// builds never share a name with the checkout's in the same target folder, while the
-/// dependencies, whose profile is unchanged, are reused.
+/// dependencies and the kit's crates, whose profile is unchanged, are reused.
 fn own_builds(root: &Path) -> Vec<String> {
     let packages = std::fs::read_to_string(root.join("Cargo.toml"))
         .ok()
@@ -419,9 +442,12 @@ fn own_builds(root: &Path) -> Vec<String> {
                 members
                     .iter()
                     .filter_map(|member| {
+                        let folder = member.as_str()?;
+                        if KIT_FOLDERS.contains(&folder) {
+                            return None;
+                        }
                         let text =
-                            std::fs::read_to_string(root.join(member.as_str()?).join("Cargo.toml"))
-                                .ok()?;
+                            std::fs::read_to_string(root.join(folder).join("Cargo.toml")).ok()?;
                         let manifest = text.parse::<toml::Table>().ok()?;
                         Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
                     })
@@ -563,6 +589,9 @@ fn mutate(args: &Args) -> Result<bool, String> {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     refresh_scratch(&root, &scratch)?;
+    for mutant in &mutants {
+        check_patch_folders(&mutant.patch)?;
+    }
     if own_builds(&scratch).is_empty() {
         return Err(format!(
             "cannot read the workspace's crates from {}/Cargo.toml",
@@ -625,15 +654,28 @@ fn mutate(args: &Args) -> Result<bool, String> {
 mod tests {
 
     #[test]
-    fn every_crate_of_the_workspace_gets_a_build_of_its_own() {
-        let args = own_builds(&crate::workspace_root());
-        for name in [
-            "labrpc", "labtest", "raft", "kvraft", "shardkv", "lincheck", "labs",
+    fn every_lab_crate_gets_a_build_of_its_own_and_no_patch_changes_the_kit() {
+        let root = crate::workspace_root();
+        let args = own_builds(&root);
+        let setting = |name: &str| format!("profile.release.package.{name}.codegen-units=17");
+        for lab in [
+            "mapreduce",
+            "kvsrv",
+            "raft",
+            "kvraft",
+            "kvnet",
+            "shardctrler",
+            "shardkv",
         ] {
-            let setting = format!("profile.release.package.{name}.codegen-units=17");
-            assert!(args.contains(&setting), "{name} missing from {args:?}");
+            assert!(args.contains(&setting(lab)), "{lab} missing from {args:?}");
         }
-        assert_eq!(args.len(), 2 * 12, "{args:?}");
+        for kit in ["labrpc", "labtest", "lincheck", "realproc", "labs"] {
+            assert!(!args.contains(&setting(kit)), "{kit} in {args:?}");
+        }
+        assert_eq!(args.len(), 2 * 7, "{args:?}");
+        for mutant in find_mutants(&root, &[], None).expect("the mutants") {
+            check_patch_folders(&mutant.patch).expect("a lab's code");
+        }
     }
 
     use super::*;

@@ -94,7 +94,7 @@ fn restart_voter_3s() {
         actions: 1,
         deviations: 3,
     };
-    labtest::search::run(Search::new(bounds, 4_000), |cx| async move {
+    labtest::search::run(Search::new(bounds, 3_000), |cx| async move {
         let cfg = Config::for_search(&cx, 3, false);
         search::pause();
         let v = cfg.settles_on_a_leader(ms(5_000)).await;
@@ -203,7 +203,7 @@ fn late_acknowledgement_3s() {
 /// first was committed.
 #[test]
 fn agreement_3s() {
-    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 5_000), |cx| async move {
+    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 3_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, false);
         search::pause();
@@ -228,7 +228,7 @@ fn agreement_3s() {
 /// with every command, in order.
 #[test]
 fn snapshot_3s() {
-    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 4_000), |cx| async move {
+    labtest::search::run(Search::new(FAULT_AT_ANY_POINT, 3_000), |cx| async move {
         let servers = 3;
         let cfg = Config::for_search(&cx, servers, true);
         search::pause();
